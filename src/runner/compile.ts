@@ -1,0 +1,169 @@
+/**
+ * Source file → compiled module (esbuild, then the runner rewrite), cached by a hash of the
+ * content, the options and the tool versions: in memory (the latest version of each file) and
+ * on disk (every version, so a second start skips esbuild and the parser entirely).
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { DevhotError, ErrorCodes } from '../errors.js';
+import { rewriteModule, type ModuleFormat, type RewriteDependency } from './rewrite.js';
+import {
+  esbuildVersion,
+  needsEsbuild,
+  transformFile,
+  transformFileSync,
+  transformOptions,
+  type EsbuildTsconfig,
+} from './transform.js';
+import { codeFrame } from './code-frame.js';
+
+/** Bump when the rewrite's output changes, so stale disk caches are not reused. */
+const COMPILER_VERSION = '1';
+
+export interface CompiledModule {
+  file: string;
+  hash: string;
+  /** The generator body (ESM), the CommonJS wrapper body, or the JSON text. */
+  code: string;
+  format: ModuleFormat | 'json';
+  async: boolean;
+  deps: RewriteDependency[];
+  /** Source maps, original → esbuild output → `code`; read only when a stack trace needs them. */
+  transformMap: string | null;
+  rewriteMap: string | null;
+}
+
+export interface CompilerOptions {
+  /** Directory for the disk cache, or false to keep it in memory only. */
+  cacheDir: string | false;
+  tsconfigRaw: EsbuildTsconfig | undefined;
+  /** Module format of a `.js`/`.ts` file without import/export syntax (from package.json "type"). */
+  defaultFormat: (file: string) => ModuleFormat;
+}
+
+export interface Compiler {
+  compile(file: string, source: string): Promise<CompiledModule>;
+  compileSync(file: string, source: string): CompiledModule;
+  /** Cache hits and misses since creation, for the benchmark and the debug log. */
+  readonly stats: { memoryHits: number; diskHits: number; misses: number };
+}
+
+export function createCompiler(options: CompilerOptions): Compiler {
+  const latest = new Map<string, CompiledModule>();
+  const stats = { memoryHits: 0, diskHits: 0, misses: 0 };
+  const optionsKey = JSON.stringify(options.tsconfigRaw ?? null);
+  let cacheDirReady = false;
+
+  const keyOf = (file: string, source: string, format: ModuleFormat): string =>
+    createHash('sha256')
+      .update(`${COMPILER_VERSION}\0${esbuildVersion}\0${process.versions.node}\0${optionsKey}\0${format}\0${file}\0`)
+      .update(source)
+      .digest('hex');
+
+  const lookup = (file: string, hash: string): CompiledModule | undefined => {
+    const mem = latest.get(file);
+    if (mem && mem.hash === hash) {
+      stats.memoryHits++;
+      return mem;
+    }
+    if (options.cacheDir) {
+      try {
+        const cached = JSON.parse(readFileSync(join(options.cacheDir, hash.slice(0, 2), `${hash}.json`), 'utf8'));
+        stats.diskHits++;
+        latest.set(file, cached);
+        return cached as CompiledModule;
+      } catch {
+        // Not cached yet, or unreadable: compile it.
+      }
+    }
+    return undefined;
+  };
+
+  const store = (compiled: CompiledModule): CompiledModule => {
+    stats.misses++;
+    latest.set(compiled.file, compiled);
+    if (options.cacheDir) writeCache(options.cacheDir, compiled);
+    return compiled;
+  };
+
+  function writeCache(dir: string, compiled: CompiledModule): void {
+    try {
+      const sub = join(dir, compiled.hash.slice(0, 2));
+      if (!cacheDirReady) mkdirSync(dir, { recursive: true });
+      cacheDirReady = true;
+      mkdirSync(sub, { recursive: true });
+      // Write then rename, so a concurrent reader never sees half a file.
+      const target = join(sub, `${compiled.hash}.json`);
+      const tmp = `${target}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(compiled));
+      renameSync(tmp, target);
+    } catch {
+      // A read-only or full disk only costs speed on the next start.
+    }
+  }
+
+  function finish(file: string, hash: string, format: ModuleFormat, js: string, transformMap: string | null): CompiledModule {
+    let rewritten;
+    try {
+      rewritten = rewriteModule(js, { file, defaultFormat: format });
+    } catch (error) {
+      // The parser saw esbuild's output; only plain JS maps 1:1 to the user's file.
+      if (error instanceof DevhotError && error.loc && transformMap === null) {
+        throw new DevhotError(error.code, error.message, {
+          fix: error.fix,
+          loc: error.loc,
+          frame: codeFrame(js, error.loc.line, error.loc.column),
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    return store({
+      file,
+      hash,
+      code: rewritten.code,
+      format: rewritten.format,
+      async: rewritten.async,
+      deps: rewritten.deps,
+      transformMap,
+      rewriteMap: rewritten.map,
+    });
+  }
+
+  function compileJson(file: string, source: string, hash: string): CompiledModule {
+    try {
+      JSON.parse(source);
+    } catch (error) {
+      throw new DevhotError(ErrorCodes.TRANSFORM, `Invalid JSON in ${file}: ${(error as Error).message}`, {
+        fix: 'Fix the JSON and save again; the previous version keeps running.',
+        cause: error,
+      });
+    }
+    return store({ file, hash, code: source, format: 'json', async: false, deps: [], transformMap: null, rewriteMap: null });
+  }
+
+  return {
+    stats,
+    async compile(file, source) {
+      const format = options.defaultFormat(file);
+      const hash = keyOf(file, source, format);
+      const hit = lookup(file, hash);
+      if (hit) return hit;
+      if (extname(file) === '.json') return compileJson(file, source, hash);
+      if (!needsEsbuild(file)) return finish(file, hash, format, source, null);
+      const out = await transformFile(source, transformOptions(file, options.tsconfigRaw));
+      return finish(file, hash, format, out.code, out.map);
+    },
+    compileSync(file, source) {
+      const format = options.defaultFormat(file);
+      const hash = keyOf(file, source, format);
+      const hit = lookup(file, hash);
+      if (hit) return hit;
+      if (extname(file) === '.json') return compileJson(file, source, hash);
+      if (!needsEsbuild(file)) return finish(file, hash, format, source, null);
+      const out = transformFileSync(source, transformOptions(file, options.tsconfigRaw));
+      return finish(file, hash, format, out.code, out.map);
+    },
+  };
+}

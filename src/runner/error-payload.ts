@@ -1,0 +1,64 @@
+/**
+ * The structured error an update reports: plain data (no ANSI, no class instances), copied field
+ * by field so it can go over IPC and the channel as it is.
+ */
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { DevhotError, ErrorCodes } from '../errors.js';
+import { codeFrame } from './code-frame.js';
+import { firstUserFrame } from './stack.js';
+
+export interface ErrorPayload {
+  code: string;
+  message: string;
+  /** Absolute file the error points at. */
+  file?: string;
+  line?: number;
+  column?: number;
+  /** Code frame around file:line:column. */
+  frame?: string;
+  stack?: string;
+  fix?: string;
+}
+
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+export function toErrorPayload(error: unknown, context: { root: string; file: string | undefined; phase: string }): ErrorPayload {
+  const err = error instanceof Error ? error : new Error(String(error));
+  const payload: ErrorPayload = {
+    code: err instanceof DevhotError ? err.code : ErrorCodes.EVALUATION,
+    message: strip(err instanceof DevhotError ? err.message : `${err.name}: ${err.message}`),
+  };
+  const stack = typeof err.stack === 'string' ? strip(err.stack) : undefined;
+  if (stack) payload.stack = stack;
+  if (err instanceof DevhotError) {
+    if (err.fix) payload.fix = err.fix;
+    if (err.loc) Object.assign(payload, { file: err.loc.file, line: err.loc.line, column: err.loc.column });
+    if (err.frame) payload.frame = err.frame;
+  } else {
+    const loc = firstUserFrame(err);
+    if (loc) {
+      Object.assign(payload, { file: loc.file, line: loc.line, column: loc.column });
+    } else if (context.file) {
+      payload.file = context.file;
+    }
+    payload.fix = context.phase === 'link'
+      ? 'Check the import; the previous version keeps running.'
+      : 'Fix the error and save again; the previous version keeps running.';
+  }
+  if (!payload.frame && payload.file && payload.line) {
+    try {
+      payload.frame = codeFrame(readFileSync(payload.file, 'utf8'), payload.line, payload.column ?? 1);
+    } catch {
+      // The file is gone; the message and stack still say what happened.
+    }
+  }
+  if (payload.file && !payload.message.includes(relative(context.root, payload.file))) {
+    payload.message = `${payload.message} (${relative(context.root, payload.file)}${payload.line ? `:${payload.line}:${payload.column ?? 1}` : ''})`;
+  }
+  return payload;
+}
+
+function strip(text: string): string {
+  return text.replace(ANSI, '');
+}

@@ -1,0 +1,134 @@
+/**
+ * The module graph: one node per user file, with the files it imports and the files importing
+ * it. Planning an update walks importers up from the changed files until a module accepts the
+ * change; everything on the way is re-executed, everything else keeps its instance and state.
+ */
+import { relative } from 'node:path';
+import type { CompiledModule } from './compile.js';
+import type { ModuleInstance } from './instance.js';
+
+/** A compiled version of a module with its dependencies resolved, ready to instantiate. */
+export interface ModuleVersion {
+  compiled: CompiledModule;
+  /** Per static dependency: the user module's node, or the namespace of a native module. */
+  deps: Array<ModuleNode | object>;
+  /** Increments per file, so stack traces can tell versions apart. */
+  number: number;
+}
+
+export class ModuleNode {
+  readonly importers = new Set<ModuleNode>();
+  readonly imports = new Set<ModuleNode>();
+  /** Modules reached through `import()` or `require()` at run time (edges kept across versions). */
+  readonly runtimeImports = new Set<ModuleNode>();
+  version: ModuleVersion | undefined;
+  instance: ModuleInstance | undefined;
+  /** `import.meta.hot.data`: handed from each instance to the next, dropped when pruned. */
+  hotData: Record<string, unknown> = {};
+  versions = 0;
+  /**
+   * The namespace importers hold. Its getters read the current instance, so an importer that
+   * is not re-executed sees the new exports after an update (dynohot's choice, not Vite's).
+   */
+  readonly namespace: Record<string, unknown>;
+
+  constructor(readonly file: string) {
+    this.namespace = Object.create(null, { [Symbol.toStringTag]: { value: 'Module' } });
+  }
+}
+
+export interface UpdatePlan {
+  /** Modules that get a new instance, in no particular order. */
+  reexecute: Set<ModuleNode>;
+  /** Importers that accepted changed dependencies: boundary → the accepted deps. */
+  acceptedDeps: Map<ModuleNode, Set<ModuleNode>>;
+  /** Modules that accept themselves and stop the walk there. */
+  selfAccepted: Set<ModuleNode>;
+  /** Why the entry re-executes (no boundary on some path), or undefined. */
+  entryReason: string | undefined;
+  /** Why this change needs a new process (a module declined), or undefined. */
+  restartReason: string | undefined;
+}
+
+export interface PlanOptions {
+  entry: ModuleNode | undefined;
+  root: string;
+  /** Modules whose self-accept does not count (they invalidated, or their handler threw). */
+  ignoreSelfAccept?: ReadonlySet<ModuleNode>;
+  /** Boundaries whose accept of a dep does not count, keyed `${boundary.file}\0${dep.file}`. */
+  ignoreAccept?: ReadonlySet<string>;
+}
+
+export function planUpdate(changed: Iterable<ModuleNode>, options: PlanOptions): UpdatePlan {
+  const plan: UpdatePlan = {
+    reexecute: new Set(),
+    acceptedDeps: new Map(),
+    selfAccepted: new Set(),
+    entryReason: undefined,
+    restartReason: undefined,
+  };
+  const rel = (node: ModuleNode) => relative(options.root, node.file) || node.file;
+
+  const visit = (node: ModuleNode, origin: ModuleNode): void => {
+    if (plan.reexecute.has(node)) return;
+    plan.reexecute.add(node);
+    const hot = node.instance?.hot;
+    if (hot?.declined) plan.restartReason ??= `${rel(node)} called import.meta.hot.decline()`;
+    if (hot?.selfAccepting && !options.ignoreSelfAccept?.has(node)) {
+      plan.selfAccepted.add(node);
+      return;
+    }
+    if (node.importers.size === 0) {
+      if (node === options.entry) {
+        plan.entryReason ??=
+          origin === node ? `${rel(node)} is the entry` : `${rel(origin)} has no accepting importer`;
+      }
+      return;
+    }
+    for (const importer of node.importers) {
+      const accepts =
+        importer.instance?.hot.acceptsDep(node.file) &&
+        !options.ignoreAccept?.has(`${importer.file}\0${node.file}`);
+      if (accepts) {
+        let deps = plan.acceptedDeps.get(importer);
+        if (!deps) plan.acceptedDeps.set(importer, (deps = new Set()));
+        deps.add(node);
+      } else {
+        visit(importer, origin);
+      }
+    }
+  };
+
+  for (const node of changed) visit(node, node);
+  // A boundary that is itself re-executed (reached on another path) imports the new deps anyway.
+  for (const boundary of plan.acceptedDeps.keys()) {
+    if (plan.reexecute.has(boundary)) plan.acceptedDeps.delete(boundary);
+  }
+  return plan;
+}
+
+/** Set `node.imports` to `deps` and keep every importer set in step. */
+export function relink(node: ModuleNode, deps: Iterable<ModuleNode>): ModuleNode[] {
+  const next = new Set(deps);
+  for (const rt of node.runtimeImports) next.add(rt);
+  const dropped: ModuleNode[] = [];
+  for (const old of node.imports) {
+    if (!next.has(old)) {
+      old.importers.delete(node);
+      dropped.push(old);
+    }
+  }
+  for (const dep of next) {
+    node.imports.add(dep);
+    dep.importers.add(node);
+  }
+  for (const old of dropped) node.imports.delete(old);
+  return dropped;
+}
+
+/** Add a run-time edge (`import()` / `require()`), so a change to `dep` reaches `node`. */
+export function addRuntimeEdge(node: ModuleNode, dep: ModuleNode): void {
+  node.runtimeImports.add(dep);
+  node.imports.add(dep);
+  dep.importers.add(node);
+}

@@ -1,0 +1,461 @@
+/**
+ * Maps an import specifier to what the runner loads: a user source file (transformed and
+ * evaluated by devhot), a Node built-in, or an external file Node loads natively.
+ *
+ * Order: built-ins; `data:`/`file:` URLs; relative and absolute paths (with the extension and
+ * `.js`→`.ts` probing TypeScript users rely on); `#imports`; tsconfig `paths`/`baseUrl`;
+ * packages in node_modules via `exports` (Node's algorithm) or `main`.
+ * It runs for every import of every module, so all fs lookups and results are cached.
+ */
+import fs from 'node:fs';
+import { isBuiltin } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DevhotError, ErrorCodes } from '../errors.js';
+import {
+  exportedSubpaths,
+  resolvePackageExports,
+  resolvePackageImports,
+  splitPackageSpecifier,
+  type PackageJson,
+} from './package-exports.js';
+import { loadTsconfig, tsconfigCandidates, type Tsconfig, type TsconfigHost } from './tsconfig.js';
+
+export interface ResolverOptions {
+  /** Project root (absolute). */
+  root: string;
+  /** Path to tsconfig.json (absolute or relative to root); undefined = look for root/tsconfig.json; false = none. */
+  tsconfig?: string | false;
+}
+
+export type ResolveResult =
+  /** Absolute real path of a source file devhot transforms and evaluates itself. */
+  | { kind: 'user'; file: string }
+  /** 'node:fs' form for Node built-ins. */
+  | { kind: 'builtin'; id: string }
+  /** file:// URL inside node_modules (or a .node addon, or a data: URL), loaded natively by Node. */
+  | { kind: 'external'; url: string };
+
+export interface Resolver {
+  /** importer: absolute path of the importing file. kind: 'require' switches the 'import' condition to 'require'. */
+  resolve(specifier: string, importer: string, kind?: 'import' | 'require'): ResolveResult;
+  /** Forget cached fs lookups (files added/removed/renamed, tsconfig/package.json changed). */
+  clearCache(): void;
+  /** Files whose change invalidates resolution (tsconfig chain, package.json files read), absolute. */
+  readonly configFiles: ReadonlySet<string>;
+}
+
+/** File extensions devhot evaluates itself. */
+export const USER_EXTENSIONS: readonly string[] = Object.freeze(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.json']);
+const USER_EXTENSION_SET: ReadonlySet<string> = new Set(USER_EXTENSIONS);
+/** What Node's CJS loader appends; inside node_modules a `.ts` shipped next to the `.js` must not win. */
+const NODE_EXTENSIONS: readonly string[] = ['.js', '.json', '.node'];
+/** What TypeScript users write under NodeNext (`./a.js`) for the file they have (`./a.ts`). */
+const TS_TWINS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['.js', ['.ts', '.tsx']],
+  ['.jsx', ['.tsx']],
+  ['.mjs', ['.mts']],
+  ['.cjs', ['.cts']],
+]);
+// Node's default conditions. 'module-sync' is on wherever require(esm) is (Node 20.19+, 22.12+),
+// which our engines floor (>= 20.19) guarantees; 'node-addons' is on unless --no-addons.
+const IMPORT_CONDITIONS: ReadonlySet<string> = new Set(['node', 'import', 'module-sync', 'node-addons', 'default']);
+const REQUIRE_CONDITIONS: ReadonlySet<string> = new Set(['node', 'require', 'module-sync', 'node-addons', 'default']);
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+const URL_SCHEME = /^[a-z][a-z\d+.-]*:/i;
+
+const FILE = 1;
+const DIR = 2;
+
+export function createResolver(options: ResolverOptions): Resolver {
+  return new DevhotResolver(options);
+}
+
+class DevhotResolver implements Resolver {
+  readonly configFiles = new Set<string>();
+  private readonly root: string;
+  /** Real root + sep: a project that itself lives under some node_modules is still user code. */
+  private readonly rootPrefix: string;
+  private readonly tsconfigFile: string | undefined;
+  private readonly tsconfigRequired: boolean;
+  private readonly results = new Map<string, ResolveResult>();
+  private readonly stats = new Map<string, number>();
+  private readonly reals = new Map<string, string>();
+  private readonly packages = new Map<string, PackageJson | null>();
+  private readonly scopes = new Map<string, string | null>();
+  private tsconfig: Tsconfig | undefined;
+  /** A broken tsconfig fails the resolutions that need it, not the resolver's construction. */
+  private tsconfigError: unknown;
+  private readonly host: TsconfigHost = {
+    readFile: (file) => {
+      const text = readIfExists(file);
+      if (text !== undefined) this.configFiles.add(file);
+      return text;
+    },
+    isFile: (file) => this.stat(file) === FILE,
+    findPackageDir: (name, fromDir) => this.findPackageDir(name, fromDir),
+    readPackageJson: (dir) => this.packageJson(dir),
+  };
+
+  constructor(options: ResolverOptions) {
+    this.root = path.resolve(options.root);
+    this.rootPrefix = realpathOr(this.root) + path.sep;
+    this.tsconfigRequired = typeof options.tsconfig === 'string';
+    this.tsconfigFile =
+      options.tsconfig === false ? undefined : path.resolve(this.root, options.tsconfig ?? 'tsconfig.json');
+    this.loadTsconfig();
+  }
+
+  resolve(specifier: string, importer: string, kind: 'import' | 'require' = 'import'): ResolveResult {
+    // Everything below depends on the importer only through its directory.
+    const dir = path.dirname(importer);
+    const key = `${kind}\0${dir}\0${specifier}`;
+    let result = this.results.get(key);
+    if (result === undefined) {
+      result = this.resolveUncached(specifier, dir, importer, kind);
+      this.results.set(key, result);
+    }
+    return result;
+  }
+
+  clearCache(): void {
+    this.results.clear();
+    this.stats.clear();
+    this.reals.clear();
+    this.packages.clear();
+    this.scopes.clear();
+    this.configFiles.clear();
+    this.loadTsconfig();
+  }
+
+  private resolveUncached(specifier: string, dir: string, importer: string, kind: 'import' | 'require'): ResolveResult {
+    const builtin = this.builtin(specifier, importer);
+    if (builtin !== undefined) return builtin;
+    if (specifier.startsWith('data:')) return { kind: 'external', url: specifier };
+    if (specifier.startsWith('file:')) {
+      let file: string;
+      try {
+        file = fileURLToPath(specifier);
+      } catch (error) {
+        throw this.resolveError(specifier, importer, 'Use a file:// URL of a local file.', error);
+      }
+      return this.resolvePath(file, specifier, importer, specifier.endsWith('/'));
+    }
+    if (isRelative(specifier) || path.isAbsolute(specifier)) {
+      const dirOnly = specifier.endsWith('/') || specifier === '.' || specifier === '..';
+      return this.resolvePath(path.resolve(dir, specifier), specifier, importer, dirOnly);
+    }
+    if (specifier.startsWith('#')) return this.resolveImportsField(specifier, dir, importer, kind);
+    if (URL_SCHEME.test(specifier)) {
+      throw this.resolveError(specifier, importer, 'Only file:, data: and node: URLs can be imported in Node.');
+    }
+    return this.resolveWithPaths(specifier, dir, importer) ?? this.resolvePackage(specifier, dir, importer, kind);
+  }
+
+  private builtin(specifier: string, importer: string): ResolveResult | undefined {
+    if (specifier.startsWith('node:')) {
+      if (isBuiltin(specifier)) return { kind: 'builtin', id: specifier };
+      throw this.resolveError(specifier, importer, `Node ${process.version} has no built-in module '${specifier.slice(5)}'; check the name.`);
+    }
+    return isBuiltin(specifier) ? { kind: 'builtin', id: `node:${specifier}` } : undefined;
+  }
+
+  /** Rule 3: a file or directory path. */
+  private resolvePath(abs: string, specifier: string, importer: string, dirOnly: boolean): ResolveResult {
+    const file = this.probe(abs, dirOnly);
+    if (file !== undefined) return this.classify(file, specifier, importer);
+    throw this.resolveError(specifier, importer, `Check the path and the file extension; ${this.tried(abs, dirOnly)}.`);
+  }
+
+  /** Rule 4: '#alias' from the nearest package.json `imports`, then tsconfig `paths` as a fallback. */
+  private resolveImportsField(specifier: string, dir: string, importer: string, kind: 'import' | 'require'): ResolveResult {
+    const scope = this.packageScope(dir);
+    const pkg = scope === undefined ? undefined : this.packageJson(scope);
+    const r = resolvePackageImports(pkg?.imports, specifier, kind === 'require' ? REQUIRE_CONDITIONS : IMPORT_CONDITIONS);
+    if (scope !== undefined && r.kind === 'path') {
+      const target = path.resolve(scope, r.path);
+      const file = this.probe(target, false);
+      if (file !== undefined) return this.classify(file, specifier, importer);
+      throw this.resolveError(
+        specifier,
+        importer,
+        `"imports" in ${this.rel(path.join(scope, 'package.json'))} maps it to ${this.rel(target)}, which does not exist; ${this.tried(target, false)}.`,
+      );
+    }
+    if (scope !== undefined && r.kind === 'bare') {
+      // Node resolves a bare target as a package seen from the package.json's directory.
+      return this.builtin(r.specifier, importer) ?? this.resolvePackage(r.specifier, scope, importer, kind);
+    }
+    // Projects often alias '#/x' or '#x' through tsconfig `paths` instead.
+    const viaPaths = this.resolveWithPaths(specifier, dir, importer);
+    if (viaPaths !== undefined) return viaPaths;
+    const where = scope === undefined ? 'package.json' : this.rel(path.join(scope, 'package.json'));
+    throw this.resolveError(
+      specifier,
+      importer,
+      r.kind === 'none' && scope !== undefined
+        ? `Define '${specifier}' in the "imports" field of ${where} (${r.reason}).`
+        : `Add a package.json with an "imports" field defining '${specifier}' (none found above ${this.rel(dir)}).`,
+    );
+  }
+
+  /** Rule 5: tsconfig `paths`, then `baseUrl`; undefined when nothing there matches a file. */
+  private resolveWithPaths(specifier: string, dir: string, importer: string): ResolveResult | undefined {
+    if (this.tsconfigFile === undefined || this.inNodeModules(dir)) return undefined;
+    if (this.tsconfigError !== undefined) throw this.tsconfigError;
+    if (this.tsconfig === undefined) return undefined;
+    for (const candidate of tsconfigCandidates(this.tsconfig, specifier)) {
+      const file = this.probe(candidate, false);
+      if (file !== undefined) return this.classify(file, specifier, importer);
+    }
+    return undefined;
+  }
+
+  /** Rule 6: a package, by self-reference or from node_modules. */
+  private resolvePackage(specifier: string, dir: string, importer: string, kind: 'import' | 'require'): ResolveResult {
+    const parsed = splitPackageSpecifier(specifier);
+    if (parsed === undefined) {
+      throw this.resolveError(specifier, importer, `'${specifier}' is not a valid package name; relative paths start with './'.`);
+    }
+    const scope = this.packageScope(dir);
+    const own = scope === undefined ? undefined : this.packageJson(scope);
+    // Node allows a package to import itself by name only through its `exports`.
+    let pkgDir = own?.name === parsed.name && own.exports != null ? scope : undefined;
+    pkgDir ??= this.findPackageDir(parsed.name, dir);
+    if (pkgDir === undefined) {
+      throw new DevhotError(ErrorCodes.RESOLVE, `Cannot find package '${parsed.name}' imported from ${this.rel(importer)}`, {
+        fix: `Run npm install ${parsed.name}; if '${specifier}' is one of your files, start the path with './' or map it in tsconfig "paths".`,
+      });
+    }
+    const pkg = this.packageJson(pkgDir);
+    const pkgJson = this.rel(path.join(pkgDir, 'package.json'));
+    if (pkg?.exports != null) {
+      const conditions = kind === 'require' ? REQUIRE_CONDITIONS : IMPORT_CONDITIONS;
+      const r = resolvePackageExports(pkg.exports, parsed.subpath, conditions);
+      if (r.kind === 'none') {
+        throw this.resolveError(
+          specifier,
+          importer,
+          `${pkgJson} "exports": ${r.reason}. Import one of: ${exportedSubpaths(pkg.exports).join(', ')}.`,
+        );
+      }
+      // Node takes export targets literally; the TS twin is for workspace packages whose
+      // exports name the built .js while devhot runs the .ts source.
+      const target = path.resolve(pkgDir, r.path);
+      const file = this.probeTarget(target);
+      if (file !== undefined) return this.classify(file, specifier, importer);
+      throw this.resolveError(
+        specifier,
+        importer,
+        `${pkgJson} "exports" points to ${this.rel(target)}, which does not exist; reinstall the package, or build it if it is a workspace package.`,
+      );
+    }
+    const target = path.join(pkgDir, parsed.subpath);
+    const dirOnly = parsed.subpath === '.' || parsed.subpath.endsWith('/');
+    const file = this.probe(target, dirOnly);
+    if (file !== undefined) return this.classify(file, specifier, importer);
+    throw this.resolveError(specifier, importer, `Check the import path or reinstall ${parsed.name}; ${this.tried(target, dirOnly)}.`);
+  }
+
+  private classify(file: string, specifier: string, importer: string): ResolveResult {
+    const real = this.realpath(file);
+    const ext = path.extname(real);
+    if (ext === '.node' || this.inNodeModules(real)) return { kind: 'external', url: pathToFileURL(real).href };
+    if (USER_EXTENSION_SET.has(ext)) return { kind: 'user', file: real };
+    throw new DevhotError(
+      ErrorCodes.UNSUPPORTED_FILE,
+      `Cannot import ${this.rel(real)} ('${specifier}') from ${this.rel(importer)}: devhot does not evaluate ${ext === '' ? 'files without an extension' : `${ext} files`}`,
+      {
+        fix: `Import only ${USER_EXTENSIONS.join(' ')} files from server code; read other files with fs (e.g. fs.readFileSync(new URL('${specifier}', import.meta.url))) or serve them as static assets.`,
+      },
+    );
+  }
+
+  /** File, then directory. `tried` collects the candidates, for the error message only. */
+  private probe(base: string, dirOnly: boolean, tried?: string[]): string | undefined {
+    const inNodeModules = this.inNodeModules(base);
+    if (!dirOnly) {
+      const file = this.probeFile(base, inNodeModules, tried);
+      if (file !== undefined) return file;
+    }
+    return this.stat(base) === DIR ? this.probeDir(base, inNodeModules, tried) : undefined;
+  }
+
+  private probeFile(base: string, inNodeModules: boolean, tried?: string[]): string | undefined {
+    const ext = path.extname(base);
+    // In user code an extensionless file is not something devhot can evaluate: './config' means config.ts.
+    if ((inNodeModules || ext !== '') && this.isFile(base, tried)) return base;
+    if (!inNodeModules) {
+      for (const twin of TS_TWINS.get(ext) ?? []) {
+        const file = base.slice(0, -ext.length) + twin;
+        if (this.isFile(file, tried)) return file;
+      }
+    }
+    for (const e of inNodeModules ? NODE_EXTENSIONS : USER_EXTENSIONS) {
+      if (this.isFile(base + e, tried)) return base + e;
+    }
+    return undefined;
+  }
+
+  /** package.json `main` (probed like a path), then `index`. */
+  private probeDir(dir: string, inNodeModules: boolean, tried?: string[]): string | undefined {
+    const main = this.packageJson(dir)?.main;
+    if (typeof main === 'string' && main !== '') {
+      const base = path.resolve(dir, main);
+      const file =
+        this.probeFile(base, inNodeModules, tried) ??
+        (this.stat(base) === DIR ? this.probeFile(path.join(base, 'index'), inNodeModules, tried) : undefined);
+      if (file !== undefined) return file;
+    }
+    return this.probeFile(path.join(dir, 'index'), inNodeModules, tried);
+  }
+
+  /** An `exports` target: the file itself, or its TS twin outside node_modules. */
+  private probeTarget(target: string): string | undefined {
+    if (this.stat(target) === FILE) return target;
+    if (this.inNodeModules(target)) return undefined;
+    const ext = path.extname(target);
+    return TS_TWINS.get(ext)
+      ?.map((twin) => target.slice(0, -ext.length) + twin)
+      .find((file) => this.stat(file) === FILE);
+  }
+
+  private tried(base: string, dirOnly: boolean): string {
+    const tried: string[] = [];
+    this.probe(base, dirOnly, tried);
+    return tried.length === 0 ? `${this.rel(base)} is not a directory` : `devhot tried: ${tried.map((f) => this.rel(f)).join(', ')}`;
+  }
+
+  /** Walks up node_modules folders; returns the package's real directory (workspace links → source). */
+  private findPackageDir(name: string, fromDir: string): string | undefined {
+    for (let dir = fromDir; ; ) {
+      if (path.basename(dir) !== 'node_modules') {
+        const candidate = path.join(dir, 'node_modules', name);
+        if (this.stat(candidate) === DIR) return this.realpath(candidate);
+      }
+      const parent = path.dirname(dir);
+      if (parent === dir) return undefined;
+      dir = parent;
+    }
+  }
+
+  /** Node's LOOKUP_PACKAGE_SCOPE: the nearest directory with a package.json, not crossing node_modules. */
+  private packageScope(dir: string): string | undefined {
+    const cached = this.scopes.get(dir);
+    if (cached !== undefined) return cached ?? undefined;
+    let scope: string | null;
+    if (path.basename(dir) === 'node_modules') scope = null;
+    else if (this.packageJson(dir) !== undefined) scope = dir;
+    else {
+      const parent = path.dirname(dir);
+      scope = parent === dir ? null : (this.packageScope(parent) ?? null);
+    }
+    this.scopes.set(dir, scope);
+    return scope ?? undefined;
+  }
+
+  private packageJson(dir: string): PackageJson | undefined {
+    const cached = this.packages.get(dir);
+    if (cached !== undefined) return cached ?? undefined;
+    const file = path.join(dir, 'package.json');
+    const text = readIfExists(file);
+    let pkg: PackageJson | null = null;
+    if (text !== undefined) {
+      this.configFiles.add(file);
+      try {
+        const json: unknown = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+        pkg = typeof json === 'object' && json !== null ? (json as PackageJson) : {};
+      } catch (error) {
+        throw new DevhotError(ErrorCodes.RESOLVE, `Invalid JSON in ${this.rel(file)}: ${(error as Error).message}`, {
+          fix: 'Fix the syntax error in that package.json.',
+          cause: error,
+        });
+      }
+    }
+    this.packages.set(dir, pkg);
+    return pkg ?? undefined;
+  }
+
+  private isFile(file: string, tried?: string[]): boolean {
+    tried?.push(file);
+    return this.stat(file) === FILE;
+  }
+
+  private stat(file: string): number {
+    let kind = this.stats.get(file);
+    if (kind === undefined) {
+      kind = 0;
+      try {
+        const st = fs.statSync(file, { throwIfNoEntry: false });
+        kind = st === undefined ? 0 : st.isFile() ? FILE : st.isDirectory() ? DIR : 0;
+      } catch (error) {
+        // 'a.ts/index' when a.ts is a file: ENOTDIR just means "not there".
+        if (!isMissing(error)) throw error;
+      }
+      this.stats.set(file, kind);
+    }
+    return kind;
+  }
+
+  private realpath(file: string): string {
+    let real = this.reals.get(file);
+    if (real === undefined) {
+      real = realpathOr(file);
+      this.reals.set(file, real);
+    }
+    return real;
+  }
+
+  private inNodeModules(file: string): boolean {
+    return file.includes(NODE_MODULES, file.startsWith(this.rootPrefix) ? this.rootPrefix.length - 1 : 0);
+  }
+
+  private loadTsconfig(): void {
+    this.tsconfig = undefined;
+    this.tsconfigError = undefined;
+    const file = this.tsconfigFile;
+    if (file === undefined) return;
+    // Watched even while missing: creating a root tsconfig.json changes resolution.
+    this.configFiles.add(file);
+    if (!this.tsconfigRequired && this.stat(file) !== FILE) return;
+    try {
+      this.tsconfig = loadTsconfig(file, this.host);
+    } catch (error) {
+      this.tsconfigError = error;
+    }
+  }
+
+  private rel(file: string): string {
+    return path.relative(this.root, file) || '.';
+  }
+
+  private resolveError(specifier: string, importer: string, fix: string, cause?: unknown): DevhotError {
+    return new DevhotError(ErrorCodes.RESOLVE, `Cannot find module '${specifier}' imported from ${this.rel(importer)}`, { fix, cause });
+  }
+}
+
+function isRelative(specifier: string): boolean {
+  return specifier === '.' || specifier === '..' || specifier.startsWith('./') || specifier.startsWith('../');
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+    throw error;
+  }
+}
+
+function realpathOr(file: string): string {
+  try {
+    return fs.realpathSync.native(file);
+  } catch {
+    return file;
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

@@ -1,0 +1,498 @@
+/**
+ * The runner: loads the user's entry into this process and applies saved changes to it in place.
+ *
+ *   update(files) → compile what changed → plan (walk importers up to an accepting boundary)
+ *                 → dispose the instances being replaced → link + evaluate the new ones
+ *                 → commit, or roll back on error → accept callbacks → prune
+ *
+ * Updates are serialised: a call made while one runs waits for it, so the last save always wins.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DevhotError, ErrorCodes } from '../errors.js';
+import { createCompiler, type Compiler } from './compile.js';
+import { ModuleNode, planUpdate, relink, type ModuleVersion, type UpdatePlan } from './graph.js';
+import type { HotHost, HotListener } from './hot.js';
+import { LoadError, Transaction, setActiveTransaction, type LoaderHost } from './loader.js';
+import { createResolver, type Resolver } from './resolve.js';
+import { syncNamespace } from './instance.js';
+import { unregisterFile } from './stack.js';
+import { loadTsconfigForEsbuild } from './esbuild-tsconfig.js';
+import { createFormatLookup } from './package-type.js';
+import { toErrorPayload, type ErrorPayload } from './error-payload.js';
+import type { ResolvedRunnerOptions, RunnerOptions } from './options.js';
+import { resolveRunnerOptions } from './options.js';
+
+export type Rung = 'hot-update' | 'entry-reexecuted' | 'restart';
+
+interface ResultBase {
+  /** The files this update was asked to apply (absolute). */
+  files: string[];
+  /** Milliseconds inside update(). */
+  duration: number;
+}
+
+export type UpdateResult =
+  | (ResultBase & {
+      status: 'applied';
+      rung: 'hot-update' | 'entry-reexecuted';
+      /** Why the entry re-executed, e.g. "src/db.ts has no accepting importer". */
+      reason: string | undefined;
+      /** Modules that got a new instance, relative to root, in evaluation order. */
+      reexecuted: string[];
+      /** Modules whose accept handlers took the update. */
+      boundaries: string[];
+      /** Modules no longer imported, disposed and dropped. */
+      pruned: string[];
+      /** Things the user should know that did not stop the update (a dispose handler threw...). */
+      warnings: string[];
+    })
+  | (ResultBase & { status: 'needs-restart'; rung: 'restart'; reason: string })
+  | (ResultBase & { status: 'error'; phase: 'transform' | 'link' | 'evaluate'; error: ErrorPayload })
+  | (ResultBase & { status: 'unchanged' });
+
+export interface Runner {
+  readonly options: ResolvedRunnerOptions;
+  /** Every user module loaded, by absolute file. */
+  readonly modules: ReadonlyMap<string, ModuleNode>;
+  /** Load and run the entry. Rejects with a DevhotError (code, file, line, frame) if it fails. */
+  start(): Promise<UpdateResult>;
+  /** Apply changed, added or deleted files (absolute or relative to root). */
+  update(files: readonly string[]): Promise<UpdateResult>;
+  /** Re-execute the entry (or, with `all`, every module) without any file having changed. */
+  reload(options?: { all?: boolean }): Promise<UpdateResult>;
+  /** Deliver a custom event to `import.meta.hot.on(event)` listeners. */
+  dispatch(event: string, data?: unknown): void;
+  /** Dispose every module (dispose and prune handlers run) and stop accepting updates. */
+  close(): Promise<void>;
+  /** Files that, when changed, need a process restart rather than an update (tsconfig...). */
+  readonly configFiles: ReadonlySet<string>;
+}
+
+const MAX_PASSES = 32;
+
+export function createRunner(userOptions: RunnerOptions): Runner {
+  const options = resolveRunnerOptions(userOptions);
+  const { root } = options;
+  const nodes = new Map<string, ModuleNode>();
+  const listeners = new Map<string, Set<HotListener>>();
+  const resolver: Resolver = createResolver({ root, tsconfig: options.tsconfig });
+  const esbuildTsconfig = loadTsconfigForEsbuild(root, options.tsconfig);
+  const compiler: Compiler = createCompiler({
+    cacheDir: options.cacheDir,
+    tsconfigRaw: esbuildTsconfig.raw,
+    defaultFormat: createFormatLookup(),
+  });
+  const configFiles = new Set<string>([...resolver.configFiles, ...esbuildTsconfig.files]);
+  let entryNode: ModuleNode | undefined;
+  let started = false;
+  let closed = false;
+  let queue: Promise<unknown> = Promise.resolve();
+  /** Files of a failed update, retried with the next one until it succeeds. */
+  const retry = new Set<string>();
+  /** Modules that invalidated outside an update; applied as an update of their own. */
+  const lateInvalidations = new Set<ModuleNode>();
+
+  const rel = (file: string) => relative(root, file) || file;
+
+  const loaderHost: LoaderHost = {
+    root,
+    entryFile: options.entry,
+    compiler,
+    resolver,
+    nodes,
+    hotHost: (node) => hotHost(node),
+  };
+
+  let currentTxn: Transaction | undefined;
+
+  function hotHost(node: ModuleNode): HotHost {
+    return {
+      resolveDep: (specifier) => {
+        const r = resolver.resolve(specifier, node.file, 'import');
+        if (r.kind !== 'user') {
+          throw new DevhotError(ErrorCodes.RESOLVE, `import.meta.hot.accept('${specifier}') in ${rel(node.file)}: only user modules can be accepted, not ${r.kind === 'builtin' ? r.id : r.url}`, {
+            fix: 'Accept a file of your own project; packages in node_modules are never re-executed.',
+          });
+        }
+        return r.file;
+      },
+      invalidate: (message) => {
+        if (currentTxn) currentTxn.invalidated.set(node, message);
+        else {
+          lateInvalidations.add(node);
+          void enqueue(() => applyInvalidations()).catch(() => {});
+        }
+      },
+      send: (event, data) => options.onHotSend?.(event, data, node.file),
+      addListener: (event, listener) => {
+        let set = listeners.get(event);
+        if (!set) listeners.set(event, (set = new Set()));
+        set.add(listener);
+      },
+      removeListener: (event, listener) => listeners.get(event)?.delete(listener),
+    };
+  }
+
+  function dispatch(event: string, data?: unknown): void {
+    for (const listener of [...(listeners.get(event) ?? [])]) {
+      try {
+        listener(data);
+      } catch (error) {
+        options.onListenerError?.(event, error);
+      }
+    }
+  }
+
+  /** Built-in events under devhot's name and Vite's, so code written for Vite keeps working. */
+  function emit(name: 'beforeUpdate' | 'afterUpdate' | 'error' | 'invalidate' | 'beforeFullReload', data: unknown): void {
+    dispatch(`devhot:${name}`, data);
+    dispatch(`vite:${name}`, data);
+  }
+
+  function enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = queue.then(task, task);
+    queue = run.catch(() => {});
+    return run;
+  }
+
+  function absolute(file: string): string {
+    return isAbsolute(file) ? file : resolve(root, file);
+  }
+
+  // ------------------------------------------------------------------------------------- start
+
+  async function startNow(): Promise<UpdateResult> {
+    const t0 = performance.now();
+    if (!existsSync(options.entry) || !statSync(options.entry).isFile()) {
+      throw new DevhotError(ErrorCodes.ENTRY_NOT_FOUND, `Entry ${rel(options.entry)} not found (looked in ${root})`, {
+        fix: 'Pass the path of your server file, e.g. `devhot src/server.ts`, relative to the project root.',
+      });
+    }
+    if (options.args) process.argv = [process.argv[0]!, options.entry, ...options.args];
+    const txn = new Transaction(loaderHost, new Set());
+    entryNode = txn.node(options.entry);
+    const outcome = await runTransaction(txn, [entryNode], 'start', [options.entry]);
+    if (outcome.status === 'error') {
+      entryNode = nodes.get(options.entry);
+      throw toStartError(outcome);
+    }
+    started = true;
+    return { ...outcome, duration: performance.now() - t0 };
+  }
+
+  function toStartError(result: Extract<UpdateResult, { status: 'error' }>): DevhotError {
+    const e = result.error;
+    return new DevhotError(e.code as DevhotError['code'], e.message, {
+      ...(e.fix ? { fix: e.fix } : {}),
+      ...(e.file && e.line ? { loc: { file: e.file, line: e.line, column: e.column ?? 1 } } : {}),
+      ...(e.frame ? { frame: e.frame } : {}),
+      cause: result.error,
+    });
+  }
+
+  // ------------------------------------------------------------------------------------ update
+
+  async function updateNow(files: readonly string[]): Promise<UpdateResult> {
+    const t0 = performance.now();
+    const asked = files.map(absolute);
+    if (!started) {
+      // The first load failed: any save may be the fix, so try the whole start again.
+      try {
+        return { ...(await startNow()), files: asked };
+      } catch (error) {
+        return errorResult(asked, t0, 'evaluate', error);
+      }
+    }
+    const all = new Set([...asked, ...retry]);
+    const changed = new Set<ModuleNode>();
+    let structural = false;
+    for (const file of all) {
+      const node = nodes.get(file);
+      if (!node) {
+        structural = true; // a new file may satisfy an import that failed to resolve before
+        continue;
+      }
+      if (!existsSync(file)) {
+        structural = true;
+        if (node === entryNode) {
+          retry.add(file);
+          return errorResult(asked, t0, 'link', new DevhotError(ErrorCodes.ENTRY_NOT_FOUND, `The entry ${rel(file)} was deleted`, {
+            fix: 'Restore it; the previous version keeps running until then.',
+          }));
+        }
+        // The importers must re-link: they either dropped the import or now fail to resolve it.
+        // A deleted file nobody imports any more is pruned when its importers commit.
+        for (const importer of node.importers) if (existsSync(importer.file)) changed.add(importer);
+        continue;
+      }
+      changed.add(node);
+    }
+    if (structural) resolver.clearCache();
+    if (changed.size === 0) {
+      retry.clear();
+      return { status: 'unchanged', files: asked, duration: performance.now() - t0 };
+    }
+    const txn = new Transaction(loaderHost, new Set());
+    const result = await runTransaction(txn, [...changed], 'update', asked);
+    if (result.status === 'error') for (const f of all) retry.add(f);
+    else retry.clear();
+    return { ...result, duration: performance.now() - t0 };
+  }
+
+  /**
+   * One update, possibly in several passes: an accept handler that throws or a module that
+   * invalidates sends the update further up, bounded so invalidate() loops terminate.
+   */
+  async function runTransaction(
+    first: Transaction,
+    changed: ModuleNode[],
+    mode: 'start' | 'update' | 'reload' | 'invalidate',
+    files: string[],
+  ): Promise<UpdateResult> {
+    // start/reload re-run exactly `changed`; update/invalidate walk up to the boundaries.
+    const direct = mode === 'start' || mode === 'reload';
+    const t0 = performance.now();
+    const reexecuted: string[] = [];
+    const boundaries = new Set<string>();
+    const pruned: string[] = [];
+    const warnings: string[] = [];
+    const ignoreSelfAccept = new Set<ModuleNode>();
+    const ignoreAccept = new Set<string>();
+    let entryReason: string | undefined;
+    let txn = first;
+    let pending = changed;
+    let compile = mode === 'start' || mode === 'update';
+    if (mode === 'invalidate') for (const m of changed) ignoreSelfAccept.add(m);
+
+    if (!direct) emit('beforeUpdate', { files: files.map(rel) });
+    for (let pass = 0; pending.length > 0; pass++) {
+      if (pass >= MAX_PASSES) {
+        warnings.push(`stopped after ${MAX_PASSES} passes of invalidate()/accept failures`);
+        break;
+      }
+      // 1. Compile the changed files and whatever new they import. Nothing is disposed yet.
+      try {
+        if (compile) {
+          await txn.discover(pending, true);
+          // A file saved without changes (same content, same resolved imports) needs no update.
+          for (const n of pending) {
+            const staged = txn.staged.get(n);
+            if (mode === 'update' && staged && n.version && n.instance?.status === 'evaluated' && sameVersion(staged, n.version)) {
+              txn.staged.delete(n);
+              txn.reexecute.delete(n);
+            }
+          }
+          pending = pending.filter((n) => txn.staged.has(n));
+          if (pending.length === 0 && pass === 0) return { status: 'unchanged', files, duration: performance.now() - t0 };
+        }
+      } catch (error) {
+        await txn.rollback();
+        return failure(error, files, t0);
+      }
+
+      // 2. Plan: who re-executes, who accepts.
+      const plan: UpdatePlan = direct && pass === 0
+        ? { reexecute: new Set(pending), acceptedDeps: new Map(), selfAccepted: new Set(), entryReason: undefined, restartReason: undefined }
+        : planUpdate(pending, { entry: entryNode, root, ignoreSelfAccept, ignoreAccept });
+      if (plan.restartReason) {
+        await txn.rollback();
+        return { status: 'needs-restart', rung: 'restart', reason: plan.restartReason, files, duration: performance.now() - t0 };
+      }
+      if (plan.entryReason) {
+        entryReason ??= plan.entryReason;
+        emit('beforeFullReload', { reason: plan.entryReason });
+      }
+      for (const n of plan.reexecute) txn.reexecute.add(n);
+      const order = txn.evaluationOrder([...plan.reexecute]);
+
+      // 3. Dispose what is replaced (importers first), then link and run the new code.
+      currentTxn = txn;
+      setActiveTransaction(txn);
+      try {
+        for (let i = order.length - 1; i >= 0; i--) {
+          const old = order[i]!.instance;
+          if (old && old.status === 'evaluated') {
+            for (const e of await old.hot.runDisposers()) warnings.push(`dispose handler of ${rel(order[i]!.file)} threw: ${describe(e)}`);
+          }
+        }
+        try {
+          txn.link(order);
+          for (const node of order) {
+            const waiting = txn.evaluate(node);
+            if (waiting) await waiting;
+          }
+        } catch (error) {
+          await txn.rollback();
+          return failure(error, files, t0);
+        }
+      } finally {
+        currentTxn = undefined;
+        setActiveTransaction(undefined);
+      }
+
+      // 4. Commit, prune, and hand the new modules to the boundaries.
+      const orphans = txn.commit();
+      for (const n of order) reexecuted.push(rel(n.file));
+      pruned.push(...(await prune(orphans, warnings)));
+      const next = new Set<ModuleNode>();
+      for (const [boundary, deps] of plan.acceptedDeps) {
+        boundaries.add(rel(boundary.file));
+        for (const reg of boundary.instance!.hot.accepts) {
+          const hit = reg.deps.filter((f) => [...deps].some((d) => d.file === f));
+          if (hit.length === 0 || !reg.callback) continue;
+          const mods = reg.deps.map((f) => ([...deps].some((d) => d.file === f) ? nodes.get(f)?.namespace : undefined));
+          try {
+            await reg.callback(reg.array ? mods : mods[0]);
+          } catch (error) {
+            // A handler that throws did not accept: the update goes on to the boundary's importers.
+            warnings.push(`accept handler in ${rel(boundary.file)} threw: ${describe(error)}`);
+            for (const d of deps) ignoreAccept.add(`${boundary.file}\0${d.file}`);
+            next.add(boundary);
+          }
+        }
+      }
+      for (const mod of plan.selfAccepted) {
+        boundaries.add(rel(mod.file));
+        const old = txn.previous.get(mod);
+        for (const reg of old?.hot.accepts ?? []) {
+          if (reg.deps.length > 0 || !reg.callback) continue;
+          try {
+            await reg.callback(mod.namespace);
+          } catch (error) {
+            warnings.push(`accept handler in ${rel(mod.file)} threw: ${describe(error)}`);
+            ignoreSelfAccept.add(mod);
+            next.add(mod);
+          }
+        }
+      }
+      for (const [mod, message] of txn.invalidated) {
+        if (ignoreSelfAccept.has(mod) && !next.has(mod)) {
+          warnings.push(`${rel(mod.file)} invalidated again in the same update; ignored so the update ends`);
+          continue;
+        }
+        emit('invalidate', { path: rel(mod.file), message });
+        if (message) warnings.push(`${rel(mod.file)} invalidated: ${message}`);
+        ignoreSelfAccept.add(mod);
+        next.add(mod);
+      }
+      pending = [...next];
+      compile = false;
+      txn = new Transaction(loaderHost, new Set());
+    }
+
+    const result: UpdateResult = {
+      status: 'applied',
+      rung: entryReason || direct ? 'entry-reexecuted' : 'hot-update',
+      reason: direct ? mode : entryReason,
+      files,
+      reexecuted,
+      boundaries: [...boundaries],
+      pruned,
+      warnings,
+      duration: performance.now() - t0,
+    };
+    if (!direct) emit('afterUpdate', { files: files.map(rel), reexecuted, rung: result.rung });
+    return result;
+  }
+
+  function failure(error: unknown, files: string[], t0: number): UpdateResult {
+    const phase = error instanceof LoadError ? error.phase : 'evaluate';
+    const result = errorResult(files, t0, phase, error);
+    emit('error', result.status === 'error' ? result.error : undefined);
+    return result;
+  }
+
+  function errorResult(files: string[], t0: number, phase: 'transform' | 'link' | 'evaluate', error: unknown): UpdateResult {
+    const inner = error instanceof LoadError ? error.error : error;
+    const file = error instanceof LoadError ? error.file : undefined;
+    return { status: 'error', phase, error: toErrorPayload(inner, { root, file, phase }), files, duration: performance.now() - t0 };
+  }
+
+  /** Dispose and drop modules nobody imports any more, and what only they imported. */
+  async function prune(candidates: ModuleNode[], warnings: string[]): Promise<string[]> {
+    const dropped: string[] = [];
+    const queue = [...candidates];
+    while (queue.length > 0) {
+      const node = queue.pop()!;
+      if (node.importers.size > 0 || node === entryNode || !nodes.has(node.file)) continue;
+      const instance = node.instance;
+      if (instance) {
+        for (const e of await instance.hot.runDisposers()) warnings.push(`dispose handler of ${rel(node.file)} threw: ${describe(e)}`);
+        for (const e of await instance.hot.runPruners()) warnings.push(`prune handler of ${rel(node.file)} threw: ${describe(e)}`);
+        instance.hot.detach();
+      }
+      node.instance = undefined;
+      syncNamespace(node);
+      nodes.delete(node.file);
+      unregisterFile(node.file);
+      node.runtimeImports.clear();
+      queue.push(...relink(node, []));
+      dropped.push(rel(node.file));
+    }
+    return dropped;
+  }
+
+  async function applyInvalidations(): Promise<UpdateResult> {
+    const t0 = performance.now();
+    const mods = [...lateInvalidations].filter((n) => nodes.has(n.file));
+    lateInvalidations.clear();
+    if (mods.length === 0 || closed) return { status: 'unchanged', files: [], duration: 0 };
+    const txn = new Transaction(loaderHost, new Set());
+    const result = { ...(await runTransaction(txn, mods, 'invalidate', mods.map((m) => m.file))), duration: performance.now() - t0 };
+    options.onUpdate?.(result);
+    return result;
+  }
+
+  async function reloadNow(all: boolean): Promise<UpdateResult> {
+    const t0 = performance.now();
+    if (!started) return updateNow([]);
+    const mods = all ? [...nodes.values()] : entryNode ? [entryNode] : [];
+    const txn = new Transaction(loaderHost, new Set());
+    const result = await runTransaction(txn, mods, 'reload', []);
+    if (result.status === 'applied') return { ...result, reason: all ? 'reload (all modules)' : 'reload', duration: performance.now() - t0 };
+    return { ...result, duration: performance.now() - t0 };
+  }
+
+  function guard<T>(fn: () => Promise<T>): Promise<T> {
+    if (closed) return Promise.reject(new DevhotError(ErrorCodes.CLOSED, 'This runner is closed', { fix: 'Create a new runner.' }));
+    return enqueue(fn);
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    options,
+    modules: nodes,
+    configFiles,
+    start: () => guard(startNow),
+    update: (files) => guard(() => updateNow(files)),
+    reload: (opts) => guard(() => reloadNow(opts?.all ?? false)),
+    dispatch,
+    close() {
+      closing ??= enqueue(async () => {
+        closed = true;
+        // Discovery order puts the entry first: it closes its server before its deps go away.
+        for (const node of nodes.values()) {
+          const instance = node.instance;
+          if (!instance) continue;
+          await instance.hot.runDisposers();
+          instance.hot.detach();
+        }
+        for (const node of nodes.values()) unregisterFile(node.file);
+        nodes.clear();
+        listeners.clear();
+      });
+      return closing;
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Same code and the same resolved dependencies: applying it would change nothing. */
+function sameVersion(a: ModuleVersion, b: ModuleVersion): boolean {
+  return a.compiled.hash === b.compiled.hash && a.deps.length === b.deps.length && a.deps.every((d, i) => d === b.deps[i]);
+}
