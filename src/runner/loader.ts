@@ -447,14 +447,13 @@ function requireUser(host: LoaderHost, from: ModuleNode, file: string): unknown 
     txn.discoverSync(node);
     const order = txn.evaluationOrder([node]);
     txn.link(order);
-    for (const n of order) {
-      if (txn.evaluate(n)) {
-        throw new DevhotError(
-          ErrorCodes.REQUIRE_ASYNC,
-          `require() of ${file} from ${from.file} cannot finish synchronously: it (or a module it imports) uses top-level await`,
-          { fix: 'Use `await import()` instead of require() for this module, or remove the top-level await.' },
-        );
-      }
+    // One depth-first walk from the required module, as Node does (see runner.ts on cycles).
+    if (txn.evaluate(node)) {
+      throw new DevhotError(
+        ErrorCodes.REQUIRE_ASYNC,
+        `require() of ${file} from ${from.file} cannot finish synchronously: it (or a module it imports) uses top-level await`,
+        { fix: 'Use `await import()` instead of require() for this module, or remove the top-level await.' },
+      );
     }
     // Outside an update (a require() at run time) the new modules are committed at once.
     if (!inUpdate) txn.commit();
@@ -476,7 +475,7 @@ async function dynamicImport(host: LoaderHost, from: ModuleNode, specifier: stri
     if (!node.version && !txn.staged.has(node)) await txn.discover([node], true);
     const order = txn.evaluationOrder([node]);
     txn.link(order);
-    for (const n of order) await txn.evaluate(n);
+    // One depth-first walk from the imported module, as Node does (see runner.ts on cycles).
     await txn.evaluate(node);
     if (!inUpdate) txn.commit();
   } catch (error) {

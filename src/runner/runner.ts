@@ -68,6 +68,8 @@ export interface Runner {
   close(): Promise<void>;
   /** Files that, when changed, need a process restart rather than an update (tsconfig...). */
   readonly configFiles: ReadonlySet<string>;
+  /** Compile cache hits and misses since creation (memory, disk, esbuild + rewrite). */
+  readonly compilerStats: Readonly<Compiler['stats']>;
 }
 
 const MAX_PASSES = 32;
@@ -164,11 +166,18 @@ export function createRunner(userOptions: RunnerOptions): Runner {
   // ------------------------------------------------------------------------------------- start
 
   async function startNow(): Promise<UpdateResult> {
+    const outcome = await attemptStart();
+    if (outcome.status === 'error') throw toStartError(outcome);
+    return outcome;
+  }
+
+  /** Load and run the entry; a failure is returned (with its phase), not thrown. */
+  async function attemptStart(): Promise<UpdateResult> {
     const t0 = performance.now();
     if (!existsSync(options.entry) || !statSync(options.entry).isFile()) {
-      throw new DevhotError(ErrorCodes.ENTRY_NOT_FOUND, `Entry ${rel(options.entry)} not found (looked in ${root})`, {
+      return errorResult([options.entry], t0, 'link', new DevhotError(ErrorCodes.ENTRY_NOT_FOUND, `Entry ${rel(options.entry)} not found (looked in ${root})`, {
         fix: 'Pass the path of your server file, e.g. `devhot src/server.ts`, relative to the project root.',
-      });
+      }));
     }
     if (options.args) process.argv = [process.argv[0]!, options.entry, ...options.args];
     const txn = new Transaction(loaderHost, new Set());
@@ -176,7 +185,7 @@ export function createRunner(userOptions: RunnerOptions): Runner {
     const outcome = await runTransaction(txn, [entryNode], 'start', [options.entry]);
     if (outcome.status === 'error') {
       entryNode = nodes.get(options.entry);
-      throw toStartError(outcome);
+      return outcome;
     }
     started = true;
     return { ...outcome, duration: performance.now() - t0 };
@@ -198,12 +207,10 @@ export function createRunner(userOptions: RunnerOptions): Runner {
     const t0 = performance.now();
     const asked = files.map(absolute);
     if (!started) {
-      // The first load failed: any save may be the fix, so try the whole start again.
-      try {
-        return { ...(await startNow()), files: asked };
-      } catch (error) {
-        return errorResult(asked, t0, 'evaluate', error);
-      }
+      // The first load failed: any save may be the fix, so try the whole start again. A new file
+      // may be what a failed resolution was missing, so forget what the resolver saw last time.
+      resolver.clearCache();
+      return { ...(await attemptStart()), files: asked, duration: performance.now() - t0 };
     }
     const all = new Set([...asked, ...retry]);
     const changed = new Set<ModuleNode>();
@@ -288,8 +295,7 @@ export function createRunner(userOptions: RunnerOptions): Runner {
           if (pending.length === 0 && pass === 0) return { status: 'unchanged', files, duration: performance.now() - t0 };
         }
       } catch (error) {
-        await txn.rollback();
-        return failure(error, files, t0);
+        return await failure(error, files, t0, txn, []);
       }
 
       // 2. Plan: who re-executes, who accepts.
@@ -310,22 +316,29 @@ export function createRunner(userOptions: RunnerOptions): Runner {
       // 3. Dispose what is replaced (importers first), then link and run the new code.
       currentTxn = txn;
       setActiveTransaction(txn);
+      const disposed: ModuleNode[] = [];
       try {
         for (let i = order.length - 1; i >= 0; i--) {
           const old = order[i]!.instance;
           if (old && old.status === 'evaluated') {
+            disposed.push(order[i]!);
             for (const e of await old.hot.runDisposers()) warnings.push(`dispose handler of ${rel(order[i]!.file)} threw: ${describe(e)}`);
           }
         }
         try {
           txn.link(order);
-          for (const node of order) {
-            const waiting = txn.evaluate(node);
+          // Start each evaluation from the top (importers first), as Node's depth-first walk from
+          // the entry does: starting at a dependency inside a cycle would run its importer (the
+          // cycle's root) before it, and the root would then read the dependency's bindings in
+          // their TDZ. Nodes already evaluated by an earlier walk return at once.
+          for (let i = order.length - 1; i >= 0; i--) {
+            const waiting = txn.evaluate(order[i]!);
             if (waiting) await waiting;
           }
         } catch (error) {
-          await txn.rollback();
-          return failure(error, files, t0);
+          currentTxn = undefined;
+          setActiveTransaction(undefined);
+          return await failure(error, files, t0, txn, disposed);
         }
       } finally {
         currentTxn = undefined;
@@ -397,11 +410,50 @@ export function createRunner(userOptions: RunnerOptions): Runner {
     return result;
   }
 
-  function failure(error: unknown, files: string[], t0: number): UpdateResult {
+  /**
+   * Report a failed pass and roll it back. The payload is built first: the stack of an error
+   * thrown by new code is mapped lazily, and the rollback unregisters the new versions' maps.
+   */
+  async function failure(error: unknown, files: string[], t0: number, txn: Transaction, disposed: ModuleNode[]): Promise<UpdateResult> {
     const phase = error instanceof LoadError ? error.phase : 'evaluate';
     const result = errorResult(files, t0, phase, error);
+    await txn.rollback();
+    const restoreError = await restore(disposed);
+    if (restoreError && result.status === 'error') {
+      result.error.message += `; the previous version could not be run again either: ${restoreError}`;
+    }
     emit('error', result.status === 'error' ? result.error : undefined);
     return result;
+  }
+
+  /**
+   * The last good code keeps serving after a failed evaluation (DESIGN.md, invariants), but the
+   * modules disposed for the update have already closed their servers and timers: run their
+   * previous versions again, as fresh instances (`hot.data` as their dispose handlers left it).
+   * Returns why that failed too, if it did.
+   */
+  async function restore(disposed: ModuleNode[]): Promise<string | undefined> {
+    const live = disposed.filter((n) => nodes.has(n.file) && n.version);
+    if (live.length === 0) return undefined;
+    const txn = new Transaction(loaderHost, new Set(live));
+    const order = txn.evaluationOrder(live);
+    currentTxn = txn;
+    setActiveTransaction(txn);
+    try {
+      txn.link(order);
+      for (let i = order.length - 1; i >= 0; i--) {
+        const waiting = txn.evaluate(order[i]!);
+        if (waiting) await waiting;
+      }
+    } catch (error) {
+      await txn.rollback();
+      return describe(error instanceof LoadError ? error.error : error);
+    } finally {
+      currentTxn = undefined;
+      setActiveTransaction(undefined);
+    }
+    txn.commit();
+    return undefined;
   }
 
   function errorResult(files: string[], t0: number, phase: 'transform' | 'link' | 'evaluate', error: unknown): UpdateResult {
@@ -465,6 +517,7 @@ export function createRunner(userOptions: RunnerOptions): Runner {
     options,
     modules: nodes,
     configFiles,
+    compilerStats: compiler.stats,
     start: () => guard(startNow),
     update: (files) => guard(() => updateNow(files)),
     reload: (opts) => guard(() => reloadNow(opts?.all ?? false)),

@@ -109,7 +109,7 @@ function toTransformError(error: unknown, source: string, file: string): DevhotE
   const line = failure.location?.line ?? 1;
   // esbuild columns are 0-based; editors and stack traces count from 1.
   const column = (failure.location?.column ?? 0) + 1;
-  return new DevhotError(ErrorCodes.TRANSFORM, `${failure.text} (${file}:${line}:${column})`, {
+  return new DevhotError(ErrorCodes.TRANSFORM, failure.text, {
     fix: 'Fix the error and save again; the previous version keeps running.',
     loc: { file, line, column },
     frame: codeFrame(source, line, column),

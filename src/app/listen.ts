@@ -1,0 +1,234 @@
+/**
+ * Listening sockets that survive reloads. `net.Server.prototype.listen` is wrapped so that:
+ *
+ * - in-process (the entry re-executes): a new `listen(port)` takes the listening handle from the
+ *   server of the previous version, which stops accepting and closes once its connections end.
+ *   Nothing is re-bound, so no connection is refused. If the update fails, the handle goes back.
+ * - across processes (a restart): the first bind sends a copy of the handle to the supervisor;
+ *   the next process receives it before user code runs and listens on it. While no process
+ *   accepts, connections wait in the kernel's backlog instead of being refused.
+ *
+ * Only TCP listens on a fixed port take part; port 0, pipes and handles pass straight through.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { listenKey, type ListenKey } from '../shared/ipc.js';
+
+type Handle = object;
+interface ListenRequest {
+  port: number;
+  host: string | undefined;
+  backlog: number | undefined;
+  callback: (() => void) | undefined;
+}
+interface Takeover {
+  key: ListenKey;
+  from: net.Server;
+  to: net.Server;
+}
+
+export interface ListenHost {
+  /** Keep a copy of a freshly bound listening handle (the supervisor). */
+  keep?(key: ListenKey, handle: Handle, url: string): void;
+  /** A bind failed (EADDRINUSE...): tell the user which port. */
+  failed?(key: ListenKey, port: number, error: NodeJS.ErrnoException): void;
+}
+
+const original = net.Server.prototype.listen;
+/** Handles received from the supervisor, by key, waiting for the app to listen on them. */
+const inherited = new Map<ListenKey, Handle>();
+/** The server currently accepting on each key. */
+const owners = new Map<ListenKey, net.Server>();
+let takeovers: Takeover[] = [];
+let inUpdate = false;
+let host: ListenHost = {};
+/** Binds under way (a host name is looked up first), so `started` can wait for the URLs. */
+const binding = new Set<Promise<void>>();
+
+export function installListenHandover(listenHost: ListenHost): void {
+  host = listenHost;
+  net.Server.prototype.listen = function devhotListen(this: net.Server, ...args: unknown[]) {
+    const request = parseListenArgs(args);
+    if (!request) return original.apply(this, args as Parameters<typeof original>);
+    return listenWithHandover(this, request, args);
+  } as typeof original;
+}
+
+export function inheritHandle(key: ListenKey, handle: Handle): void {
+  inherited.set(key, handle);
+}
+
+/** An update is starting: servers that take over from now on may have to give the socket back. */
+export function beginUpdate(): void {
+  inUpdate = true;
+  takeovers = [];
+}
+
+/** The update applied: the servers that handed their socket over close (after their requests). */
+export function commitUpdate(): void {
+  inUpdate = false;
+  for (const { from, to } of takeovers) retire(from, to);
+  takeovers = [];
+}
+
+/** The update failed: each socket goes back to the server that had it. */
+export function rollbackUpdate(): void {
+  inUpdate = false;
+  for (const { key, from, to } of takeovers.reverse()) {
+    const handle = (to as unknown as { _handle: Handle | null })._handle;
+    if (!handle) continue;
+    (to as unknown as { _handle: Handle | null })._handle = null;
+    to.close();
+    owners.set(key, from);
+    original.call(from, handle as never);
+  }
+  takeovers = [];
+}
+
+function listenWithHandover(server: net.Server, request: ListenRequest, args: unknown[]): net.Server {
+  const key = listenKey(request.host, request.port);
+  const owner = owners.get(key);
+  const ownerHandle = owner ? (owner as unknown as { _handle: Handle | null })._handle : null;
+  if (owner && owner !== server && ownerHandle) {
+    // The previous version's server stops accepting; the new one accepts on the same socket.
+    (owner as unknown as { _handle: Handle | null })._handle = null;
+    track(server, key);
+    const takeover = { key, from: owner, to: server };
+    if (inUpdate) takeovers.push(takeover);
+    else retire(owner, server);
+    return listenOnHandle(server, ownerHandle, request);
+  }
+  const handle = inherited.get(key);
+  if (handle) {
+    inherited.delete(key);
+    track(server, key);
+    return listenOnHandle(server, handle, request);
+  }
+  track(server, key);
+  const bound = new Promise<void>((resolve) => {
+    server.once('listening', () => resolve());
+    server.once('error', () => resolve());
+  });
+  binding.add(bound);
+  void bound.then(() => binding.delete(bound));
+  server.once('listening', () => {
+    const address = server.address();
+    const handle = (server as unknown as { _handle: Handle | null })._handle;
+    if (handle && address && typeof address === 'object') host.keep?.(key, handle, urlOf(address));
+  });
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    if (owners.get(key) === server) owners.delete(key);
+    host.failed?.(key, request.port, error);
+  });
+  return original.apply(server, args as Parameters<typeof original>);
+}
+
+function listenOnHandle(server: net.Server, handle: Handle, request: ListenRequest): net.Server {
+  const listen = original as (this: net.Server, ...args: unknown[]) => net.Server;
+  return listen.call(server, handle, request.backlog, request.callback);
+}
+
+function track(server: net.Server, key: ListenKey): void {
+  owners.set(key, server);
+  server.once('close', () => {
+    if (owners.get(key) === server) owners.delete(key);
+  });
+}
+
+/**
+ * Retire a server that no longer owns its socket. It accepts nothing new. Its idle keep-alive
+ * connections are NOT closed from this side: a client may be sending on one at that instant,
+ * and it would see a reset. Instead the next request on such a connection is answered by the
+ * successor's handlers (in-process: the new code) with `Connection: close`, so the client
+ * moves to a new connection by itself; the server closes once its connections are done.
+ */
+function retire(server: net.Server, successor: net.Server | undefined): void {
+  if (!(server instanceof http.Server)) {
+    server.close();
+    return;
+  }
+  // http.Server#close() closes idle connections too (Node ≥ 19); net.Server#close() does not.
+  net.Server.prototype.close.call(server);
+  const checking = Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connectionsCheckingInterval');
+  server.once('close', () => {
+    // What http.Server#close() would have cleared; left running it would pin the old server.
+    if (checking) clearInterval((server as unknown as Record<symbol, NodeJS.Timeout>)[checking]);
+  });
+  const previous = server.listeners('request') as Array<(req: http.IncomingMessage, res: http.ServerResponse) => void>;
+  server.removeAllListeners('request');
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.shouldKeepAlive = false;
+    if (successor && successor.listenerCount('request') > 0) successor.emit('request', req, res);
+    else for (const listener of previous) listener.call(server, req, res);
+  });
+}
+
+export function urlOf(address: net.AddressInfo): string {
+  const hostName =
+    address.address === '::' || address.address === '0.0.0.0'
+      ? 'localhost'
+      : address.family === 'IPv6'
+        ? `[${address.address}]`
+        : address.address;
+  return `http://${hostName}:${address.port}/`;
+}
+
+/** Node's listen() overloads, narrowed to a TCP port; undefined for what passes through. */
+function parseListenArgs(args: unknown[]): ListenRequest | undefined {
+  const callback = typeof args[args.length - 1] === 'function' ? (args[args.length - 1] as () => void) : undefined;
+  const rest = callback ? args.slice(0, -1) : args;
+  const first = rest[0];
+  let port: number | undefined;
+  let hostName: string | undefined;
+  let backlog: number | undefined;
+  if (first !== null && typeof first === 'object') {
+    const o = first as { port?: unknown; host?: unknown; backlog?: unknown; path?: unknown; fd?: unknown; _handle?: unknown };
+    if (o.path !== undefined || o.fd !== undefined || o._handle !== undefined || !('port' in o)) return undefined;
+    port = toPort(o.port);
+    hostName = typeof o.host === 'string' ? o.host : undefined;
+    backlog = typeof o.backlog === 'number' ? o.backlog : undefined;
+  } else {
+    port = toPort(first);
+    if (typeof rest[1] === 'string') {
+      hostName = rest[1];
+      backlog = typeof rest[2] === 'number' ? rest[2] : undefined;
+    } else if (typeof rest[1] === 'number') {
+      backlog = rest[1];
+    }
+  }
+  if (!port) return undefined;
+  return { port, host: hostName, backlog, callback };
+}
+
+function toPort(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+  return undefined;
+}
+
+/** Wait (bounded) for the binds started so far, so the banner can show every URL. */
+export async function settleBinds(timeout: number): Promise<void> {
+  if (binding.size === 0) return;
+  await Promise.race([Promise.all(binding), new Promise<void>((resolve) => setTimeout(resolve, timeout).unref())]);
+}
+
+/**
+ * Stop every server devhot knows of and wait (bounded) for their requests to finish. For a
+ * restart the connections are retired gently (see retire()); on exit idle ones close at once.
+ */
+export async function drainServers(timeout: number, exiting: boolean): Promise<void> {
+  const servers = [...new Set(owners.values())];
+  await Promise.race([
+    Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.once('close', () => resolve());
+            retire(server, undefined);
+            if (exiting && server instanceof http.Server) server.closeIdleConnections();
+          }),
+      ),
+    ),
+    new Promise<void>((resolve) => setTimeout(resolve, timeout).unref()),
+  ]);
+}

@@ -1,0 +1,123 @@
+/**
+ * The app process: where user code runs. The supervisor forks this file with its configuration
+ * in DEVHOT_APP, then drives it over IPC (see shared/ipc.ts). It never outlives the supervisor.
+ */
+import process from 'node:process';
+import { createRunner } from '../runner/runner.js';
+import { toErrorPayload } from '../runner/error-payload.js';
+import type { UpdateResult } from '../runner/runner.js';
+import type { FromApp, ToApp } from '../shared/ipc.js';
+import { beginUpdate, commitUpdate, inheritHandle, installListenHandover, rollbackUpdate, drainServers, settleBinds } from './listen.js';
+
+export interface AppConfig {
+  root: string;
+  entry: string;
+  args: string[];
+  cacheDir: string | false;
+  tsconfig: string | false | undefined;
+  /** How long `shutdown` waits for in-flight requests before giving up (ms). */
+  drainTimeout: number;
+}
+
+const given = JSON.parse(process.env.DEVHOT_APP ?? 'null') as AppConfig | null;
+if (!given || typeof process.send !== 'function') {
+  process.stderr.write('devhot: this file is started by the devhot command, not by hand.\n');
+  process.exit(1);
+}
+const config: AppConfig = given;
+delete process.env.DEVHOT_APP;
+
+const send = (message: FromApp, handle?: object): void => {
+  if (process.connected) process.send!(message, handle as never);
+};
+
+installListenHandover({
+  keep: (key, handle, url) => send({ type: 'listening', key, url }, handle),
+  failed: (key, port, error) => send({ type: 'listen-error', key, port, code: error.code ?? 'ERR', message: error.message }),
+});
+
+const runner = createRunner({
+  root: config.root,
+  entry: config.entry,
+  args: config.args,
+  cacheDir: config.cacheDir,
+  tsconfig: config.tsconfig,
+  onHotSend: (event, data, file) => send({ type: 'hot-send', event, data, file }),
+  onUpdate: (result) => send({ type: 'late-update', result }),
+});
+
+/** Run an update with the listen hand-over bracketing it: commit or give the sockets back. */
+async function bracket(run: () => Promise<UpdateResult>): Promise<UpdateResult> {
+  beginUpdate();
+  let result: UpdateResult;
+  try {
+    result = await run();
+  } catch (error) {
+    rollbackUpdate();
+    throw error;
+  }
+  if (result.status === 'applied') commitUpdate();
+  else rollbackUpdate();
+  return result;
+}
+
+// An error nobody catches is reported and the app keeps serving: one bad request handler or
+// timer must not take the whole server down while the user is editing it.
+process.on('uncaughtException', (error) => {
+  send({ type: 'uncaught', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }) });
+});
+process.on('unhandledRejection', (reason) => {
+  send({ type: 'uncaught', error: toErrorPayload(reason, { root: config.root, file: undefined, phase: 'evaluate' }) });
+});
+
+// The supervisor is gone (even `kill -9`): take this process group with us, so no child of the
+// app keeps a port or keeps running.
+process.on('disconnect', () => {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    process.exit(1);
+  }
+});
+
+process.on('message', (message: ToApp, handle?: object) => {
+  void handle;
+  handleMessage(message, handle).catch((error) => {
+    send({ type: 'uncaught', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }) });
+  });
+});
+
+async function handleMessage(message: ToApp, handle: object | undefined): Promise<void> {
+  switch (message.type) {
+    case 'handle':
+      if (handle) inheritHandle(message.key, handle);
+      return;
+    case 'start':
+      try {
+        const result = await bracket(() => runner.start());
+        await settleBinds(1000);
+        send({ type: 'started', result });
+      } catch (error) {
+        send({ type: 'start-failed', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }) });
+      }
+      return;
+    case 'update':
+      send({ type: 'result', id: message.id, result: await bracket(() => runner.update(message.files)) });
+      return;
+    case 'reload':
+      send({ type: 'result', id: message.id, result: await bracket(() => runner.reload({ all: message.all })) });
+      return;
+    case 'shutdown':
+      await drainServers(config.drainTimeout, message.reason === 'exit');
+      await runner.close().catch(() => {});
+      send({ type: 'drained' });
+      return;
+    case 'event':
+      runner.dispatch(message.event, message.data);
+      return;
+    default: {
+      const unknown: never = message;
+      void unknown;
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The `devhot` command: flags in, a frozen config out, then the supervisor. Everything it does
+ * is reachable from the library (index.ts); this file only parses and reports.
+ */
+import { cac } from 'cac';
+import pc from 'picocolors';
+import { DevhotError, ErrorCodes } from './errors.js';
+import { version } from './version.js';
+import type { DevhotOptions } from './config.js';
+
+const cli = cac('devhot');
+
+cli
+  .command('[entry] [...args]', 'Run a Node.js server and apply saved changes to it while it runs')
+  .option('--root <dir>', 'Project root (default: current directory)')
+  .option('-c, --config <file>', 'Config file (default: devhot.config.ts if present)')
+  .option('--include <path>', 'Also watch this path or glob (repeatable)')
+  .option('--exclude <path>', 'Do not watch this path or glob (repeatable)')
+  .option('--delay <ms>', 'Wait this long after a change for more (default: 0)')
+  .option('--env-file <file>', 'Load env vars from this file; a change restarts the app (repeatable)')
+  .option('--inspect [host:port]', 'Start the app with the inspector')
+  .option('--inspect-brk [host:port]', 'Start the app with the inspector, paused')
+  .option('--clear-screen', 'Clear the screen on each update (default: on a TTY outside CI)')
+  .option('--signal <signal>', 'Signal for stopping the app (default: SIGTERM)')
+  .option('--kill-timeout <ms>', 'SIGKILL the app this long after the signal (default: 5000)')
+  .option('--hot', 'Apply changes in-process; --no-hot restarts on every change (default: true)')
+  .option('--restart-on-crash', 'Restart with back-off when the app exits on its own')
+  .option('--json', 'Write one JSON event per line instead of the terminal UI')
+  .option('--cache', 'Cache compiled modules in node_modules/.devhot (--no-cache: memory only)')
+  .option('--tsconfig <file>', 'tsconfig.json to use (default: ./tsconfig.json)')
+  .example('devhot src/server.ts')
+  .example('devhot src/server.ts --env-file .env -- --port 3000')
+  .action(run);
+
+cli.help();
+cli.version(version);
+
+async function run(entry: string | undefined, args: string[], flags: Record<string, unknown>): Promise<void> {
+  const { findConfigFile, loadConfigFile, resolveConfig } = await import('./config.js');
+  const { createLogger } = await import('./logger.js');
+  const { startSupervisor } = await import('./supervisor/supervisor.js');
+  const { installShortcuts } = await import('./supervisor/shortcuts.js');
+
+  const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String));
+  const cliOptions: DevhotOptions = {
+    entry,
+    root: flags.root as string | undefined,
+    args: [...args, ...((flags['--'] as string[] | undefined) ?? [])],
+    include: list(flags.include),
+    exclude: list(flags.exclude),
+    delay: flags.delay === undefined ? undefined : Number(flags.delay),
+    envFiles: list(flags.envFile),
+    inspect: flags.inspect as string | boolean | undefined,
+    inspectBrk: flags.inspectBrk as string | boolean | undefined,
+    clearScreen: flags.clearScreen as boolean | undefined,
+    signal: flags.signal as NodeJS.Signals | undefined,
+    killTimeout: flags.killTimeout === undefined ? undefined : Number(flags.killTimeout),
+    hot: flags.hot as boolean | undefined,
+    restartOnCrash: flags.restartOnCrash as boolean | undefined,
+    json: flags.json as boolean | undefined,
+    cacheDir: flags.cache === false ? false : undefined,
+    tsconfig: flags.tsconfig as string | undefined,
+  };
+  if (typeof flags.delay === 'string' && Number.isNaN(Number(flags.delay))) cliOptions.delay = flags.delay as never;
+  const root = cliOptions.root ?? process.cwd();
+  const configFile = findConfigFile(root, flags.config as string | undefined);
+  const fileOptions = configFile ? await loadConfigFile(configFile, root) : {};
+  const config = resolveConfig(cliOptions, fileOptions, configFile);
+  const logger = createLogger({ root: config.root, json: config.json, clearScreen: config.clearScreen });
+  const supervisor = await startSupervisor({ config, logger, version });
+
+  let exiting = false;
+  const exit = (code: number) => {
+    if (exiting) {
+      // A second Ctrl-C: do not wait for graceful shutdown any longer.
+      process.exit(code);
+    }
+    exiting = true;
+    void supervisor.close().then(() => process.exit(code));
+  };
+  const signals: Array<[NodeJS.Signals, number]> = [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]];
+  for (const [signal, n] of signals) process.on(signal, () => exit(128 + n));
+  installShortcuts({ enabled: config.shortcuts, supervisor, logger, quit: () => exit(0) });
+}
+
+function fail(error: unknown): never {
+  if (error instanceof DevhotError) {
+    process.stderr.write(`${pc.red(pc.bold('devhot'))} ${pc.red(error.message)}\n`);
+    if (error.fix) process.stderr.write(`${pc.dim(`fix: ${error.fix}`)}\n`);
+    process.stderr.write(`${pc.dim(error.code)}\n`);
+  } else if (error instanceof Error && error.name === 'CACError') {
+    process.stderr.write(`${pc.red(pc.bold('devhot'))} ${pc.red(error.message)}\n${pc.dim('fix: run `devhot --help` for the flags devhot knows.')}\n${pc.dim(ErrorCodes.BAD_OPTION)}\n`);
+  } else {
+    process.stderr.write(`${pc.red(pc.bold('devhot'))} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+}
+
+try {
+  cli.parse(process.argv, { run: false });
+  if (!cli.options.help && !cli.options.version) await cli.runMatchedCommand();
+} catch (error) {
+  fail(error);
+}

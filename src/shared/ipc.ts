@@ -1,0 +1,38 @@
+/**
+ * Messages between the supervisor and the app process (Node's IPC channel). One union per
+ * direction; both sides switch on `type` and end in a `never` check.
+ */
+import type { ErrorPayload } from '../runner/error-payload.js';
+import type { UpdateResult } from '../runner/runner.js';
+
+/** A listening address as a key: `host:port`, host empty when none was given (all interfaces). */
+export type ListenKey = string;
+
+export type ToApp =
+  /** A listening socket the supervisor holds; sent (with the handle) before `start`. */
+  | { type: 'handle'; key: ListenKey }
+  | { type: 'start' }
+  | { type: 'update'; id: number; files: string[] }
+  | { type: 'reload'; id: number; all: boolean }
+  /** Stop accepting, let in-flight requests finish, dispose modules, exit. */
+  | { type: 'shutdown'; reason: 'restart' | 'exit' }
+  | { type: 'event'; event: string; data: unknown };
+
+export type FromApp =
+  | { type: 'started'; result: UpdateResult }
+  | { type: 'start-failed'; error: ErrorPayload }
+  | { type: 'result'; id: number; result: UpdateResult }
+  /** A server listens on a new address; the handle travels with the message. */
+  | { type: 'listening'; key: ListenKey; url: string }
+  | { type: 'listen-error'; key: ListenKey; port: number; code: string; message: string }
+  /** An error nobody caught (thrown in a timer, a rejected promise); the app keeps running. */
+  | { type: 'uncaught'; error: ErrorPayload }
+  | { type: 'hot-send'; event: string; data: unknown; file: string }
+  /** An update the runner started itself (import.meta.hot.invalidate() outside an update). */
+  | { type: 'late-update'; result: UpdateResult }
+  /** After `shutdown`: the servers stopped accepting and their requests finished (or timed out). */
+  | { type: 'drained' };
+
+export function listenKey(host: string | undefined, port: number): ListenKey {
+  return `${host ?? ''}:${port}`;
+}

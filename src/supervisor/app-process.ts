@@ -1,0 +1,181 @@
+/**
+ * One app process as the supervisor sees it: started with the listening handles the supervisor
+ * holds, driven by IPC requests, stopped gracefully (drain, signal, SIGKILL) with its whole
+ * process group, so nothing it started outlives it.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { AppConfig } from '../app/main.js';
+import type { FromApp, ListenKey, ToApp } from '../shared/ipc.js';
+import type { UpdateResult } from '../runner/runner.js';
+import type { ErrorPayload } from '../runner/error-payload.js';
+
+const APP_MAIN = fileURLToPath(new URL('../app/main.js', import.meta.url));
+
+export interface AppProcessOptions {
+  config: AppConfig;
+  env: NodeJS.ProcessEnv;
+  execArgv: readonly string[];
+  /** Listening sockets to hand over before the entry runs. */
+  handles: ReadonlyMap<ListenKey, object>;
+  onListening(key: ListenKey, url: string, handle: object | undefined): void;
+  onMessage(message: FromApp): void;
+  onExit(code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+export type StartOutcome = { ok: true; result: UpdateResult } | { ok: false; error: ErrorPayload | undefined; exited: boolean };
+
+export class AppProcess {
+  readonly child: ChildProcess;
+  private nextId = 1;
+  private readonly waiting = new Map<number, (result: UpdateResult) => void>();
+  private startWaiter: ((outcome: StartOutcome) => void) | undefined;
+  private drainWaiter: (() => void) | undefined;
+  exited = false;
+  readonly exitPromise: Promise<void>;
+
+  constructor(private readonly options: AppProcessOptions) {
+    this.child = fork(APP_MAIN, [], {
+      env: { ...options.env, DEVHOT_APP: JSON.stringify(options.config) },
+      execArgv: [...options.execArgv],
+      // stdin is piped: the supervisor forwards what is not a shortcut (see shortcuts.ts).
+      stdio: ['pipe', 'inherit', 'inherit', 'ipc'],
+      // Its own process group, so a stop reaches every process the app started.
+      detached: true,
+    });
+    this.exitPromise = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exited = true;
+        this.startWaiter?.({ ok: false, error: undefined, exited: true });
+        this.startWaiter = undefined;
+        this.drainWaiter?.();
+        for (const [, resolveWait] of this.waiting) {
+          resolveWait({ status: 'needs-restart', rung: 'restart', reason: 'the app exited during the update', files: [], duration: 0 });
+        }
+        this.waiting.clear();
+        options.onExit(code, signal);
+        resolve();
+      });
+    });
+    this.child.on('error', () => {
+      // spawn failures surface as 'exit'; nothing else to do here
+    });
+    this.child.on('message', (message: FromApp, handle?: object) => this.receive(message, handle));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Hand over the held sockets, then run the entry. */
+  start(): Promise<StartOutcome> {
+    return new Promise((resolve) => {
+      this.startWaiter = resolve;
+      for (const [key, handle] of this.options.handles) this.send({ type: 'handle', key }, handle);
+      this.send({ type: 'start' });
+    });
+  }
+
+  update(files: string[]): Promise<UpdateResult> {
+    return this.request((id) => ({ type: 'update', id, files }));
+  }
+
+  reload(all: boolean): Promise<UpdateResult> {
+    return this.request((id) => ({ type: 'reload', id, all }));
+  }
+
+  send(message: ToApp, handle?: object): void {
+    if (this.exited || !this.child.connected) return;
+    this.child.send(message, handle as never, (error) => {
+      void error; // the channel closed under us: 'exit' follows and says why
+    });
+  }
+
+  /**
+   * Stop: let the servers drain and dispose handlers run (IPC), send `signal` to the group, and
+   * SIGKILL the group if it is still there after `killTimeout`.
+   */
+  async stop(signal: NodeJS.Signals, killTimeout: number, reason: 'restart' | 'exit'): Promise<void> {
+    if (this.exited) return;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        this.drainWaiter = resolve;
+        this.send({ type: 'shutdown', reason });
+      }),
+      delay(killTimeout),
+    ]);
+    this.signalGroup(signal);
+    const exited = await Promise.race([this.exitPromise.then(() => true), delay(killTimeout).then(() => false)]);
+    if (!exited) this.signalGroup('SIGKILL');
+    await this.exitPromise;
+    // Children the app left behind in its group go too.
+    this.signalGroup('SIGKILL');
+  }
+
+  /** Kill at once (devhot is exiting on a second Ctrl-C, or the app hangs). */
+  kill(): void {
+    this.signalGroup('SIGKILL');
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (!pid) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // The group is already gone.
+    }
+  }
+
+  private request(make: (id: number) => ToApp): Promise<UpdateResult> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      if (this.exited) {
+        resolve({ status: 'needs-restart', rung: 'restart', reason: 'the app is not running', files: [], duration: 0 });
+        return;
+      }
+      this.waiting.set(id, resolve);
+      this.send(make(id));
+    });
+  }
+
+  private receive(message: FromApp, handle: object | undefined): void {
+    switch (message.type) {
+      case 'started':
+        this.startWaiter?.({ ok: true, result: message.result });
+        this.startWaiter = undefined;
+        return;
+      case 'start-failed':
+        this.startWaiter?.({ ok: false, error: message.error, exited: false });
+        this.startWaiter = undefined;
+        return;
+      case 'result': {
+        const resolve = this.waiting.get(message.id);
+        this.waiting.delete(message.id);
+        resolve?.(message.result);
+        return;
+      }
+      case 'listening':
+        this.options.onListening(message.key, message.url, handle);
+        return;
+      case 'drained':
+        this.drainWaiter?.();
+        this.drainWaiter = undefined;
+        return;
+      case 'listen-error':
+      case 'uncaught':
+      case 'hot-send':
+      case 'late-update':
+        this.options.onMessage(message);
+        return;
+      default: {
+        const unknown: never = message;
+        void unknown;
+      }
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

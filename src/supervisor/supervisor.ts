@@ -1,0 +1,282 @@
+/**
+ * The supervisor: the `devhot` process. It never runs user code. It watches files, owns the
+ * listening sockets, starts the app process and climbs the reload ladder for each save:
+ * hot update / entry re-execution inside the app, or a zero-downtime process restart.
+ */
+import { basename, extname, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { ResolvedConfig } from '../config.js';
+import { readEnvFiles } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { UpdateResult } from '../runner/runner.js';
+import type { FromApp, ListenKey } from '../shared/ipc.js';
+import { AppProcess, type StartOutcome } from './app-process.js';
+import { createWatcher, type ChangeKind, type Watcher } from './watcher.js';
+
+export interface SupervisorOptions {
+  config: ResolvedConfig;
+  logger: Logger;
+  version: string;
+  /** Called for every update result and restart (the channel listens here). */
+  onEvent?: (event: SupervisorEvent) => void;
+}
+
+export type SupervisorEvent =
+  | { type: 'update'; result: UpdateResult }
+  | { type: 'restart'; phase: 'starting' | 'ready' | 'failed'; reason: string }
+  | { type: 'hot-send'; event: string; data: unknown; file: string }
+  | { type: 'uncaught'; message: string };
+
+export interface Supervisor {
+  /** URLs the app listens on. */
+  readonly urls: string[];
+  /** The current app process id (tests and tools). */
+  readonly appPid: number | undefined;
+  restart(reason: string): Promise<void>;
+  /** Pass a line the user typed on to the app's stdin. */
+  forwardStdin(text: string): void;
+  reload(all?: boolean): Promise<UpdateResult | undefined>;
+  /** Stop the app (gracefully), release the sockets, stop watching. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Files whose change cannot be applied in-process. */
+function restartReason(file: string, config: ResolvedConfig): string | undefined {
+  const rel = relative(config.root, file) || file;
+  if (config.envFiles.includes(file)) return `${rel} changed`;
+  if (config.configFile === file) return `${rel} (devhot config) changed`;
+  const name = basename(file);
+  if (name === 'package.json') return `${rel} changed`;
+  if (/^tsconfig.*\.json$/.test(name)) return `${rel} changed`;
+  if (extname(file) === '.node') return `native addon ${rel} changed`;
+  return undefined;
+}
+
+const SOURCE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.json']);
+
+export async function startSupervisor(options: SupervisorOptions): Promise<Supervisor> {
+  const { config, logger } = options;
+  const t0 = performance.now();
+  const handles = new Map<ListenKey, object>();
+  const urls = new Map<ListenKey, string>();
+  let app: AppProcess | undefined;
+  let closed = false;
+  let busy = false;
+  const pending = new Map<string, ChangeKind>();
+  /** A restart that failed to start a new process; the next save tries it again. */
+  let restartOwed: string | undefined;
+  let crashCount = 0;
+
+  const emit = (event: SupervisorEvent) => options.onEvent?.(event);
+
+  const appConfig = {
+    root: config.root,
+    entry: config.entry,
+    args: [...config.args],
+    cacheDir: config.cacheDir,
+    tsconfig: config.tsconfig,
+    drainTimeout: config.killTimeout,
+  };
+
+  function spawnApp(): AppProcess {
+    const env = { ...process.env, ...readEnvFiles(config.envFiles) };
+    const proc: AppProcess = new AppProcess({
+      config: appConfig,
+      env,
+      execArgv: config.execArgv,
+      handles,
+      onListening(key, url, handle) {
+        if (handle && !handles.has(key)) handles.set(key, handle);
+        if (!urls.has(key)) {
+          urls.set(key, url);
+          if (started) logger.log({ event: 'info', message: `listening on ${url}` });
+        }
+      },
+      onMessage: (message) => onAppMessage(message),
+      onExit(code, signal) {
+        if (proc !== app || closed || stopping.has(proc)) return;
+        logger.log({ event: 'exit', code, signal, reason: config.restartOnCrash ? 'restarting' : 'waiting for a change to restart it' });
+        if (config.restartOnCrash) {
+          const wait = Math.min(5000, 100 * 2 ** crashCount++);
+          setTimeout(() => void enqueueRestart('the app exited'), wait).unref();
+        }
+      },
+    });
+    return proc;
+  }
+
+  function onAppMessage(message: FromApp): void {
+    switch (message.type) {
+      case 'listen-error':
+        logger.log({
+          event: 'error',
+          source: 'listen',
+          error: {
+            code: message.code === 'EADDRINUSE' ? 'DEVHOT_ERR_PORT_IN_USE' : message.code,
+            message: message.code === 'EADDRINUSE' ? `Port ${message.port} is already in use by another process` : message.message,
+            fix: message.code === 'EADDRINUSE' ? `Stop the process using port ${message.port} (\`lsof -i :${message.port}\`), or listen on another port.` : 'Check the address the app listens on.',
+          },
+        });
+        return;
+      case 'uncaught':
+        logger.log({ event: 'error', source: 'uncaught', error: message.error });
+        emit({ type: 'uncaught', message: message.error.message });
+        return;
+      case 'hot-send':
+        emit({ type: 'hot-send', event: message.event, data: message.data, file: message.file });
+        return;
+      case 'late-update':
+        logger.log({ event: 'update', result: message.result });
+        emit({ type: 'update', result: message.result });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Processes being stopped; close() waits for every one, so none outlives devhot. */
+  const stopping = new Map<AppProcess, Promise<void>>();
+  function stopApp(proc: AppProcess, reason: 'restart' | 'exit'): Promise<void> {
+    let stop = stopping.get(proc);
+    if (!stop) stopping.set(proc, (stop = proc.stop(config.signal, config.killTimeout, reason)));
+    return stop;
+  }
+
+  /** Start a new process; on success retire the old one, on failure keep it (if alive). */
+  async function restart(reason: string): Promise<void> {
+    const tr = performance.now();
+    logger.log({ event: 'restart', phase: 'starting', reason });
+    emit({ type: 'restart', phase: 'starting', reason });
+    const old = app;
+    // A debugger port cannot be shared: with --inspect the old process goes first. The
+    // sockets stay open in this process meanwhile, so connections wait rather than fail.
+    if (old && config.inspect) await stopApp(old, 'restart');
+    const next = spawnApp();
+    app = next;
+    const outcome = await next.start();
+    if (outcome.ok) {
+      restartOwed = undefined;
+      crashCount = 0;
+      if (old && !old.exited) void stopApp(old, 'restart');
+      logger.log({ event: 'restart', phase: 'ready', reason, ms: performance.now() - tr });
+      emit({ type: 'restart', phase: 'ready', reason });
+      return;
+    }
+    reportStartFailure(outcome);
+    if (old && !old.exited) {
+      // The previous process still serves: keep it, drop the new one, try again on the next save.
+      app = old;
+      await stopApp(next, 'exit');
+      restartOwed = reason;
+      logger.log({ event: 'restart', phase: 'failed', reason: 'the previous process keeps serving; the next save retries' });
+    } else {
+      logger.log({ event: 'restart', phase: 'failed', reason: 'waiting for a change' });
+    }
+    emit({ type: 'restart', phase: 'failed', reason });
+  }
+
+  function reportStartFailure(outcome: StartOutcome): void {
+    if (outcome.ok) return;
+    if (outcome.error) logger.log({ event: 'error', source: 'start', error: outcome.error });
+  }
+
+  let queue: Promise<void> = Promise.resolve();
+  function serial(task: () => Promise<void>): Promise<void> {
+    const run = queue.then(task, task);
+    queue = run.catch((error) => logger.log({ event: 'warn', message: `internal error: ${(error as Error).stack ?? error}` }));
+    return queue;
+  }
+  const enqueueRestart = (reason: string) => serial(() => (closed ? Promise.resolve() : restart(reason)));
+
+  function onBatch(files: Map<string, ChangeKind>): void {
+    for (const [file, kind] of files) pending.set(file, kind);
+    if (!busy) void serial(drain);
+  }
+
+  /** Apply everything saved so far as one update; saves made meanwhile form the next one. */
+  async function drain(): Promise<void> {
+    busy = true;
+    try {
+      while (pending.size > 0 && !closed) {
+        const batch = [...pending.keys()];
+        pending.clear();
+        const trigger = restartOwed ?? batch.map((f) => restartReason(f, config)).find(Boolean);
+        const touchesSource = batch.some((f) => SOURCE_EXTENSIONS.has(extname(f)));
+        if (trigger) {
+          // Editors and shells truncate, then write: let the file settle before reading it.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          pending.clear();
+          await restart(trigger);
+          continue;
+        }
+        if (!app || app.exited || !config.hot) {
+          // Restart-only mode (like tsx watch), or nothing runs to update: a new process.
+          if (touchesSource) await restart(!config.hot ? `${relative(config.root, batch[0]!)} changed` : 'the app had exited');
+          continue;
+        }
+        logger.clear();
+        const result = await app!.update(batch);
+        if (result.status !== 'unchanged' || config.json) logger.log({ event: 'update', result });
+        emit({ type: 'update', result });
+        if (result.status === 'needs-restart') await restart(result.reason);
+      }
+    } finally {
+      busy = false;
+    }
+  }
+
+  let started = false;
+  app = spawnApp();
+  const watcher: Watcher = createWatcher({
+    root: config.root,
+    include: config.include,
+    exclude: config.exclude,
+    extraFiles: [...config.envFiles, ...(config.configFile ? [config.configFile] : [])],
+    delay: config.delay,
+    onBatch,
+    onError: (error) => logger.log({ event: 'warn', message: `watcher: ${error.message}` }),
+  });
+  const [outcome] = await Promise.all([app.start(), watcher.ready]);
+  started = true;
+  if (!outcome.ok) reportStartFailure(outcome);
+  logger.log({ event: 'start', version: options.version, readyMs: performance.now() - t0, urls: [...urls.values()], entry: config.entry });
+  if (!outcome.ok && outcome.exited) {
+    logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    get urls() {
+      return [...urls.values()];
+    },
+    get appPid() {
+      return app?.pid;
+    },
+    restart: (reason) => enqueueRestart(reason),
+    forwardStdin(text) {
+      app?.child.stdin?.write(text);
+    },
+    async reload(all = false) {
+      let result: UpdateResult | undefined;
+      await serial(async () => {
+        if (!app || app.exited) return restart('reload requested, the app was not running');
+        result = await app.reload(all);
+        logger.log({ event: 'update', result });
+        emit({ type: 'update', result });
+      });
+      return result;
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        await watcher.close().catch(() => {});
+        await queue.catch(() => {});
+        if (app) void stopApp(app, 'exit');
+        await Promise.all(stopping.values());
+        for (const handle of handles.values()) (handle as { close?: () => void }).close?.();
+        handles.clear();
+      })();
+      return closing;
+    },
+  };
+}
