@@ -226,12 +226,16 @@ export class Transaction {
 
   private runtime(instance: ModuleInstance): ModuleRuntime {
     const node = instance.node;
+    // No closure here may mention `this`: V8 gives all closures of a call one shared context, so
+    // one `this` would let every instance retain its transaction, whose `previous` map holds the
+    // instance before it, and so on: every version of the module stayed alive (a leak per save).
+    const host = this.host;
     return {
       d: instance.version.deps.map((dep) => (dep instanceof ModuleNode ? dep.namespace : dep)),
       e: (getters) => setGetters(instance, getters),
       s: (ns) => addStarExports(instance, ns),
       m: this.importMeta(node, instance),
-      i: (specifier) => dynamicImport(this.host, node, String(specifier)),
+      i: (specifier) => dynamicImport(host, node, String(specifier)),
     };
   }
 
@@ -322,9 +326,10 @@ export class Transaction {
     setGetters(instance, { default: () => module.exports });
     const require = this.requireFor(node);
     const fn = (instance as { cjsFn?: Function }).cjsFn!;
+    const host = this.host; // not `this` in a closure: see runtime()
     fn.call(module.exports, module.exports, require, module, node.file, dirname(node.file), {
       m: this.importMeta(node, instance),
-      i: (specifier: unknown) => dynamicImport(this.host, node, String(specifier)),
+      i: (specifier: unknown) => dynamicImport(host, node, String(specifier)),
     });
     return undefined;
   }

@@ -18,6 +18,8 @@ export interface AppProcessOptions {
   execArgv: readonly string[];
   /** Listening sockets to hand over before the entry runs. */
   handles: ReadonlyMap<ListenKey, object>;
+  /** Pipe stdin through the supervisor (shortcuts read it) instead of sharing the terminal's. */
+  pipeStdin: boolean;
   onListening(key: ListenKey, url: string, handle: object | undefined): void;
   onMessage(message: FromApp): void;
   onExit(code: number | null, signal: NodeJS.Signals | null): void;
@@ -38,8 +40,8 @@ export class AppProcess {
     this.child = fork(APP_MAIN, [], {
       env: { ...options.env, DEVHOT_APP: JSON.stringify(options.config) },
       execArgv: [...options.execArgv],
-      // stdin is piped: the supervisor forwards what is not a shortcut (see shortcuts.ts).
-      stdio: ['pipe', 'inherit', 'inherit', 'ipc'],
+      // With shortcuts, stdin is piped and the supervisor forwards what is not a shortcut.
+      stdio: [options.pipeStdin ? 'pipe' : 'inherit', 'inherit', 'inherit', 'ipc'],
       // Its own process group, so a stop reaches every process the app started.
       detached: true,
     });

@@ -85,6 +85,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
       env,
       execArgv: config.execArgv,
       handles,
+      pipeStdin: config.shortcuts,
       onListening(key, url, handle) {
         if (handle && !handles.has(key)) handles.set(key, handle);
         if (!urls.has(key)) {
