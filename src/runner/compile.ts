@@ -4,7 +4,8 @@
  * on disk (every version, so a second start skips esbuild and the parser entirely).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { rewriteModule, type ModuleFormat, type RewriteDependency } from './rewrite.js';
@@ -45,6 +46,8 @@ export interface CompilerOptions {
 export interface Compiler {
   compile(file: string, source: string): Promise<CompiledModule>;
   compileSync(file: string, source: string): CompiledModule;
+  /** Wait for the disk cache writes still under way (before exit, or a second runner). */
+  flush(): Promise<void>;
   /** Cache hits and misses since creation, for the benchmark and the debug log. */
   readonly stats: { memoryHits: number; diskHits: number; misses: number };
 }
@@ -53,7 +56,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
   const latest = new Map<string, CompiledModule>();
   const stats = { memoryHits: 0, diskHits: 0, misses: 0 };
   const optionsKey = JSON.stringify(options.tsconfigRaw ?? null);
-  let cacheDirReady = false;
+  let writes = 0;
+  const pendingWrites = new Set<Promise<void>>();
 
   const keyOf = (file: string, source: string, format: ModuleFormat): string =>
     createHash('sha256')
@@ -87,20 +91,20 @@ export function createCompiler(options: CompilerOptions): Compiler {
     return compiled;
   };
 
+  /** Off the update's critical path: the result is in memory already, the disk is for next time. */
   function writeCache(dir: string, compiled: CompiledModule): void {
-    try {
-      const sub = join(dir, compiled.hash.slice(0, 2));
-      if (!cacheDirReady) mkdirSync(dir, { recursive: true });
-      cacheDirReady = true;
-      mkdirSync(sub, { recursive: true });
-      // Write then rename, so a concurrent reader never sees half a file.
-      const target = join(sub, `${compiled.hash}.json`);
-      const tmp = `${target}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(compiled));
-      renameSync(tmp, target);
-    } catch {
-      // A read-only or full disk only costs speed on the next start.
-    }
+    const sub = join(dir, compiled.hash.slice(0, 2));
+    const target = join(sub, `${compiled.hash}.json`);
+    // Write then rename, so a concurrent reader never sees half a file.
+    const tmp = `${target}.${process.pid}.${++writes}.tmp`;
+    const write = mkdir(sub, { recursive: true })
+      .then(() => writeFile(tmp, JSON.stringify(compiled)))
+      .then(() => rename(tmp, target))
+      .catch(() => {
+        // A read-only or full disk only costs speed on the next start.
+      })
+      .finally(() => pendingWrites.delete(write));
+    pendingWrites.add(write);
   }
 
   function finish(file: string, hash: string, format: ModuleFormat, js: string, transformMap: string | null): CompiledModule {
@@ -145,6 +149,9 @@ export function createCompiler(options: CompilerOptions): Compiler {
 
   return {
     stats,
+    async flush() {
+      await Promise.all(pendingWrites);
+    },
     async compile(file, source) {
       const format = options.defaultFormat(file);
       const hash = keyOf(file, source, format);

@@ -178,15 +178,30 @@ export class Transaction {
 
   /** Nodes needing a new instance, dependencies before importers (import order). */
   evaluationOrder(roots: Iterable<ModuleNode>): ModuleNode[] {
+    const list = [...roots];
+    // Only nodes from which a node needing an instance can be reached are worth descending
+    // into; found by walking importers up, so an entry re-execution does not visit the whole graph.
+    const relevant = new Set<ModuleNode>();
+    const up = (node: ModuleNode): void => {
+      if (relevant.has(node)) return;
+      relevant.add(node);
+      for (const importer of node.importers) up(importer);
+    };
+    for (const node of list) if (this.needsInstance(node)) up(node);
+    for (const node of this.staged.keys()) up(node);
+    for (const node of this.created) up(node);
     const order: ModuleNode[] = [];
     const seen = new Set<ModuleNode>();
     const visit = (node: ModuleNode): void => {
       if (seen.has(node)) return;
       seen.add(node);
-      for (const dep of this.versionOf(node)?.deps ?? []) if (dep instanceof ModuleNode) visit(dep);
+      for (const dep of this.versionOf(node)?.deps ?? []) {
+        // New deps of a staged version have no importer edges yet: always descend into those.
+        if (dep instanceof ModuleNode && (relevant.has(dep) || !dep.version)) visit(dep);
+      }
       if (this.needsInstance(node)) order.push(node);
     };
-    for (const node of roots) visit(node);
+    for (const node of list) visit(node);
     return order;
   }
 

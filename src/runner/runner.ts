@@ -317,11 +317,13 @@ export function createRunner(userOptions: RunnerOptions): Runner {
       currentTxn = txn;
       setActiveTransaction(txn);
       const disposed: ModuleNode[] = [];
+      let cleanedUp = false;
       try {
         for (let i = order.length - 1; i >= 0; i--) {
           const old = order[i]!.instance;
           if (old && old.status === 'evaluated') {
             disposed.push(order[i]!);
+            if (old.hot.disposers.length > 0) cleanedUp = true;
             for (const e of await old.hot.runDisposers()) warnings.push(`dispose handler of ${rel(order[i]!.file)} threw: ${describe(e)}`);
           }
         }
@@ -338,7 +340,8 @@ export function createRunner(userOptions: RunnerOptions): Runner {
         } catch (error) {
           currentTxn = undefined;
           setActiveTransaction(undefined);
-          return await failure(error, files, t0, txn, disposed);
+          // Without a dispose handler nothing was cleaned up: the old instances are whole again.
+          return await failure(error, files, t0, txn, cleanedUp ? disposed : []);
         }
       } finally {
         currentTxn = undefined;
@@ -535,6 +538,7 @@ export function createRunner(userOptions: RunnerOptions): Runner {
         for (const node of nodes.values()) unregisterFile(node.file);
         nodes.clear();
         listeners.clear();
+        await compiler.flush();
       });
       return closing;
     },

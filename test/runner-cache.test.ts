@@ -1,0 +1,111 @@
+/**
+ * The compile cache on disk: a second start of the same project skips esbuild and the rewrite,
+ * a changed file misses alone, and a damaged cache entry only costs a recompile.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { createRunner, type Runner } from '../src/runner/runner.js';
+import { G, createProject, expectStatus, namespaceOf, type Project } from './helpers/project.js';
+
+const TREE = {
+  'lib/a.ts': `export const a: number = 1;\n`,
+  'lib/b.ts': `import { a } from './a.ts';\nexport const b = a + 1;\n`,
+  'lib/legacy.cjs': `module.exports = { legacy: true };\n`,
+  'data.json': `{"d": 4}`,
+  'lib/fail.ts': `type T = string;\n\nexport function fail(): never {\n  throw new Error('from cache' as T);\n}\n`,
+  'main.ts': `import { b } from './lib/b.ts';\nimport legacy from './lib/legacy.cjs';\nimport data from './data.json';\nexport { fail } from './lib/fail.ts';\nexport const got = [b, legacy.legacy, data.d];\n`,
+};
+const MODULES = Object.keys(TREE).length;
+
+function cacheFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'));
+}
+
+async function withRunner<T>(project: Project, cacheDir: string | undefined, fn: (runner: Runner) => Promise<T>): Promise<T> {
+  const runner = createRunner({ root: project.root, entry: 'main.ts', ...(cacheDir === undefined ? {} : { cacheDir }) });
+  try {
+    await runner.start();
+    return await fn(runner);
+  } finally {
+    await runner.close();
+  }
+}
+
+test('a second runner on the same project loads every module from the disk cache', async (t) => {
+  const project = createProject(TREE);
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
+  t.after(() => {
+    project.cleanup();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  const first = await withRunner(project, cacheDir, async (runner) => ({ ...runner.compilerStats }));
+  assert.deepEqual(first, { memoryHits: 0, diskHits: 0, misses: MODULES });
+  assert.equal(cacheFiles(cacheDir).length, MODULES);
+
+  await withRunner(project, cacheDir, async (runner) => {
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES, misses: 0 });
+    const main = namespaceOf(runner, project.file('main.ts'));
+    assert.deepEqual(main.got, [2, true, 4]);
+    // Source maps come back from the cache too: the stack points at the .ts line.
+    let stack = '';
+    try {
+      main.fail();
+    } catch (error) {
+      stack = String((error as Error).stack);
+    }
+    assert.ok(stack.includes(`${project.file('lib/fail.ts')}:4:9`), stack);
+  });
+
+  // One file changed: one miss, the rest from disk.
+  project.edit('lib/a.ts', '= 1', '= 10');
+  await withRunner(project, cacheDir, async (runner) => {
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES - 1, misses: 1 });
+    assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got, [11, true, 4]);
+  });
+});
+
+test('the default cache lives in node_modules/.devhot/cache of the project', async (t) => {
+  const project = createProject({ 'main.ts': `export const x: number = 1;\n` });
+  t.after(() => project.cleanup());
+  await withRunner(project, undefined, async () => {});
+  assert.equal(cacheFiles(project.file('node_modules/.devhot/cache')).length, 1);
+});
+
+test('a damaged cache entry is recompiled, not trusted', async (t) => {
+  const project = createProject({ 'main.ts': `globalThis.__t_cache_damaged = 'ok';\nexport {};\n` });
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
+  t.after(() => {
+    project.cleanup();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+  await withRunner(project, cacheDir, async () => {});
+  const [entry] = cacheFiles(cacheDir);
+  fs.writeFileSync(path.join(cacheDir, entry!), '{"trunc');
+  G.__t_cache_damaged = undefined;
+  await withRunner(project, cacheDir, async (runner) => {
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 0, misses: 1 });
+  });
+  assert.equal(G.__t_cache_damaged, 'ok');
+});
+
+test('an unchanged save is answered from memory; an edit compiles once', async (t) => {
+  const project = createProject({ 'main.ts': `export const v = 1;\n`, 'dep.ts': `export const d = 1;\n` });
+  project.write('main.ts', `import './dep.ts';\nexport const v = 1;\n`);
+  const runner = createRunner({ root: project.root, entry: 'main.ts', cacheDir: false });
+  t.after(async () => {
+    await runner.close();
+    project.cleanup();
+  });
+  await runner.start();
+  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 0, misses: 2 });
+  expectStatus(await runner.update([project.file('main.ts')]), 'unchanged');
+  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 1, diskHits: 0, misses: 2 });
+  expectStatus(await runner.update([project.edit('main.ts', 'v = 1', 'v = 2')]), 'applied');
+  // Only the saved file is compiled again; its unchanged dependency is not even read.
+  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 1, diskHits: 0, misses: 3 });
+});

@@ -1,0 +1,487 @@
+/**
+ * Updates: which modules re-execute after a save, which keep their state, and the
+ * `import.meta.hot` API (DESIGN.md, "import.meta.hot" and "Invariants").
+ *
+ * Fixtures count their evaluations in `globalThis.__t_<test>_runs[file]` through `track()`.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { G, expectStatus, startProject, waitFor } from './helpers/project.js';
+
+/** A line a fixture module starts with to count its evaluations under `key`. */
+const track = (key: string, name: string) =>
+  `((globalThis.${key} ??= {})[${JSON.stringify(name)}] ??= 0, globalThis.${key}[${JSON.stringify(name)}]++);\n`;
+
+test('editing a leaf re-executes it and its importers up to the entry; modules off the path keep their state', async (t) => {
+  const K = '__t_leaf_runs';
+  const { project, runner, ns } = await startProject(t, {
+    'leaf.ts': `${track(K, 'leaf')}export const value = 'v1';\n`,
+    'mid.ts': `${track(K, 'mid')}import { value } from './leaf.ts';\nexport const midValue = 'mid:' + value;\n`,
+    'side.ts': `${track(K, 'side')}export let hits = 0;\nexport function hit() { return ++hits; }\n`,
+    'main.ts': `${track(K, 'main')}import { midValue } from './mid.ts';\nimport { hit } from './side.ts';\nexport const seen = midValue;\nexport { hit };\n`,
+  });
+  assert.deepEqual(G[K], { leaf: 1, mid: 1, side: 1, main: 1 });
+  ns('main.ts').hit();
+  ns('main.ts').hit();
+
+  const result = expectStatus(await runner.update([project.edit('leaf.ts', "'v1'", "'v2'")]), 'applied');
+  assert.equal(result.rung, 'entry-reexecuted');
+  assert.match(result.reason ?? '', /leaf\.ts/);
+  assert.deepEqual(result.reexecuted, ['leaf.ts', 'mid.ts', 'main.ts']);
+  assert.deepEqual(G[K], { leaf: 2, mid: 2, side: 1, main: 2 });
+  assert.equal(ns('main.ts').seen, 'mid:v2');
+  // side.ts kept its instance and its state.
+  assert.equal(ns('side.ts').hits, 2);
+  assert.equal(ns('main.ts').hit(), 3);
+  assert.ok(result.duration >= 0);
+});
+
+test('a file saved without changes is unchanged; a file that is not loaded is unchanged', async (t) => {
+  const K = '__t_same_runs';
+  const { project, runner } = await startProject(t, {
+    'main.ts': `${track(K, 'main')}export const x = 1;\n`,
+    'unused.ts': `export const y = 1;\n`,
+  });
+  project.write('main.ts', project.read('main.ts'));
+  expectStatus(await runner.update([project.file('main.ts')]), 'unchanged');
+  expectStatus(await runner.update([project.edit('unused.ts', '1', '2')]), 'unchanged');
+  assert.deepEqual(G[K], { main: 1 });
+});
+
+test('a self-accepting module stops the walk; importers see its new exports through the namespace', async (t) => {
+  const K = '__t_self_runs';
+  const { project, runner, ns } = await startProject(t, {
+    'routes.ts': `${track(K, 'routes')}export const handler = () => 'v1';\nimport.meta.hot?.accept();\n`,
+    'main.ts': `${track(K, 'main')}import * as routes from './routes.ts';\nimport { handler } from './routes.ts';\nexport const call = () => handler();\nexport const viaNs = () => routes.handler();\n`,
+  });
+  assert.equal(ns('main.ts').call(), 'v1');
+  const result = expectStatus(await runner.update([project.edit('routes.ts', "'v1'", "'v2'")]), 'applied');
+  assert.equal(result.rung, 'hot-update');
+  assert.deepEqual(result.reexecuted, ['routes.ts']);
+  assert.deepEqual(result.boundaries, ['routes.ts']);
+  assert.equal(result.reason, undefined);
+  assert.deepEqual(G[K], { routes: 2, main: 1 });
+  assert.equal(ns('main.ts').call(), 'v2');
+  assert.equal(ns('main.ts').viaNs(), 'v2');
+});
+
+test('self-accept callback receives the new module', async (t) => {
+  const { project, runner } = await startProject(t, {
+    'main.ts': `export const version = 1;\nimport.meta.hot?.accept((mod) => { globalThis.__t_selfcb = mod?.version; });\n`,
+  });
+  expectStatus(await runner.update([project.edit('main.ts', 'version = 1', 'version = 2')]), 'applied');
+  assert.equal(G.__t_selfcb, 2);
+});
+
+test("accept('./dep', cb): the importer is not re-executed and cb gets the new module", async (t) => {
+  const K = '__t_acceptdep_runs';
+  const { project, runner, ns } = await startProject(t, {
+    'dep.ts': `${track(K, 'dep')}export const n = 1;\n`,
+    'main.ts': [
+      track(K, 'main'),
+      `import { n } from './dep.ts';`,
+      `globalThis.__t_acceptdep_got = [];`,
+      `export const read = () => n;`,
+      `import.meta.hot?.accept('./dep.ts', (mod) => { globalThis.__t_acceptdep_got.push(mod?.n); });`,
+    ].join('\n'),
+  });
+  const result = expectStatus(await runner.update([project.edit('dep.ts', 'n = 1', 'n = 2')]), 'applied');
+  assert.equal(result.rung, 'hot-update');
+  assert.deepEqual(result.reexecuted, ['dep.ts']);
+  assert.deepEqual(result.boundaries, ['main.ts']);
+  assert.deepEqual(G[K], { dep: 2, main: 1 });
+  assert.deepEqual(G.__t_acceptdep_got, [2]);
+  // devhot relinks the importer (dynohot's choice): its static binding reads the new module.
+  assert.equal(ns('main.ts').read(), 2);
+});
+
+test("accept(['./a', './b'], cb) gets an array with the changed modules", async (t) => {
+  const { project, runner } = await startProject(t, {
+    'a.ts': `export const name = 'a1';\n`,
+    'b.ts': `export const name = 'b1';\n`,
+    'main.ts': [
+      `import './a.ts';`,
+      `import './b.ts';`,
+      `globalThis.__t_arr = [];`,
+      `import.meta.hot?.accept(['./a.ts', './b'], (mods) => { globalThis.__t_arr.push(mods.map((m) => m?.name)); });`,
+    ].join('\n'),
+  });
+  expectStatus(await runner.update([project.edit('b.ts', 'b1', 'b2')]), 'applied');
+  assert.deepEqual(G.__t_arr, [[undefined, 'b2']]);
+  expectStatus(await runner.update([project.edit('a.ts', 'a1', 'a2'), project.edit('b.ts', 'b2', 'b3')]), 'applied');
+  assert.deepEqual(G.__t_arr[1], ['a2', 'b3']);
+});
+
+test('a new file imported after an edit is loaded', async (t) => {
+  const { project, runner, ns } = await startProject(t, { 'main.ts': `export const got = 'none';\n` });
+  project.write('fresh.ts', `export const fresh = 'fresh';\n`);
+  const result = expectStatus(
+    await runner.update([project.write('main.ts', `import { fresh } from './fresh.ts';\nexport const got = fresh;\n`)]),
+    'applied',
+  );
+  assert.deepEqual(result.reexecuted, ['fresh.ts', 'main.ts']);
+  assert.equal(ns('main.ts').got, 'fresh');
+  assert.ok(runner.modules.has(project.file('fresh.ts')));
+});
+
+test('a deleted file that is still imported is a link error naming it; restoring it recovers', async (t) => {
+  const { project, runner, ns } = await startProject(t, {
+    'dep.ts': `export const v = 'dep1';\n`,
+    'main.ts': `import { v } from './dep.ts';\nexport const got = v;\nexport const alive = () => 'old code ' + v;\n`,
+  });
+  const content = project.read('dep.ts');
+  const result = expectStatus(await runner.update([project.remove('dep.ts')]), 'error');
+  assert.equal(result.phase, 'link');
+  assert.match(result.error.message, /dep\.ts/);
+  assert.equal(result.error.code, 'DEVHOT_ERR_RESOLVE');
+  // The old code keeps running.
+  assert.equal(ns('main.ts').alive(), 'old code dep1');
+  project.write('dep.ts', content.replace('dep1', 'dep2'));
+  const fixed = expectStatus(await runner.update([project.file('dep.ts')]), 'applied');
+  assert.ok(fixed.reexecuted.includes('main.ts'));
+  assert.equal(ns('main.ts').got, 'dep2');
+});
+
+test('an import removed: the orphan is pruned (prune and dispose run) and leaves runner.modules', async (t) => {
+  const { project, runner } = await startProject(t, {
+    'orphan.ts': [
+      `import './orphan-dep.ts';`,
+      `globalThis.__t_prune_log = [];`,
+      `import.meta.hot?.dispose(() => { globalThis.__t_prune_log.push('dispose'); });`,
+      `import.meta.hot?.prune(() => { globalThis.__t_prune_log.push('prune'); });`,
+    ].join('\n'),
+    'orphan-dep.ts': `export {};\n`,
+    'main.ts': `import './orphan.ts';\nexport const x = 1;\n`,
+  });
+  const result = expectStatus(await runner.update([project.write('main.ts', `export const x = 2;\n`)]), 'applied');
+  assert.deepEqual(result.pruned.sort(), ['orphan-dep.ts', 'orphan.ts']);
+  assert.deepEqual(G.__t_prune_log, ['dispose', 'prune']);
+  assert.equal(runner.modules.has(project.file('orphan.ts')), false);
+  assert.equal(runner.modules.has(project.file('orphan-dep.ts')), false);
+});
+
+test('a renamed file: the importer follows the rename, the old module is pruned', async (t) => {
+  const { project, runner, ns } = await startProject(t, {
+    'old-name.ts': `export const v = 'renamed';\n`,
+    'main.ts': `import { v } from './old-name.ts';\nexport const got = v;\n`,
+  });
+  const [from, to] = project.rename('old-name.ts', 'new-name.ts');
+  // A watcher reports the unlink and the add; the importer is saved with the new path.
+  const broken = expectStatus(await runner.update([from, to]), 'error');
+  assert.equal(broken.phase, 'link');
+  const result = expectStatus(await runner.update([project.edit('main.ts', 'old-name', 'new-name')]), 'applied');
+  assert.deepEqual(result.pruned, ['old-name.ts']);
+  assert.equal(ns('main.ts').got, 'renamed');
+  assert.ok(runner.modules.has(to));
+  assert.equal(runner.modules.has(from), false);
+});
+
+test('a changed import list: new deps load, dropped ones are pruned, kept ones are not re-executed', async (t) => {
+  const K = '__t_list_runs';
+  const { project, runner, ns } = await startProject(t, {
+    'a.ts': `${track(K, 'a')}export const a = 'a';\n`,
+    'b.ts': `${track(K, 'b')}export const b = 'b';\n`,
+    'c.ts': `${track(K, 'c')}export const c = 'c';\n`,
+    'main.ts': `import { a } from './a.ts';\nimport { b } from './b.ts';\nexport const got = a + b;\n`,
+  });
+  const result = expectStatus(
+    await runner.update([project.write('main.ts', `import { a } from './a.ts';\nimport { c } from './c.ts';\nexport const got = a + c;\n`)]),
+    'applied',
+  );
+  assert.equal(ns('main.ts').got, 'ac');
+  assert.deepEqual(result.pruned, ['b.ts']);
+  assert.deepEqual(G[K], { a: 1, b: 1, c: 1 });
+});
+
+test('a cycle re-executed by an update keeps Node evaluation order', async (t) => {
+  const { project, runner, ns } = await startProject(t, {
+    'a.ts': `import { fromB } from './b.ts';\nexport function hello() { return 'hello v1'; }\nexport const seenByA = fromB;\n`,
+    'b.ts': `import { hello } from './a.ts';\nexport const fromB = hello();\n`,
+    'main.ts': `import { seenByA } from './a.ts';\nexport const result = seenByA;\n`,
+  });
+  assert.equal(ns('main.ts').result, 'hello v1');
+  expectStatus(await runner.update([project.edit('a.ts', 'hello v1', 'hello v2')]), 'applied');
+  assert.equal(ns('main.ts').result, 'hello v2');
+  expectStatus(await runner.update([project.edit('b.ts', 'hello()', "hello() + '!'")]), 'applied');
+  assert.equal(ns('main.ts').result, 'hello v2!');
+});
+
+// ------------------------------------------------------------------------------ import.meta.hot
+
+test('import.meta.hot guards work and the context has the Vite API', async (t) => {
+  const { ns } = await startProject(t, {
+    'main.ts': [
+      `const hot = import.meta.hot;`,
+      `export const api = hot ? ['accept', 'dispose', 'prune', 'invalidate', 'decline', 'on', 'off', 'send'].filter((k) => typeof (hot as any)[k] === 'function') : [];`,
+      `export const hasData = typeof hot?.data === 'object';`,
+      `if (import.meta.hot) { globalThis.__t_guard = 'in devhot'; }`,
+    ].join('\n'),
+  });
+  assert.equal(ns('main.ts').api.length, 8);
+  assert.equal(ns('main.ts').hasData, true);
+  assert.equal(G.__t_guard, 'in devhot');
+});
+
+test('dispose: every handler runs, newest first, awaited; modules between change and boundary are disposed too', async (t) => {
+  const { project, runner } = await startProject(t, {
+    'leaf.ts': [
+      `export const v = 1;`,
+      `import.meta.hot?.dispose(() => { globalThis.__t_disp.push('leaf'); });`,
+    ].join('\n'),
+    'mid.ts': [
+      `import { v } from './leaf.ts';`,
+      `export const m = v;`,
+      `import.meta.hot?.dispose(async () => { await new Promise((r) => setTimeout(r, 15)); globalThis.__t_disp.push('mid:first'); });`,
+      `import.meta.hot?.dispose(async () => { await new Promise((r) => setTimeout(r, 15)); globalThis.__t_disp.push('mid:second'); });`,
+    ].join('\n'),
+    'boundary.ts': [
+      `import { m } from './mid.ts';`,
+      `export const b = m;`,
+      `import.meta.hot?.accept();`,
+      `import.meta.hot?.dispose(() => { globalThis.__t_disp.push('boundary'); });`,
+    ].join('\n'),
+    'main.ts': `globalThis.__t_disp = [];\nimport './boundary.ts';\nimport.meta.hot?.dispose(() => { globalThis.__t_disp.push('main (must not run)'); });\n`,
+  });
+  const result = expectStatus(await runner.update([project.edit('leaf.ts', 'v = 1', 'v = 2')]), 'applied');
+  assert.equal(result.rung, 'hot-update');
+  assert.deepEqual(result.reexecuted, ['leaf.ts', 'mid.ts', 'boundary.ts']);
+  // Importers first (they may hold what their deps created), each handler awaited in turn.
+  assert.deepEqual(G.__t_disp, ['boundary', 'mid:second', 'mid:first', 'leaf']);
+});
+
+test('data is carried from the old instance to the new one', async (t) => {
+  const { project, runner, ns } = await startProject(t, {
+    'main.ts': [
+      `const hot = import.meta.hot!;`,
+      `export const previous = hot.data.generation;`,
+      `const generation = ((hot.data.generation as number | undefined) ?? 0) + 1;`,
+      `hot.dispose((data) => { data.generation = generation; });`,
+      `hot.accept();`,
+      `export const mark = 1;`,
+    ].join('\n'),
+  });
+  assert.equal(ns('main.ts').previous, undefined);
+  expectStatus(await runner.update([project.edit('main.ts', 'mark = 1', 'mark = 2')]), 'applied');
+  assert.equal(ns('main.ts').previous, 1);
+  expectStatus(await runner.update([project.edit('main.ts', 'mark = 2', 'mark = 3')]), 'applied');
+  assert.equal(ns('main.ts').previous, 2);
+});
+
+test('invalidate(message) in a self-accepting module propagates to its importers', async (t) => {
+  const K = '__t_inval_runs';
+  const { project, runner, ns } = await startProject(t, {
+    'dep.ts': [
+      track(K, 'dep'),
+      `export const shape = 'one';`,
+      `import.meta.hot?.accept();`,
+      `if (import.meta.hot?.data.shape && import.meta.hot.data.shape !== shape) import.meta.hot.invalidate('shape changed');`,
+      `import.meta.hot?.dispose((d) => { d.shape = shape; });`,
+    ].join('\n'),
+    'main.ts': `${track(K, 'main')}import { shape } from './dep.ts';\nexport const got = shape;\n`,
+  });
+  const result = expectStatus(await runner.update([project.edit('dep.ts', "'one'", "'two'")]), 'applied');
+  assert.equal(result.rung, 'entry-reexecuted');
+  assert.ok(result.reexecuted.includes('main.ts'), JSON.stringify(result));
+  assert.ok(result.warnings.some((w) => w.includes('shape changed')), JSON.stringify(result.warnings));
+  assert.equal(G[K].main, 2);
+  assert.equal(ns('main.ts').got, 'two');
+});
+
+test('two modules invalidating each other terminate', async (t) => {
+  const { project, runner } = await startProject(t, {
+    'a.ts': `import './b.ts';\nexport const a = 1;\nimport.meta.hot?.accept();\nif (import.meta.hot?.data.seen) import.meta.hot.invalidate('a');\nimport.meta.hot?.dispose((d) => { d.seen = true; });\n`,
+    'b.ts': `import './a.ts';\nexport const b = 1;\nimport.meta.hot?.accept();\nif (import.meta.hot?.data.seen) import.meta.hot.invalidate('b');\nimport.meta.hot?.dispose((d) => { d.seen = true; });\n`,
+    'main.ts': `import './a.ts';\n`,
+  });
+  const result = await runner.update([project.edit('a.ts', 'a = 1', 'a = 2')]);
+  assert.equal(result.status, 'applied', JSON.stringify(result));
+  // And the runner still takes updates afterwards.
+  expectStatus(await runner.update([project.edit('b.ts', 'b = 1', 'b = 2')]), 'applied');
+});
+
+test('invalidate() outside an update runs an update of its own', async (t) => {
+  const results: unknown[] = [];
+  const { runner, ns } = await startProject(
+    t,
+    {
+      'dep.ts': `export const stamp = Math.random();\nimport.meta.hot?.accept();\nexport function later() { import.meta.hot?.invalidate('later'); }\n`,
+      'main.ts': `export { later, stamp } from './dep.ts';\n`,
+    },
+    { onUpdate: (r) => results.push(r) },
+  );
+  void runner;
+  const before = ns('main.ts').stamp;
+  ns('main.ts').later();
+  await waitFor(() => results.length > 0, 5000, 'the invalidation update');
+  const result = expectStatus(results[0] as any, 'applied');
+  assert.ok(result.reexecuted.includes('main.ts'));
+  assert.notEqual(ns('main.ts').stamp, before);
+});
+
+test('decline(): needs-restart with a reason, nothing applied', async (t) => {
+  const K = '__t_decl_runs';
+  const { project, runner, ns } = await startProject(t, {
+    'db.ts': `${track(K, 'db')}export const conn = 'v1';\nimport.meta.hot?.decline();\nimport.meta.hot?.dispose(() => { globalThis.__t_decl_disposed = true; });\n`,
+    'main.ts': `${track(K, 'main')}import { conn } from './db.ts';\nexport const got = conn;\n`,
+  });
+  const result = expectStatus(await runner.update([project.edit('db.ts', 'v1', 'v2')]), 'needs-restart');
+  assert.equal(result.rung, 'restart');
+  assert.match(result.reason, /db\.ts.*decline/);
+  assert.deepEqual(G[K], { db: 1, main: 1 });
+  assert.equal(G.__t_decl_disposed, undefined);
+  assert.equal(ns('main.ts').got, 'v1');
+});
+
+test('on/off listeners receive runner.dispatch events; send reaches onHotSend', async (t) => {
+  const sent: unknown[] = [];
+  const { project, runner } = await startProject(
+    t,
+    {
+      'main.ts': [
+        `globalThis.__t_evt = [];`,
+        `const listener = (d: unknown) => globalThis.__t_evt.push(['kept', d]);`,
+        `const removed = (d: unknown) => globalThis.__t_evt.push(['removed', d]);`,
+        `import.meta.hot?.on('custom:ping', listener);`,
+        `import.meta.hot?.on('custom:ping', removed);`,
+        `import.meta.hot?.off('custom:ping', removed);`,
+        `import.meta.hot?.send('custom:hello', { from: 'main' });`,
+      ].join('\n'),
+    },
+    { onHotSend: (event, data, file) => sent.push([event, data, file]) },
+  );
+  runner.dispatch('custom:ping', 1);
+  assert.deepEqual(G.__t_evt, [['kept', 1]]);
+  assert.deepEqual(sent, [['custom:hello', { from: 'main' }, project.file('main.ts')]]);
+  // After an update the old instance's listeners are gone; the new instance registers its own.
+  expectStatus(await runner.update([project.edit('main.ts', "'main'", "'main2'")]), 'applied');
+  runner.dispatch('custom:ping', 2);
+  assert.deepEqual(G.__t_evt, [['kept', 2]]);
+  assert.equal(sent.length, 2);
+});
+
+test('an accept handler that throws does not accept: the update goes further, with a warning', async (t) => {
+  const K = '__t_throwacc_runs';
+  const { project, runner, ns } = await startProject(t, {
+    'dep.ts': `${track(K, 'dep')}export const v = 1;\n`,
+    'mid.ts': `${track(K, 'mid')}import { v } from './dep.ts';\nexport const m = () => v;\nimport.meta.hot?.accept('./dep.ts', () => { throw new Error('handler broke'); });\n`,
+    'main.ts': `${track(K, 'main')}import { m } from './mid.ts';\nexport const got = m();\n`,
+  });
+  const result = expectStatus(await runner.update([project.edit('dep.ts', 'v = 1', 'v = 2')]), 'applied');
+  assert.ok(result.warnings.some((w) => w.includes('handler broke')), JSON.stringify(result.warnings));
+  assert.equal(result.rung, 'entry-reexecuted');
+  assert.equal(G[K].main, 2);
+  assert.equal(ns('main.ts').got, 2);
+});
+
+test('devhot:beforeUpdate and devhot:afterUpdate events', async (t) => {
+  const { project, runner } = await startProject(t, {
+    'main.ts': `globalThis.__t_upd ??= [];\nimport.meta.hot?.on('devhot:beforeUpdate', (p) => globalThis.__t_upd.push(['before', p.files]));\nimport.meta.hot?.on('devhot:afterUpdate', (p) => globalThis.__t_upd.push(['after', p.rung]));\nimport.meta.hot?.accept();\nexport const x = 1;\n`,
+  });
+  expectStatus(await runner.update([project.edit('main.ts', 'x = 1', 'x = 2')]), 'applied');
+  // The old instance hears beforeUpdate; the new instance hears afterUpdate.
+  assert.deepEqual(G.__t_upd, [
+    ['before', ['main.ts']],
+    ['after', 'hot-update'],
+  ]);
+});
+
+test('reload() re-executes the entry without a change', async (t) => {
+  const K = '__t_reload_runs';
+  const { runner } = await startProject(t, {
+    'dep.ts': `${track(K, 'dep')}export {};\n`,
+    'main.ts': `${track(K, 'main')}import './dep.ts';\n`,
+  });
+  const result = expectStatus(await runner.reload(), 'applied');
+  assert.equal(result.rung, 'entry-reexecuted');
+  assert.deepEqual(G[K], { dep: 1, main: 2 });
+  expectStatus(await runner.reload({ all: true }), 'applied');
+  assert.deepEqual(G[K], { dep: 2, main: 3 });
+});
+
+test('close() runs every dispose handler and rejects later calls', async (t) => {
+  const { runner } = await startProject(t, {
+    'main.ts': `import './dep.ts';\nimport.meta.hot?.dispose(() => { (globalThis.__t_close ??= []).push('main'); });\n`,
+    'dep.ts': `import.meta.hot?.dispose(() => { (globalThis.__t_close ??= []).push('dep'); });\n`,
+  });
+  await runner.close();
+  assert.deepEqual(G.__t_close, ['main', 'dep']);
+  await assert.rejects(runner.update([]), { code: 'DEVHOT_ERR_CLOSED' });
+  await runner.close(); // idempotent
+  assert.deepEqual(G.__t_close, ['main', 'dep']);
+});
+
+test('updates are serialised: concurrent update() calls apply in order, the last save wins', async (t) => {
+  const { project, runner, ns } = await startProject(t, {
+    'main.ts': `await new Promise((r) => setTimeout(r, 5));\nexport const v = 0;\n`,
+  });
+  const file = project.file('main.ts');
+  const results = await Promise.all(
+    [1, 2, 3].map((n) => {
+      project.write('main.ts', `await new Promise((r) => setTimeout(r, 5));\nexport const v = ${n};\n`);
+      return runner.update([file]);
+    }),
+  );
+  // All three read the file after the last write: the first applies it, the others see no change.
+  assert.deepEqual(results.map((r) => r.status), ['applied', 'unchanged', 'unchanged']);
+  assert.equal(ns('main.ts').v, 3);
+});
+
+test('a self-accepting module re-exported with export * adds a name: the barrel shows it', async (t) => {
+  const { project, runner, ns } = await startProject(t, {
+    's.ts': `export const one = 1;\nimport.meta.hot?.accept();\n`,
+    'barrel.ts': `export * from './s.ts';\n`,
+    'main.ts': `import * as barrel from './barrel.ts';\nexport const keys = () => Object.keys(barrel).sort();\nexport const two = () => (barrel as any).two;\n`,
+  });
+  assert.deepEqual(ns('main.ts').keys(), ['one']);
+  const result = expectStatus(await runner.update([project.write('s.ts', `export const one = 1;\nexport const two = 2;\nimport.meta.hot?.accept();\n`)]), 'applied');
+  assert.equal(result.rung, 'hot-update');
+  assert.deepEqual(ns('main.ts').keys(), ['one', 'two']);
+  assert.equal(ns('main.ts').two(), 2);
+});
+
+test('a module loaded with import() at run time: editing it reaches the importer', async (t) => {
+  const K = '__t_dyn_runs';
+  const { project, runner, ns } = await startProject(t, {
+    'lazy.ts': `export const lz = 'lazy1';\n`,
+    'main.ts': `${track(K, 'main')}export const load = async () => (await import('./lazy.ts')).lz;\n`,
+  });
+  assert.equal(runner.modules.has(project.file('lazy.ts')), false);
+  assert.equal(await ns('main.ts').load(), 'lazy1');
+  assert.ok(runner.modules.has(project.file('lazy.ts')));
+  const result = expectStatus(await runner.update([project.edit('lazy.ts', 'lazy1', 'lazy2')]), 'applied');
+  assert.deepEqual(result.reexecuted, ['lazy.ts', 'main.ts']);
+  assert.equal(G[K].main, 2);
+  assert.equal(await ns('main.ts').load(), 'lazy2');
+});
+
+test('editing a CommonJS module re-executes its importers with the new module.exports', async (t) => {
+  const { project, runner, ns } = await startProject(t, {
+    'conf.cjs': `module.exports = { level: 1 };\n`,
+    'main.ts': `import conf from './conf.cjs';\nexport const level = conf.level;\n`,
+  });
+  assert.equal(ns('main.ts').level, 1);
+  expectStatus(await runner.update([project.edit('conf.cjs', 'level: 1', 'level: 2')]), 'applied');
+  assert.equal(ns('main.ts').level, 2);
+});
+
+test('a re-executed module with top-level await: its importer waits for it during the update', async (t) => {
+  const { project, runner, ns } = await startProject(t, {
+    'slow.ts': `await new Promise((r) => setTimeout(r, 10));\nexport const ready = 'r1';\n`,
+    'main.ts': `import { ready } from './slow.ts';\nexport const seen = ready;\n`,
+  });
+  expectStatus(await runner.update([project.edit('slow.ts', 'r1', 'r2')]), 'applied');
+  assert.equal(ns('main.ts').seen, 'r2');
+});
+
+test('hot.data lives until the module is pruned; a module imported again starts with fresh data', async (t) => {
+  const { project, runner } = await startProject(t, {
+    'mod.ts': `globalThis.__t_data_seen = import.meta.hot?.data.mark;\nimport.meta.hot?.dispose((d) => { d.mark = 'kept'; });\nexport {};\n`,
+    'main.ts': `import './mod.ts';\nexport const x = 1;\n`,
+  });
+  expectStatus(await runner.update([project.write('mod.ts', project.read('mod.ts') + '// edit\n')]), 'applied');
+  assert.equal(G.__t_data_seen, 'kept');
+  expectStatus(await runner.update([project.write('main.ts', `export const x = 2;\n`)]), 'applied');
+  assert.equal(runner.modules.has(project.file('mod.ts')), false);
+  expectStatus(await runner.update([project.write('main.ts', `import './mod.ts';\nexport const x = 3;\n`)]), 'applied');
+  assert.equal(G.__t_data_seen, undefined);
+});
