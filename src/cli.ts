@@ -28,9 +28,26 @@ cli
   .option('--json', 'Write one JSON event per line instead of the terminal UI')
   .option('--cache', 'Cache compiled modules in node_modules/.devhot (--no-cache: memory only)')
   .option('--tsconfig <file>', 'tsconfig.json to use (default: ./tsconfig.json)')
+  .option('--host <host>', 'Address for the websocket channel (default: 127.0.0.1)')
+  .option('--channel-port <port>', 'Port for the websocket channel (default: a free one)')
+  .option('--inject', 'Inject the browser client into HTML responses (--no-inject: add the tag yourself)')
   .example('devhot src/server.ts')
   .example('devhot src/server.ts --env-file .env -- --port 3000')
   .action(run);
+
+// Tool subcommands: talk to a running devhot through its session file (src/tool/).
+const rootOption = ['--root <dir>', 'Project root of the running devhot (default: current directory)'] as const;
+cli.command('status', 'Show the running session: app state, URLs, the standing error').option(...rootOption).option('--json', 'Print one JSON object').action((flags: Record<string, unknown>) => tool('status', flags));
+cli.command('events', 'Print every channel message as a JSON line until Ctrl-C').option(...rootOption).option('--logs', "Include the app's output").action((flags: Record<string, unknown>) => tool('events', flags));
+cli.command('reload', 'Re-run the entry of the running app').option(...rootOption).option('--all', 'Re-run every module').option('--json', 'Print the reply as JSON').action((flags: Record<string, unknown>) => tool('reload', flags));
+cli.command('restart', 'Restart the running app process').option(...rootOption).option('--json', 'Print the reply as JSON').action((flags: Record<string, unknown>) => tool('restart', flags));
+
+async function tool(name: 'status' | 'events' | 'reload' | 'restart', flags: Record<string, unknown>): Promise<void> {
+  const commands = await import('./tool/commands.js');
+  const options = { root: flags.root as string | undefined, json: flags.json === true, all: flags.all === true, logs: flags.logs === true };
+  const command = { status: commands.statusCommand, events: commands.eventsCommand, reload: commands.reloadCommand, restart: commands.restartCommand }[name];
+  process.exitCode = await command(options);
+}
 
 cli.help();
 cli.version(version);
@@ -60,6 +77,9 @@ async function run(entry: string | undefined, args: string[], flags: Record<stri
     json: flags.json as boolean | undefined,
     cacheDir: flags.cache === false ? false : undefined,
     tsconfig: flags.tsconfig as string | undefined,
+    host: flags.host as string | undefined,
+    channelPort: flags.channelPort === undefined ? undefined : Number(flags.channelPort),
+    inject: flags.inject as boolean | undefined,
   };
   if (typeof flags.delay === 'string' && Number.isNaN(Number(flags.delay))) cliOptions.delay = flags.delay as never;
   const root = cliOptions.root ?? process.cwd();

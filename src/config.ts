@@ -46,6 +46,12 @@ export interface DevhotOptions {
   tsconfig?: string | false;
   /** Keyboard shortcuts (r, c, q, h + Enter) on a TTY. Default: true outside CI. */
   shortcuts?: boolean;
+  /** Address the websocket channel binds to. Default: 127.0.0.1 (this machine only). */
+  host?: string;
+  /** Port of the websocket channel. Default: 0 (a free port, written to the session file). */
+  channelPort?: number;
+  /** Inject the browser client's <script> into the app's HTML responses. Default: true. */
+  inject?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -69,6 +75,9 @@ export interface ResolvedConfig {
   readonly shortcuts: boolean;
   /** The config file that was loaded, if any (a change to it restarts devhot's app). */
   readonly configFile: string | undefined;
+  readonly host: string;
+  readonly channelPort: number;
+  readonly inject: boolean;
 }
 
 /** Typed helper for `devhot.config.ts`: `export default defineConfig({ ... })`. */
@@ -209,6 +218,9 @@ export function resolveConfig(cli: DevhotOptions, file: DevhotOptions = {}, conf
     tsconfig: o.tsconfig === undefined || o.tsconfig === false ? o.tsconfig : resolve(root, o.tsconfig),
     shortcuts: (o.shortcuts ?? true) && Boolean(process.stdin.isTTY) && !process.env.CI && !o.json,
     configFile,
+    host: o.host ?? '127.0.0.1',
+    channelPort: checkNumber('--channel-port', o.channelPort ?? 0),
+    inject: o.inject ?? true,
   });
 }
 

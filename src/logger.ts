@@ -19,7 +19,7 @@ export interface LoggerOptions {
 }
 
 export type LogEvent =
-  | { event: 'start'; version: string; readyMs: number; urls: string[]; entry: string }
+  | { event: 'start'; version: string; readyMs: number; urls: string[]; entry: string; channel?: string }
   | { event: 'update'; result: UpdateResult }
   | { event: 'error'; source: 'update' | 'start' | 'uncaught' | 'listen'; error: ErrorPayload }
   | { event: 'restart'; reason: string; phase: 'starting' | 'ready' | 'failed'; ms?: number }
@@ -75,6 +75,7 @@ export function createLogger(options: LoggerOptions): Logger {
           line(`  ${c.green('➜')}  ${c.bold('Entry')}:  ${c.cyan(rel(event.entry))}`);
           for (const url of event.urls) line(`  ${c.green('➜')}  ${c.bold('Local')}:  ${c.cyan(url)}`);
           if (event.urls.length === 0) line(`  ${c.green('➜')}  ${c.dim('no server listening yet')}`);
+          if (event.channel) line(`  ${c.green('➜')}  ${c.bold('Channel')}: ${c.dim(event.channel)}`);
           return;
         }
         case 'update': {

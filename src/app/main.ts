@@ -3,10 +3,12 @@
  * in DEVHOT_APP, then drives it over IPC (see shared/ipc.ts). It never outlives the supervisor.
  */
 import process from 'node:process';
+import { relative } from 'node:path';
 import { createRunner } from '../runner/runner.js';
 import { toErrorPayload } from '../runner/error-payload.js';
 import type { UpdateResult } from '../runner/runner.js';
 import type { FromApp, ToApp } from '../shared/ipc.js';
+import { installHtmlInjection } from './inject.js';
 import { beginUpdate, commitUpdate, inheritHandle, installListenHandover, rollbackUpdate, drainServers, settleBinds } from './listen.js';
 
 export interface AppConfig {
@@ -17,6 +19,8 @@ export interface AppConfig {
   tsconfig: string | false | undefined;
   /** How long `shutdown` waits for in-flight requests before giving up (ms). */
   drainTimeout: number;
+  /** The browser client's <script> tag to inject into HTML responses, or false. */
+  inject: string | false;
 }
 
 const given = JSON.parse(process.env.DEVHOT_APP ?? 'null') as AppConfig | null;
@@ -30,6 +34,8 @@ delete process.env.DEVHOT_APP;
 const send = (message: FromApp, handle?: object): void => {
   if (process.connected) process.send!(message, handle as never);
 };
+
+if (config.inject) installHtmlInjection(config.inject);
 
 installListenHandover({
   keep: (key, handle, url) => send({ type: 'listening', key, url }, handle),
@@ -115,6 +121,16 @@ async function handleMessage(message: ToApp, handle: object | undefined): Promis
     case 'event':
       runner.dispatch(message.event, message.data);
       return;
+    case 'graph': {
+      const rel = (file: string) => relative(config.root, file) || file;
+      const modules = [...runner.modules.values()].map((node) => ({
+        file: rel(node.file),
+        importers: [...node.importers].map((n) => rel(n.file)),
+        imports: [...node.imports].map((n) => rel(n.file)),
+      }));
+      send({ type: 'graph', id: message.id, modules });
+      return;
+    }
     default: {
       const unknown: never = message;
       void unknown;

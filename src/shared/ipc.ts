@@ -4,6 +4,7 @@
  */
 import type { ErrorPayload } from '../runner/error-payload.js';
 import type { UpdateResult } from '../runner/runner.js';
+import type { ModuleInfo } from './protocol.js';
 
 /** A listening address as a key: `host:port`, host empty when none was given (all interfaces). */
 export type ListenKey = string;
@@ -16,7 +17,9 @@ export type ToApp =
   | { type: 'reload'; id: number; all: boolean }
   /** Stop accepting, let in-flight requests finish, dispose modules, exit. */
   | { type: 'shutdown'; reason: 'restart' | 'exit' }
-  | { type: 'event'; event: string; data: unknown };
+  | { type: 'event'; event: string; data: unknown }
+  /** The module graph, for tools (`graph` request on the channel). */
+  | { type: 'graph'; id: number };
 
 export type FromApp =
   | { type: 'started'; result: UpdateResult }
@@ -31,7 +34,8 @@ export type FromApp =
   /** An update the runner started itself (import.meta.hot.invalidate() outside an update). */
   | { type: 'late-update'; result: UpdateResult }
   /** After `shutdown`: the servers stopped accepting and their requests finished (or timed out). */
-  | { type: 'drained' };
+  | { type: 'drained' }
+  | { type: 'graph'; id: number; modules: ModuleInfo[] };
 
 export function listenKey(host: string | undefined, port: number): ListenKey {
   return `${host ?? ''}:${port}`;

@@ -9,6 +9,7 @@ import type { AppConfig } from '../app/main.js';
 import type { FromApp, ListenKey, ToApp } from '../shared/ipc.js';
 import type { UpdateResult } from '../runner/runner.js';
 import type { ErrorPayload } from '../runner/error-payload.js';
+import type { ModuleInfo } from '../shared/protocol.js';
 
 const APP_MAIN = fileURLToPath(new URL('../app/main.js', import.meta.url));
 
@@ -31,6 +32,7 @@ export class AppProcess {
   readonly child: ChildProcess;
   private nextId = 1;
   private readonly waiting = new Map<number, (result: UpdateResult) => void>();
+  private readonly graphWaiting = new Map<number, (modules: ModuleInfo[]) => void>();
   private startWaiter: ((outcome: StartOutcome) => void) | undefined;
   private drainWaiter: (() => void) | undefined;
   exited = false;
@@ -55,6 +57,8 @@ export class AppProcess {
           resolveWait({ status: 'needs-restart', rung: 'restart', reason: 'the app exited during the update', files: [], duration: 0 });
         }
         this.waiting.clear();
+        for (const [, resolveGraph] of this.graphWaiting) resolveGraph([]);
+        this.graphWaiting.clear();
         options.onExit(code, signal);
         resolve();
       });
@@ -84,6 +88,15 @@ export class AppProcess {
 
   reload(all: boolean): Promise<UpdateResult> {
     return this.request((id) => ({ type: 'reload', id, all }));
+  }
+
+  graph(): Promise<ModuleInfo[]> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      if (this.exited) return resolve([]);
+      this.graphWaiting.set(id, resolve);
+      this.send({ type: 'graph', id });
+    });
   }
 
   send(message: ToApp, handle?: object): void {
@@ -160,6 +173,12 @@ export class AppProcess {
       case 'listening':
         this.options.onListening(message.key, message.url, handle);
         return;
+      case 'graph': {
+        const resolve = this.graphWaiting.get(message.id);
+        this.graphWaiting.delete(message.id);
+        resolve?.(message.modules);
+        return;
+      }
       case 'drained':
         this.drainWaiter?.();
         this.drainWaiter = undefined;

@@ -3,7 +3,8 @@
  * listening sockets, starts the app process and climbs the reload ladder for each save:
  * hot update / entry re-execution inside the app, or a zero-downtime process restart.
  */
-import { basename, extname, relative } from 'node:path';
+import { basename, extname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedConfig } from '../config.js';
 import { readEnvFiles } from '../config.js';
@@ -12,6 +13,13 @@ import type { UpdateResult } from '../runner/runner.js';
 import type { FromApp, ListenKey } from '../shared/ipc.js';
 import { AppProcess, type StartOutcome } from './app-process.js';
 import { createWatcher, type ChangeKind, type Watcher } from './watcher.js';
+import { createChannel, type Channel } from './channel.js';
+import { ChannelBridge } from './channel-bridge.js';
+import { isExposed } from './channel-guard.js';
+import type { ErrorPayload } from '../runner/error-payload.js';
+
+/** The built browser client the channel serves. */
+const CLIENT_FILE = fileURLToPath(new URL('../../client/client.js', import.meta.url));
 
 export interface SupervisorOptions {
   config: ResolvedConfig;
@@ -52,6 +60,9 @@ function restartReason(file: string, config: ResolvedConfig): string | undefined
   return undefined;
 }
 
+/** Files browsers use directly: a change goes to the channel, not to the app. */
+const BROWSER_EXTENSIONS = new Set(['.css', '.html', '.htm']);
+
 const SOURCE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.json']);
 
 export async function startSupervisor(options: SupervisorOptions): Promise<Supervisor> {
@@ -67,7 +78,35 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   let restartOwed: string | undefined;
   let crashCount = 0;
 
-  const emit = (event: SupervisorEvent) => options.onEvent?.(event);
+  // The channel exists before the app starts, so the app can inject its script tag.
+  let channel: Channel | undefined;
+  const bridge = new ChannelBridge(config.root, { broadcast: (message) => channel?.broadcast(message) });
+  const emit = (event: SupervisorEvent) => {
+    options.onEvent?.(event);
+    if (event.type === 'update') bridge.update(event.result);
+    else if (event.type === 'restart') bridge.restart(event.phase, event.reason);
+    else if (event.type === 'hot-send') channel?.broadcast({ type: 'custom', event: event.event, data: event.data });
+  };
+  channel = await createChannel({
+    root: config.root,
+    version: options.version,
+    host: config.host,
+    port: config.channelPort,
+    allowedHosts: isExposed(config.host) ? [config.host] : [],
+    appOrigins: () => originsOf([...urls.values()]),
+    sessionFile: join(config.root, 'node_modules', '.devhot', 'session.json'),
+    clientFile: CLIENT_FILE,
+    handlers: {
+      state: () => bridge.state(),
+      graph: async () => (app && !app.exited ? app.graph() : []),
+      reload: (all) => api.reload(all),
+      restart: () => api.restart('restart requested by a tool'),
+      custom: (event, data) => app?.send({ type: 'event', event, data }),
+    },
+  });
+  if (isExposed(config.host)) {
+    logger.log({ event: 'warn', message: `the channel listens on ${config.host}: other machines can reach it (they still need the session token)` });
+  }
 
   const appConfig = {
     root: config.root,
@@ -76,6 +115,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     cacheDir: config.cacheDir,
     tsconfig: config.tsconfig,
     drainTimeout: config.killTimeout,
+    inject: config.inject ? channel.scriptTag() : (false as const),
   };
 
   function spawnApp(): AppProcess {
@@ -90,12 +130,14 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
         if (handle && !handles.has(key)) handles.set(key, handle);
         if (!urls.has(key)) {
           urls.set(key, url);
+          bridge.set({ urls: [...urls.values()] });
           if (started) logger.log({ event: 'info', message: `listening on ${url}` });
         }
       },
       onMessage: (message) => onAppMessage(message),
       onExit(code, signal) {
         if (proc !== app || closed || stopping.has(proc)) return;
+        bridge.set({ status: 'stopped', pid: undefined });
         logger.log({ event: 'exit', code, signal, reason: config.restartOnCrash ? 'restarting' : 'waiting for a change to restart it' });
         if (config.restartOnCrash) {
           const wait = Math.min(5000, 100 * 2 ** crashCount++);
@@ -109,18 +151,14 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   function onAppMessage(message: FromApp): void {
     switch (message.type) {
       case 'listen-error':
-        logger.log({
-          event: 'error',
-          source: 'listen',
-          error: {
+        reportError('listen', {
             code: message.code === 'EADDRINUSE' ? 'DEVHOT_ERR_PORT_IN_USE' : message.code,
             message: message.code === 'EADDRINUSE' ? `Port ${message.port} is already in use by another process` : message.message,
             fix: message.code === 'EADDRINUSE' ? `Stop the process using port ${message.port} (\`lsof -i :${message.port}\`), or listen on another port.` : 'Check the address the app listens on.',
-          },
         });
         return;
       case 'uncaught':
-        logger.log({ event: 'error', source: 'uncaught', error: message.error });
+        reportError('uncaught', message.error);
         emit({ type: 'uncaught', message: message.error.message });
         return;
       case 'hot-send':
@@ -133,6 +171,11 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
       default:
         return;
     }
+  }
+
+  function reportError(source: 'update' | 'start' | 'uncaught' | 'listen', error: ErrorPayload): void {
+    logger.log({ event: 'error', source, error });
+    bridge.error(source, error);
   }
 
   /** Processes being stopped; close() waits for every one, so none outlives devhot. */
@@ -158,6 +201,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     if (outcome.ok) {
       restartOwed = undefined;
       crashCount = 0;
+      bridge.set({ status: 'running', pid: next.pid });
       if (old && !old.exited) void stopApp(old, 'restart');
       logger.log({ event: 'restart', phase: 'ready', reason, ms: performance.now() - tr });
       emit({ type: 'restart', phase: 'ready', reason });
@@ -178,7 +222,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
 
   function reportStartFailure(outcome: StartOutcome): void {
     if (outcome.ok) return;
-    if (outcome.error) logger.log({ event: 'error', source: 'start', error: outcome.error });
+    if (outcome.error) reportError('start', outcome.error);
   }
 
   let queue: Promise<void> = Promise.resolve();
@@ -201,8 +245,11 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
       while (pending.size > 0 && !closed) {
         const batch = [...pending.keys()];
         pending.clear();
-        const trigger = restartOwed ?? batch.map((f) => restartReason(f, config)).find(Boolean);
         const touchesSource = batch.some((f) => SOURCE_EXTENSIONS.has(extname(f)));
+        // An owed restart is retried by a save that may fix it (source, or a restart trigger),
+        // not by any file written in the project: a log or pid file the old app keeps writing
+        // (or devhot's own `--json > out.txt`) retried the failing restart in an endless loop.
+        const trigger = batch.map((f) => restartReason(f, config)).find(Boolean) ?? (touchesSource ? restartOwed : undefined);
         if (trigger) {
           // Editors and shells truncate, then write: let the file settle before reading it.
           await new Promise((resolve) => setTimeout(resolve, 50));
@@ -215,8 +262,18 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
           if (touchesSource) await restart(!config.hot ? `${relative(config.root, batch[0]!)} changed` : 'the app had exited');
           continue;
         }
+        // Stylesheets and templates are not modules: browsers swap or reload, the app is untouched.
+        const browserOnly = batch.filter((f) => BROWSER_EXTENSIONS.has(extname(f)));
+        for (const file of browserOnly) {
+          const rel = relative(config.root, file);
+          if (extname(file) === '.css') channel?.broadcast({ type: 'css-update', path: rel, timestamp: Date.now() });
+          else channel?.broadcast({ type: 'full-reload', reason: `${rel} changed` });
+          logger.log({ event: 'info', message: `${extname(file) === '.css' ? 'css update' : 'page reload'} ${rel}` });
+        }
+        const forApp = batch.filter((f) => !BROWSER_EXTENSIONS.has(extname(f)));
+        if (forApp.length === 0) continue;
         logger.clear();
-        const result = await app!.update(batch);
+        const result = await app!.update(forApp);
         if (result.status !== 'unchanged' || config.json) logger.log({ event: 'update', result });
         emit({ type: 'update', result });
         if (result.status === 'needs-restart') await restart(result.reason);
@@ -239,14 +296,15 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   });
   const [outcome] = await Promise.all([app.start(), watcher.ready]);
   started = true;
+  bridge.set({ status: outcome.ok ? 'running' : app.exited ? 'stopped' : 'error', pid: app.exited ? undefined : app.pid });
   if (!outcome.ok) reportStartFailure(outcome);
-  logger.log({ event: 'start', version: options.version, readyMs: performance.now() - t0, urls: [...urls.values()], entry: config.entry });
+  logger.log({ event: 'start', version: options.version, readyMs: performance.now() - t0, urls: [...urls.values()], entry: config.entry, channel: channel.url });
   if (!outcome.ok && outcome.exited) {
     logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
   }
 
   let closing: Promise<void> | undefined;
-  return {
+  const api: Supervisor = {
     get urls() {
       return [...urls.values()];
     },
@@ -276,8 +334,23 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
         await Promise.all(stopping.values());
         for (const handle of handles.values()) (handle as { close?: () => void }).close?.();
         handles.clear();
+        await channel?.close();
       })();
       return closing;
     },
   };
+  return api;
+}
+
+/** Origins a page of the app may have: its URLs, with localhost and the loopback IPs as aliases. */
+function originsOf(urls: string[]): string[] {
+  const origins = new Set<string>();
+  for (const url of urls) {
+    const u = new URL(url);
+    origins.add(u.origin);
+    if (u.hostname === 'localhost' || u.hostname === '127.0.0.1' || u.hostname === '[::1]') {
+      for (const alias of ['localhost', '127.0.0.1', '[::1]']) origins.add(`${u.protocol}//${alias}:${u.port}`);
+    }
+  }
+  return [...origins];
 }
