@@ -142,7 +142,7 @@ function track(server: net.Server, key: ListenKey): void {
  * successor's handlers (in-process: the new code) with `Connection: close`, so the client
  * moves to a new connection by itself; the server closes once its connections are done.
  */
-function retire(server: net.Server, successor: net.Server | undefined): void {
+function retire(server: net.Server, successor: net.Server | undefined, forwardTo?: Target): void {
   if (!(server instanceof http.Server)) {
     server.close();
     return;
@@ -159,8 +159,47 @@ function retire(server: net.Server, successor: net.Server | undefined): void {
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.shouldKeepAlive = false;
     if (successor && successor.listenerCount('request') > 0) successor.emit('request', req, res);
+    else if (forwardTo) forward(req, res, forwardTo, () => previous.forEach((l) => l.call(server, req, res)));
     else for (const listener of previous) listener.call(server, req, res);
   });
+}
+
+interface Target {
+  host: string;
+  port: number;
+}
+
+/** Headers that belong to one connection, not to the message (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+
+/**
+ * A process being replaced answers a request that arrives on one of its old keep-alive
+ * connections by passing it to the listening socket, which the new process now accepts on: the
+ * client gets the new code's response (a browser reloading right after a restart must not get
+ * the old page), then `Connection: close` moves it to a new connection. If nothing answers
+ * there, the old handlers answer, as they would have anyway.
+ */
+function forward(req: http.IncomingMessage, res: http.ServerResponse, target: Target, fallback: () => void): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+  }
+  const upstream = http.request(
+    { host: target.host, port: target.port, method: req.method, path: req.url, headers, agent: false },
+    (answer) => {
+      const raw: string[] = [];
+      for (let i = 0; i < answer.rawHeaders.length; i += 2) {
+        if (!HOP_BY_HOP.has(answer.rawHeaders[i]!.toLowerCase())) raw.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
+      }
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, raw);
+      answer.pipe(res);
+    },
+  );
+  upstream.once('error', () => {
+    if (!res.headersSent) fallback();
+    else res.destroy();
+  });
+  req.pipe(upstream);
 }
 
 export function urlOf(address: net.AddressInfo): string {
@@ -217,18 +256,29 @@ export async function settleBinds(timeout: number): Promise<void> {
  * restart the connections are retired gently (see retire()); on exit idle ones close at once.
  */
 export async function drainServers(timeout: number, exiting: boolean): Promise<void> {
-  const servers = [...new Set(owners.values())];
+  const servers = new Map<net.Server, Target | undefined>();
+  for (const [key, server] of owners) servers.set(server, exiting ? undefined : targetOf(key));
   await Promise.race([
     Promise.all(
-      servers.map(
-        (server) =>
+      [...servers].map(
+        ([server, target]) =>
           new Promise<void>((resolve) => {
             server.once('close', () => resolve());
-            retire(server, undefined);
+            retire(server, undefined, target);
             if (exiting && server instanceof http.Server) server.closeIdleConnections();
           }),
       ),
     ),
     new Promise<void>((resolve) => setTimeout(resolve, timeout).unref()),
   ]);
+}
+
+/** Where a request for `key` reaches whoever accepts on that socket now (loopback for wildcards). */
+function targetOf(key: ListenKey): Target {
+  const colon = key.lastIndexOf(':');
+  const host = key.slice(0, colon);
+  const port = Number(key.slice(colon + 1));
+  if (host === '' || host === '0.0.0.0') return { host: '127.0.0.1', port };
+  if (host === '::') return { host: '::1', port };
+  return { host, port };
 }

@@ -127,6 +127,12 @@ export class AppProcess {
     this.signalGroup('SIGKILL');
   }
 
+  /** Stop waiting for the drain (devhot is exiting): the signal goes out now. */
+  hurry(): void {
+    this.drainWaiter?.();
+    this.drainWaiter = undefined;
+  }
+
   /** Kill at once (devhot is exiting on a second Ctrl-C, or the app hangs). */
   kill(): void {
     this.signalGroup('SIGKILL');

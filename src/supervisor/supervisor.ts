@@ -330,6 +330,9 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
         closed = true;
         await watcher.close().catch(() => {});
         await queue.catch(() => {});
+        // Processes retired by a restart may still be draining keep-alive connections: at exit
+        // nobody is left to serve, so they get the signal now.
+        for (const proc of stopping.keys()) if (proc !== app) proc.hurry();
         if (app) void stopApp(app, 'exit');
         await Promise.all(stopping.values());
         for (const handle of handles.values()) (handle as { close?: () => void }).close?.();
