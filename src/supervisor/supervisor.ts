@@ -119,7 +119,8 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   };
 
   function spawnApp(): AppProcess {
-    const env = { ...process.env, ...readEnvFiles(config.envFiles) };
+    // The tag is in the environment too, for templates that add it themselves (--no-inject).
+    const env = { ...process.env, ...readEnvFiles(config.envFiles), DEVHOT_CLIENT_TAG: channel!.scriptTag() };
     const proc: AppProcess = new AppProcess({
       config: appConfig,
       env,
@@ -299,6 +300,9 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   bridge.set({ status: outcome.ok ? 'running' : app.exited ? 'stopped' : 'error', pid: app.exited ? undefined : app.pid });
   if (!outcome.ok) reportStartFailure(outcome);
   logger.log({ event: 'start', version: options.version, readyMs: performance.now() - t0, urls: [...urls.values()], entry: config.entry, channel: channel.url });
+  if (!config.inject) {
+    logger.log({ event: 'info', message: `browser client not injected (--no-inject); add process.env.DEVHOT_CLIENT_TAG to your pages: ${channel.scriptTag()}` });
+  }
   if (!outcome.ok && outcome.exited) {
     logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
   }
