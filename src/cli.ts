@@ -103,13 +103,27 @@ async function run(entry: string | undefined, args: string[], flags: Record<stri
   installShortcuts({ enabled: config.shortcuts, supervisor, logger, quit: () => exit(0) });
 }
 
+/**
+ * cac names an unknown option by its camelCased key (`--env-fle` becomes `--envFle`), which is
+ * not what the user typed and not what they would search their command for: name it as typed.
+ */
+function asTyped(message: string): string {
+  const match = /Unknown option `-{1,2}([^`]+)`/.exec(message);
+  if (!match) return message;
+  const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const key = (arg: string) => camel(arg.replace(/^-+/, '').split('=')[0]!);
+  // `--no-x` arrives as `x`.
+  const typed = process.argv.find((arg) => /^-/.test(arg) && (key(arg) === match[1] || key(arg.replace(/^--no-/, '--')) === match[1]));
+  return typed ? message.replace(match[0], `Unknown option \`${typed.split('=')[0]}\``) : message;
+}
+
 function fail(error: unknown): never {
   if (error instanceof DevhotError) {
     process.stderr.write(`${pc.red(pc.bold('devhot'))} ${pc.red(error.message)}\n`);
     if (error.fix) process.stderr.write(`${pc.dim(`fix: ${error.fix}`)}\n`);
     process.stderr.write(`${pc.dim(error.code)}\n`);
   } else if (error instanceof Error && error.name === 'CACError') {
-    process.stderr.write(`${pc.red(pc.bold('devhot'))} ${pc.red(error.message)}\n${pc.dim('fix: run `devhot --help` for the flags devhot knows.')}\n${pc.dim(ErrorCodes.BAD_OPTION)}\n`);
+    process.stderr.write(`${pc.red(pc.bold('devhot'))} ${pc.red(asTyped(error.message))}\n${pc.dim('fix: run `devhot --help` for the flags devhot knows.')}\n${pc.dim(ErrorCodes.BAD_OPTION)}\n`);
   } else {
     process.stderr.write(`${pc.red(pc.bold('devhot'))} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   }

@@ -73,7 +73,7 @@ test('node:http: end(string) and end(Buffer) get the tag; Content-Length is corr
       res.writeHead(200, ['Content-Type', 'text/html', 'Content-Length', String(Buffer.byteLength(PAGE)), 'X-A', '1']);
       res.end(PAGE);
     } else if (req.url === '/nobody') {
-      res.end('<p>fragment</p>');
+      res.end('<!DOCTYPE html><p>no body element</p>');
     } else {
       res.setHeader('Content-Length', Buffer.byteLength(PAGE));
       res.end(PAGE);
@@ -86,7 +86,7 @@ test('node:http: end(string) and end(Buffer) get the tag; Content-Length is corr
   assertInjected(array);
   assert.equal(array.headers['x-a'], '1');
   // No Content-Length given: chunked or computed by Node, either way the whole body arrives.
-  assertInjected(await request(port, '/nobody'), `<p>fragment</p>${TAG}`);
+  assertInjected(await request(port, '/nobody'), `<!DOCTYPE html><p>no body element</p>${TAG}`);
 });
 
 test('express 5 res.send(html)', async (t) => {
@@ -207,4 +207,20 @@ test('a page that already has the client (added by hand) is left alone', async (
     res.end(page);
   });
   assert.equal((await request(port)).body.toString(), page);
+});
+
+test('an HTML fragment (no </body>, no doctype or <html>) passes through untouched; a page without </body> gets the tag at the end', async (t) => {
+  const fragment = '<li class="item">new row</li>';
+  const page = '<!doctype html><title>x</title><p>no body close tag';
+  const server = http.createServer((req, res) => {
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.end(req.url === '/fragment' ? fragment : page);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  const frag = await (await fetch(`http://127.0.0.1:${port}/fragment`)).text();
+  assert.equal(frag, fragment);
+  const whole = await (await fetch(`http://127.0.0.1:${port}/page`)).text();
+  assert.equal(whole, page + TAG);
 });

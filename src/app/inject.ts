@@ -183,6 +183,7 @@ function inject(body: unknown, encoding: string | undefined, charset: string | u
     // Already there (injected, or added by hand): one client per page.
     if (body.length === 0 || body.includes(tag) || body.includes(CLIENT_PATH)) return undefined;
     const at = lastBodyClose(body);
+    if (at < 0 && !isDocument(body)) return undefined;
     return at < 0 ? body + tag : body.slice(0, at) + tag + body.slice(at);
   }
   if (body instanceof Uint8Array) {
@@ -192,10 +193,19 @@ function inject(body: unknown, encoding: string | undefined, charset: string | u
     const text = bytes.toString('latin1');
     if (text.includes(tag) || text.includes(CLIENT_PATH)) return undefined;
     const at = lastBodyClose(text);
+    if (at < 0 && !isDocument(text)) return undefined;
     const tagBytes = Buffer.from(tag, 'utf8');
     return at < 0 ? Buffer.concat([bytes, tagBytes]) : Buffer.concat([bytes.subarray(0, at), tagBytes, bytes.subarray(at)]);
   }
   return undefined;
+}
+
+/**
+ * A whole page (doctype or <html> first), as opposed to a fragment that htmx-style code swaps
+ * into a page already running the client: those pass through untouched.
+ */
+function isDocument(text: string): boolean {
+  return /^\s*(?:<!--[\s\S]*?-->\s*)*<(?:!doctype\s+html|html)[\s>]/i.test(text.slice(0, 4096));
 }
 
 function lastBodyClose(text: string): number {

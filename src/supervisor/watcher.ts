@@ -3,6 +3,7 @@
  * saves (write a temp file, rename it over) arrive as one change thanks to chokidar's `atomic`;
  * files that vanish between the event and our look at them are expected races, not errors.
  */
+import { statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { createMatcher, isGlob } from './glob.js';
@@ -25,6 +26,11 @@ export interface WatcherOptions {
 
 /** Never watched: dependencies, VCS, build output and devhot's own cache. */
 const ALWAYS_IGNORED = ['node_modules', '.git', '.hg', '.svn', 'dist', 'build', 'coverage', '.devhot', '.cache', '.next', '.nuxt', '.turbo'];
+
+/** chokidar swallows repeated 'change' events of one file within this window. */
+const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
+/** How long an emptied file may stay empty before it counts as saved empty. */
+const EMPTY_FILE_WAIT_MS = 100;
 
 export interface Watcher {
   ready: Promise<void>;
@@ -77,8 +83,68 @@ export function createWatcher(options: WatcherOptions): Watcher {
       timer = setTimeout(flush, 0);
     }
   };
-  watcher.on('add', record('add'));
-  watcher.on('change', record('change'));
+  // Two ways a save could go wrong between chokidar and the runner:
+  //
+  // - chokidar drops a 'change' that comes within 50 ms of the previous one for the same file
+  //   (its throttle in FSWatcher#_emit), so of two quick saves the last one was lost and the
+  //   stale version kept serving. After each add/change we look at the file again once that
+  //   window has passed and report it once more if it changed since.
+  // - editors and shells save by truncate-then-write, and the event for the truncate arrives
+  //   first: the runner then ran an empty module (its exports gone, requests answered with
+  //   `undefined`) until the write's event. An empty file is waited on (bounded) for its
+  //   content, as Vite does (vitejs/vite#610); a file that stays empty is reported as it is.
+  const seen = new Map<string, string>();
+  const rechecks = new Map<string, NodeJS.Timeout>();
+  const emptyWaits = new Map<string, NodeJS.Timeout>();
+  const look = (file: string): { signature: string; size: number } | undefined => {
+    try {
+      const s = statSync(file);
+      return { signature: `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`, size: s.size };
+    } catch {
+      return undefined;
+    }
+  };
+  const recheckLater = (file: string) => {
+    seen.set(file, look(file)?.signature ?? 'gone');
+    clearTimeout(rechecks.get(file));
+    const recheck = setTimeout(() => {
+      rechecks.delete(file);
+      const now = look(file);
+      if (now && now.signature !== seen.get(file)) onFileEvent('change', file);
+      else seen.delete(file);
+    }, CHOKIDAR_CHANGE_THROTTLE_MS + 20);
+    recheck.unref();
+    rechecks.set(file, recheck);
+  };
+  const onFileEvent = (kind: 'add' | 'change', path: string) => {
+    const file = resolve(path);
+    const waiting = emptyWaits.get(file);
+    if (waiting) {
+      clearTimeout(waiting);
+      emptyWaits.delete(file);
+    }
+    const now = look(file);
+    if (now && now.size === 0) {
+      const since = Date.now();
+      const tick = () => {
+        const later = look(file);
+        if (later && later.size === 0 && Date.now() - since < EMPTY_FILE_WAIT_MS) {
+          emptyWaits.set(file, setTimeout(tick, 10).unref());
+          return;
+        }
+        emptyWaits.delete(file);
+        if (!later) return; // deleted meanwhile: its unlink event reports it
+        record(kind)(file);
+        recheckLater(file);
+      };
+      emptyWaits.set(file, setTimeout(tick, 10).unref());
+      return;
+    }
+    record(kind)(file);
+    recheckLater(file);
+  };
+  watcher.on('add', (path) => onFileEvent('add', path));
+  watcher.on('change', (path) => onFileEvent('change', path));
   watcher.on('unlink', record('unlink'));
   watcher.on('error', (error) => {
     const code = (error as NodeJS.ErrnoException).code;
@@ -92,6 +158,9 @@ export function createWatcher(options: WatcherOptions): Watcher {
     ready,
     async close() {
       if (timer) clearTimeout(timer);
+      for (const t of [...rechecks.values(), ...emptyWaits.values()]) clearTimeout(t);
+      rechecks.clear();
+      emptyWaits.clear();
       await watcher.close();
     },
   };

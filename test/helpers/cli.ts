@@ -1,0 +1,418 @@
+/**
+ * Black-box harness for the `devhot` command: fixture projects in a temp dir under
+ * /work/main/.devhot-tmp/ (so bare imports such as 'express' resolve through the repository's
+ * node_modules by walking up), the built CLI spawned with `--json` (stdout parsed into events,
+ * stderr kept), polling helpers with deadlines, free ports, and cleanup that leaves no process
+ * and no directory behind.
+ *
+ * Fixtures must not write into their own project directory while devhot runs: the directory is
+ * watched, and a write there is a save. They report through HTTP instead (e.g. `GET /pid`).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+
+/** /work/main (this file runs from dist/test/helpers/). */
+export const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
+export const BIN = path.join(REPO_ROOT, 'bin', 'devhot.js');
+const TMP = path.join(REPO_ROOT, '.devhot-tmp');
+
+type After = { after(fn: () => unknown): void };
+
+const stacks = new WeakMap<After, Array<() => unknown>>();
+/**
+ * Register cleanup for a test, run last-in first-out (processes stop before their directory is
+ * removed), every step even when one throws.
+ */
+export function onCleanup(t: After, fn: () => unknown): void {
+  let stack = stacks.get(t);
+  if (!stack) {
+    const steps: Array<() => unknown> = (stack = []);
+    stacks.set(t, steps);
+    t.after(async () => {
+      const errors: unknown[] = [];
+      for (const step of steps.reverse()) {
+        try {
+          await step();
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+      if (errors.length > 0) throw errors[0];
+    });
+  }
+  stack.push(fn);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polling
+
+/** Poll until `check` returns a truthy value (or stops throwing), or fail after `timeout` ms. */
+export async function poll<T>(check: () => T | Promise<T>, what: string, timeout = 10_000, interval = 20): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeout;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+      last = undefined;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixture projects
+
+export interface Fixture {
+  readonly root: string;
+  file(rel: string): string;
+  write(rel: string, content: string): string;
+  /** Replace text in a file (it must occur). */
+  edit(rel: string, search: string | RegExp, replacement: string): string;
+  read(rel: string): string;
+}
+
+/** A project written from `tree` (plus an ESM package.json unless given), removed after the test. */
+export function createFixture(t: After, tree: Record<string, string>): Fixture {
+  fs.mkdirSync(TMP, { recursive: true });
+  const root = fs.realpathSync(fs.mkdtempSync(path.join(TMP, 'cli-')));
+  onCleanup(t, () => fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 }));
+  const file = (rel: string) => path.join(root, rel);
+  const write = (rel: string, content: string) => {
+    const abs = file(rel);
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    fs.writeFileSync(abs, content);
+    return abs;
+  };
+  if (!('package.json' in tree)) write('package.json', JSON.stringify({ name: 'fixture', private: true, type: 'module' }));
+  for (const [rel, content] of Object.entries(tree)) write(rel, content);
+  return {
+    root,
+    file,
+    write,
+    edit(rel, search, replacement) {
+      const before = fs.readFileSync(file(rel), 'utf8');
+      const after = before.replace(search, replacement);
+      assert.notEqual(after, before, `edit(${rel}): ${String(search)} not found`);
+      return write(rel, after);
+    },
+    read: (rel) => fs.readFileSync(file(rel), 'utf8'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports and processes
+
+/** A port that was free a moment ago on 127.0.0.1 (the kernel picked it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether a server can listen on the port right now (it closes again at once). */
+export function canListen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A server holding the port until closed (for the busy-port case). */
+export async function occupy(t: After, port: number): Promise<net.Server> {
+  const server = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  onCleanup(t, () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())));
+  return server;
+}
+
+/** Whether a process exists (a zombie not yet reaped counts as gone). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Pids whose parent is `ppid` (Linux /proc). */
+function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+export interface Response {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** GET on a fresh connection (no agent: nothing kept alive between polls). */
+export function get(port: number, pathName = '/', timeout = 3000): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: pathName, agent: false, timeout }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${pathName} timed out after ${timeout} ms`)));
+    req.on('error', reject);
+  });
+}
+
+/** Poll GET until the body satisfies `expected` (a string to equal, or a predicate). */
+export async function waitForBody(port: number, expected: string | ((body: string) => boolean), pathName = '/', timeout = 10_000): Promise<string> {
+  const ok = typeof expected === 'string' ? (b: string) => b === expected : expected;
+  let last = '(no response)';
+  try {
+    return await poll(async () => {
+      const res = await get(port, pathName, 2000);
+      last = `${res.status} ${JSON.stringify(res.body)}`;
+      return res.status === 200 && ok(res.body) ? res.body : undefined;
+    }, `GET ${pathName} → ${String(expected)}`, timeout);
+  } catch (error) {
+    // Tests of one file run one at a time: the devhot started last is the one serving here.
+    throw new Error(`${(error as Error).message} (last response: ${last})${lastStarted?.describe() ?? ''}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The devhot process
+
+export type DevhotEvent = { event: string; [key: string]: any };
+
+export interface Devhot {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Every JSON event printed so far, in order. */
+  readonly events: DevhotEvent[];
+  /** Lines on stdout that were not JSON (there should be none). */
+  readonly stray: string[];
+  stderr(): string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exitCode(): number | null | undefined;
+  /** Index to pass as `from` so a wait only looks at events printed after this call. */
+  mark(): number;
+  /** Wait for an event (from index `from`) matching `pred`; fails early if devhot exits. */
+  waitEvent(pred: (e: DevhotEvent) => boolean, what: string, options?: { from?: number; timeout?: number }): Promise<DevhotEvent>;
+  /** The events from `from` that match. */
+  find(pred: (e: DevhotEvent) => boolean, from?: number): DevhotEvent[];
+  /** A summary for assertion messages. */
+  describe(): string;
+}
+
+export interface StartOptions {
+  cwd: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** Add `--json` (default true). */
+  json?: boolean;
+}
+
+/** Run the built CLI; killed with its process group and app processes after the test. */
+export function runDevhot(t: After, options: StartOptions): Devhot {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  // The test runner's own marker must not leak into the app's process.
+  delete env.NODE_TEST_CONTEXT;
+  delete env.NODE_OPTIONS;
+  env.NO_COLOR = '1';
+  const args = [BIN, ...options.args, ...(options.json === false ? [] : ['--json'])];
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so cleanup reaches everything it started.
+    detached: true,
+  });
+  const pid = child.pid!;
+  const events: DevhotEvent[] = [];
+  const stray: string[] = [];
+  let stderr = '';
+  let buffer = '';
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const l of [...listeners]) l();
+  };
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (!line.trim()) continue;
+      try {
+        events.push(JSON.parse(line) as DevhotEvent);
+      } catch {
+        stray.push(line);
+      }
+    }
+    notify();
+  });
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    stderr += chunk;
+    notify();
+  });
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => {
+      exitInfo = { code, signal };
+      notify();
+      resolve(exitInfo);
+    });
+  });
+
+  const describe = () => {
+    const tail = events.slice(-15).map((e) => {
+      const s = JSON.stringify(e);
+      return s.length > 400 ? `${s.slice(0, 400)}…` : s;
+    });
+    return `\n--- last events ---\n${tail.join('\n')}\n--- stderr ---\n${stderr.slice(-3000)}\n--- exit: ${JSON.stringify(exitInfo)}`;
+  };
+
+  onCleanup(t, async () => {
+    const apps = childrenOf(pid);
+    if (!exitInfo) {
+      killQuietly(pid, 'SIGTERM');
+      const timer = setTimeout(() => killQuietly(-pid, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    killQuietly(-pid, 'SIGKILL');
+    // App processes run in groups of their own; they end when devhot does, but make sure.
+    for (const app of apps) killQuietly(-app, 'SIGKILL');
+  });
+
+  return {
+    child,
+    pid,
+    events,
+    stray,
+    stderr: () => stderr,
+    exited,
+    exitCode: () => exitInfo?.code,
+    mark: () => events.length,
+    find: (pred, from = 0) => events.slice(from).filter(pred),
+    describe,
+    waitEvent(pred, what, { from = 0, timeout = 10_000 } = {}) {
+      return new Promise((resolve, reject) => {
+        let index = from;
+        const check = () => {
+          for (; index < events.length; index++) {
+            if (pred(events[index]!)) {
+              done();
+              resolve(events[index]!);
+              return;
+            }
+          }
+          if (exitInfo) {
+            done();
+            reject(new Error(`devhot exited while waiting for ${what}${describe()}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out after ${timeout} ms waiting for ${what}${describe()}`));
+        }, timeout);
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+let lastStarted: Devhot | undefined;
+
+/** Run devhot and wait for its `start` event. */
+export async function startDevhot(t: After, options: StartOptions): Promise<Devhot> {
+  const devhot = runDevhot(t, options);
+  lastStarted = devhot;
+  await devhot.waitEvent((e) => e.event === 'start', 'the start event', { timeout: 15_000 });
+  return devhot;
+}
+
+/** Run the CLI to its end (for bad input): exit code, stdout, stderr. */
+export function runToExit(options: StartOptions, timeout = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, NO_COLOR: '1' };
+  delete env.NODE_TEST_CONTEXT;
+  const args = [BIN, ...options.args, ...(options.json === false ? [] : ['--json'])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => {
+      killQuietly(-child.pid!, 'SIGKILL');
+      reject(new Error(`devhot ${options.args.join(' ')} did not exit within ${timeout} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeout);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** An update event with the given status (and rung), printed after `from`. */
+export function isUpdate(status: string, rung?: string): (e: DevhotEvent) => boolean {
+  return (e) => e.event === 'update' && e.result?.status === status && (rung === undefined || e.result?.rung === rung);
+}
+
+/** A restart event with the given phase. */
+export function isRestart(phase: 'starting' | 'ready' | 'failed'): (e: DevhotEvent) => boolean {
+  return (e) => e.event === 'restart' && e.phase === phase;
+}
