@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
-import { createFixture, freePort, isRestart, onCleanup, isUpdate, poll, startDevhot, waitForBody } from './helpers/cli.js';
+import { createFixture, freePort, isRestart, onCleanup, isUpdate, poll, startDevhot, waitForBody, type DevhotEvent } from './helpers/cli.js';
 
 const SAVES = 20;
 
@@ -119,14 +119,23 @@ http
   const seenByBoth = (index: number, value: string) =>
     poll(() => clients.every((c) => c.latest.split(' ')[index] === value), `both clients to see ${value}`, 15_000, 5);
 
-  const rungs: Array<{ name: string; index: number; save: (i: number) => void; prefix: string; check: (from: number) => void }> = [
+  /**
+   * The value can be seen before its update is reported: a live binding serves the new module
+   * while the entry is still re-executing. So wait (bounded) for the events, then count exactly.
+   */
+  const eventsFor = async (what: (e: DevhotEvent) => boolean, from: number, count: number): Promise<DevhotEvent[]> => {
+    // A timeout here is not the failure: the exact count below says what is missing.
+    await poll(() => devhot.find(what, from).length >= count, `${count} events`, 15_000, 5).catch(() => {});
+    return devhot.find(what, from);
+  };
+  const rungs: Array<{ name: string; index: number; save: (i: number) => void; prefix: string; check: (from: number) => Promise<void> }> = [
     {
       name: 'hot update',
       index: 0,
       prefix: 'h',
       save: (i) => fixture.write('hot.ts', hotModule(`h${i}`)),
-      check: (from) => {
-        const applied = devhot.find(isUpdate('applied'), from);
+      check: async (from) => {
+        const applied = await eventsFor(isUpdate('applied'), from, SAVES);
         assert.equal(applied.length, SAVES, devhot.find(() => true, from).map((e) => JSON.stringify(e)).join('\n'));
         for (const e of applied) {
           assert.equal(e.result.rung, 'hot-update');
@@ -139,8 +148,8 @@ http
       index: 1,
       prefix: 'r',
       save: (i) => fixture.write('route.ts', routeModule(`r${i}`)),
-      check: (from) => {
-        const applied = devhot.find(isUpdate('applied'), from);
+      check: async (from) => {
+        const applied = await eventsFor(isUpdate('applied'), from, SAVES);
         assert.equal(applied.length, SAVES, devhot.describe());
         for (const e of applied) assert.equal(e.result.rung, 'entry-reexecuted');
       },
@@ -150,8 +159,8 @@ http
       index: 2,
       prefix: 'e',
       save: (i) => fixture.write('.env', envFile(`e${i}`)),
-      check: (from) => {
-        assert.equal(devhot.find(isRestart('ready'), from).length, SAVES, devhot.describe());
+      check: async (from) => {
+        assert.equal((await eventsFor(isRestart('ready'), from, SAVES)).length, SAVES, devhot.describe());
         assert.equal(devhot.find(isRestart('failed'), from).length, 0, devhot.describe());
       },
     },
@@ -164,7 +173,7 @@ http
       rung.save(i);
       await seenByBoth(rung.index, `${rung.prefix}${i}`);
     }
-    rung.check(from);
+    await rung.check(from);
   }
   running = false;
   await Promise.all(clients.map((c) => c.loop));

@@ -14,6 +14,11 @@ export interface ModuleVersion {
   deps: Array<ModuleNode | object>;
   /** Increments per file, so stack traces can tell versions apart. */
   number: number;
+  /**
+   * The compiled body, kept with the version: a module re-executed because a dependency changed
+   * runs the same code again, and a generator function gives fresh locals on every call.
+   */
+  body?: Function;
 }
 
 export class ModuleNode {

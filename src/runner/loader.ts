@@ -221,12 +221,16 @@ export class Transaction {
     const { compiled } = version;
     if (compiled.format === 'json') return instance;
     const filename = version.number === 1 ? node.file : `${node.file}?v=${version.number}`;
-    registerScript(filename, compiled);
     let fn: Function;
-    try {
-      fn = compileBody(version, filename, sourceMapComment(compiled));
-    } catch (error) {
-      throw new LoadError('transform', error, node.file);
+    if (version.body) {
+      fn = version.body;
+    } else {
+      registerScript(filename, compiled);
+      try {
+        fn = version.body = compileBody(version, filename, sourceMapComment(compiled));
+      } catch (error) {
+        throw new LoadError('transform', error, node.file);
+      }
     }
     if (compiled.format === 'esm') {
       instance.body = fn(this.runtime(instance));

@@ -1,0 +1,112 @@
+/**
+ * The HTTP-server project the CLI benchmark edits. The module tree comes from generate.ts (the
+ * runner benchmark's projects, so both benchmarks measure the same code); this file adds
+ *
+ *   src/server.ts    the entry: node:http on 127.0.0.1:$PORT; `GET /` answers `v<LEAF_VERSION>`
+ *                    with the header `x-env: $BENCH_TOKEN` (so an env-file restart is visible)
+ *   .env             BENCH_TOKEN=r0
+ *
+ * and, for `node --watch` (Node 20 cannot run .ts), a JS variant: every module compiled to an
+ * ES module `.js` file by esbuild (types erased, same specifiers), the entry as src/server.mjs.
+ *
+ * The server imports the leaf directly and the module tree through src/main.ts, so a leaf edit
+ * that nothing accepts re-executes the leaf, its importer chain up to main.ts, and the entry.
+ */
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, posix, relative } from 'node:path';
+import { transformSync } from 'esbuild';
+import { generateProject, leafSource, modulePath, type GeneratedProject } from './generate.js';
+
+export type Variant = 'ts' | 'js';
+
+export interface CliProject {
+  root: string;
+  variant: Variant;
+  modules: number;
+  branching: number;
+  /** Entry path relative to root (src/server.ts or src/server.mjs). */
+  entry: string;
+  /** Absolute path of the leaf the benchmark edits. */
+  leaf: string;
+  envFile: string;
+  /** Whether the leaf calls import.meta.hot.accept(). */
+  accept: boolean;
+  /** Source text of the leaf at `version` (already compiled to JS for the JS variant). */
+  leafText(version: number): string;
+  /** Contents of .env for restart number `n`. */
+  envText(n: number): string;
+}
+
+function serverSource(modules: number): string {
+  const leaf = posix.relative('src', modulePath(modules - 1)).replace(/\.ts$/, '.js');
+  return `// Entry of the CLI benchmark project (generated).
+import { createServer } from 'node:http';
+import { weight0 } from './main.js';
+import { LEAF_VERSION } from './${leaf}';
+
+const port = Number(process.env.PORT);
+if (!Number.isInteger(port) || port <= 0) throw new Error('PORT is not set');
+
+const server = createServer((_req, res) => {
+  const body = \`v\${LEAF_VERSION}\`;
+  res.writeHead(200, {
+    'content-type': 'text/plain',
+    'content-length': Buffer.byteLength(body),
+    'x-env': process.env.BENCH_TOKEN ?? '',
+    'x-modules': String(weight0),
+  });
+  res.end(body);
+});
+server.listen(port, '127.0.0.1');
+`;
+}
+
+function compileTs(source: string): string {
+  return transformSync(source, { loader: 'ts', format: 'esm', target: 'es2022' }).code;
+}
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name);
+    if (statSync(file).isDirectory()) walk(file, out);
+    else out.push(file);
+  }
+  return out;
+}
+
+export function createCliProject(dir: string, options: { modules: number; branching: number; variant: Variant; accept: boolean; salt: string }): CliProject {
+  const p: GeneratedProject = generateProject(dir, { modules: options.modules, branching: options.branching, accept: options.accept });
+  const root = p.root;
+  writeFileSync(join(root, 'src', 'server.ts'), serverSource(options.modules));
+  const envFile = join(root, '.env');
+  const envText = (n: number) => `BENCH_TOKEN=r${n}\n`;
+  writeFileSync(envFile, envText(0));
+  // The first measured edit must be a real change even with a disk cache from another run.
+  writeFileSync(p.leaf, leafSource(p, 0, options.accept, options.salt));
+
+  if (options.variant === 'js') {
+    for (const file of walk(join(root, 'src'))) {
+      if (!file.endsWith('.ts')) continue;
+      const out = relative(root, file) === join('src', 'server.ts') ? file.replace(/\.ts$/, '.mjs') : file.replace(/\.ts$/, '.js');
+      writeFileSync(out, compileTs(readFileSync(file, 'utf8')));
+      rmSync(file);
+    }
+    rmSync(join(root, 'tsconfig.json'), { force: true });
+  }
+  const leaf = options.variant === 'js' ? p.leaf.replace(/\.ts$/, '.js') : p.leaf;
+  return {
+    root,
+    variant: options.variant,
+    modules: options.modules,
+    branching: options.branching,
+    entry: options.variant === 'js' ? 'src/server.mjs' : 'src/server.ts',
+    leaf,
+    envFile,
+    accept: options.accept,
+    leafText(version) {
+      const ts = leafSource(p, version, options.accept, options.salt);
+      return options.variant === 'js' ? compileTs(ts) : ts;
+    },
+    envText,
+  };
+}
