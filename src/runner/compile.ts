@@ -147,30 +147,33 @@ export function createCompiler(options: CompilerOptions): Compiler {
     return store({ file, hash, code: source, format: 'json', async: false, deps: [], transformMap: null, rewriteMap: null });
   }
 
+  /** Everything but the esbuild call, which is the only step with a sync and an async form. */
+  function begin(file: string, source: string): { done: CompiledModule } | { hash: string; format: ModuleFormat } {
+    const format = options.defaultFormat(file);
+    const hash = keyOf(file, source, format);
+    const hit = lookup(file, hash);
+    if (hit) return { done: hit };
+    if (extname(file) === '.json') return { done: compileJson(file, source, hash) };
+    if (!needsEsbuild(file)) return { done: finish(file, hash, format, source, null) };
+    return { hash, format };
+  }
+
   return {
     stats,
     async flush() {
       await Promise.all(pendingWrites);
     },
     async compile(file, source) {
-      const format = options.defaultFormat(file);
-      const hash = keyOf(file, source, format);
-      const hit = lookup(file, hash);
-      if (hit) return hit;
-      if (extname(file) === '.json') return compileJson(file, source, hash);
-      if (!needsEsbuild(file)) return finish(file, hash, format, source, null);
+      const start = begin(file, source);
+      if ('done' in start) return start.done;
       const out = await transformFile(source, transformOptions(file, options.tsconfigRaw));
-      return finish(file, hash, format, out.code, out.map);
+      return finish(file, start.hash, start.format, out.code, out.map);
     },
     compileSync(file, source) {
-      const format = options.defaultFormat(file);
-      const hash = keyOf(file, source, format);
-      const hit = lookup(file, hash);
-      if (hit) return hit;
-      if (extname(file) === '.json') return compileJson(file, source, hash);
-      if (!needsEsbuild(file)) return finish(file, hash, format, source, null);
+      const start = begin(file, source);
+      if ('done' in start) return start.done;
       const out = transformFileSync(source, transformOptions(file, options.tsconfigRaw));
-      return finish(file, hash, format, out.code, out.map);
+      return finish(file, start.hash, start.format, out.code, out.map);
     },
   };
 }

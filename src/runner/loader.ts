@@ -205,6 +205,20 @@ export class Transaction {
     return order;
   }
 
+  /**
+   * Link `order`, then evaluate it starting from the top (importers first), as Node's depth-first
+   * walk from the entry does: starting at a dependency inside a cycle would run its importer (the
+   * cycle's root) before it, and the root would then read the dependency's bindings in their
+   * TDZ. Nodes already evaluated by an earlier walk return at once.
+   */
+  async linkAndEvaluate(order: ModuleNode[]): Promise<void> {
+    this.link(order);
+    for (let i = order.length - 1; i >= 0; i--) {
+      const waiting = this.evaluate(order[i]!);
+      if (waiting) await waiting;
+    }
+  }
+
   /** Create the new instances and bind imports/exports (no user code runs here). */
   link(order: ModuleNode[]): void {
     for (const node of order) this.instantiate(node);
@@ -471,7 +485,7 @@ function requireUser(host: LoaderHost, from: ModuleNode, file: string): unknown 
     txn.discoverSync(node);
     const order = txn.evaluationOrder([node]);
     txn.link(order);
-    // One depth-first walk from the required module, as Node does (see runner.ts on cycles).
+    // One depth-first walk from the required module, as Node does (see linkAndEvaluate on cycles).
     if (txn.evaluate(node)) {
       throw new DevhotError(
         ErrorCodes.REQUIRE_ASYNC,
@@ -499,7 +513,7 @@ async function dynamicImport(host: LoaderHost, from: ModuleNode, specifier: stri
     if (!node.version && !txn.staged.has(node)) await txn.discover([node], true);
     const order = txn.evaluationOrder([node]);
     txn.link(order);
-    // One depth-first walk from the imported module, as Node does (see runner.ts on cycles).
+    // One depth-first walk from the imported module, as Node does (see linkAndEvaluate on cycles).
     await txn.evaluate(node);
     if (!inUpdate) txn.commit();
   } catch (error) {

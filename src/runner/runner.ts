@@ -328,15 +328,7 @@ export function createRunner(userOptions: RunnerOptions): Runner {
           }
         }
         try {
-          txn.link(order);
-          // Start each evaluation from the top (importers first), as Node's depth-first walk from
-          // the entry does: starting at a dependency inside a cycle would run its importer (the
-          // cycle's root) before it, and the root would then read the dependency's bindings in
-          // their TDZ. Nodes already evaluated by an earlier walk return at once.
-          for (let i = order.length - 1; i >= 0; i--) {
-            const waiting = txn.evaluate(order[i]!);
-            if (waiting) await waiting;
-          }
+          await txn.linkAndEvaluate(order);
         } catch (error) {
           currentTxn = undefined;
           setActiveTransaction(undefined);
@@ -443,11 +435,7 @@ export function createRunner(userOptions: RunnerOptions): Runner {
     currentTxn = txn;
     setActiveTransaction(txn);
     try {
-      txn.link(order);
-      for (let i = order.length - 1; i >= 0; i--) {
-        const waiting = txn.evaluate(order[i]!);
-        if (waiting) await waiting;
-      }
+      await txn.linkAndEvaluate(order);
     } catch (error) {
       await txn.rollback();
       return describe(error instanceof LoadError ? error.error : error);
