@@ -259,3 +259,28 @@ test('a failed evaluation with no dispose handler involved runs no old code agai
   assert.equal(G[K], 1);
   assert.equal(ns('main.ts').got, 1);
 });
+
+test('emitDecoratorMetadata in tsconfig: decorators still run, and start() warns that no metadata is emitted', async (t) => {
+  const tsconfig = JSON.stringify({ compilerOptions: { experimentalDecorators: true, emitDecoratorMetadata: true } });
+  const { start, ns } = await startProject(t, {
+    'tsconfig.json': tsconfig,
+    'main.ts': `
+const seen: string[] = [];
+function track(target: object, key: string) { seen.push(key); }
+class Service { @track handle(_input: string): void {} }
+export const decorated = seen;
+export const service = new Service();
+`,
+  });
+  assert.equal(start.status, 'applied');
+  assert.deepEqual(ns('main.ts').decorated, ['handle']);
+  assert.ok(start.status === 'applied' && start.warnings.some((w) => w.includes('emitDecoratorMetadata')), JSON.stringify(start));
+});
+
+test('without emitDecoratorMetadata there is no such warning', async (t) => {
+  const { start } = await startProject(t, {
+    'tsconfig.json': JSON.stringify({ compilerOptions: { experimentalDecorators: true } }),
+    'main.ts': `export const x = 1;\n`,
+  });
+  assert.ok(start.status === 'applied' && !start.warnings.some((w) => w.includes('emitDecoratorMetadata')));
+});

@@ -188,6 +188,13 @@ export function createRunner(userOptions: RunnerOptions): Runner {
       return outcome;
     }
     started = true;
+    if (outcome.status === 'applied' && esbuildTsconfig.decoratorMetadata) {
+      outcome.warnings.push(
+        'tsconfig.json sets emitDecoratorMetadata, which esbuild does not implement: decorators run, but ' +
+          'no design:type/design:paramtypes metadata is emitted, so dependency injection that reads it ' +
+          '(NestJS, TypeORM, tsyringe) gets undefined. Use explicit @Inject() tokens, or run that app with tsc.',
+      );
+    }
     return { ...outcome, duration: performance.now() - t0 };
   }
 

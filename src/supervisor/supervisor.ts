@@ -300,6 +300,9 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   bridge.set({ status: outcome.ok ? 'running' : app.exited ? 'stopped' : 'error', pid: app.exited ? undefined : app.pid });
   if (!outcome.ok) reportStartFailure(outcome);
   logger.log({ event: 'start', version: options.version, readyMs: performance.now() - t0, urls: [...urls.values()], entry: config.entry, channel: channel.url });
+  if (outcome.ok && outcome.result.status === 'applied') {
+    for (const message of outcome.result.warnings) logger.log({ event: 'warn', message });
+  }
   if (!config.inject) {
     logger.log({ event: 'info', message: `browser client not injected (--no-inject); add process.env.DEVHOT_CLIENT_TAG to your pages: ${channel.scriptTag()}` });
   }
