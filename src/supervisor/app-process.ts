@@ -24,6 +24,8 @@ export interface AppProcessOptions {
   onListening(key: ListenKey, url: string, handle: object | undefined): void;
   onMessage(message: FromApp): void;
   onExit(code: number | null, signal: NodeJS.Signals | null): void;
+  /** The app wrote to stdout/stderr (already copied to devhot's own, byte for byte). */
+  onOutput?(stream: 'stdout' | 'stderr', chunk: Buffer): void;
 }
 
 export type StartOutcome = { ok: true; result: UpdateResult } | { ok: false; error: ErrorPayload | undefined; exited: boolean };
@@ -43,7 +45,8 @@ export class AppProcess {
       env: { ...options.env, DEVHOT_APP: JSON.stringify(options.config) },
       execArgv: [...options.execArgv],
       // With shortcuts, stdin is piped and the supervisor forwards what is not a shortcut.
-      stdio: [options.pipeStdin ? 'pipe' : 'inherit', 'inherit', 'inherit', 'ipc'],
+      // stdout/stderr pass through the supervisor, so tools can subscribe to the app's output.
+      stdio: [options.pipeStdin ? 'pipe' : 'inherit', 'pipe', 'pipe', 'ipc'],
       // Its own process group, so a stop reaches every process the app started.
       detached: true,
     });
@@ -67,6 +70,13 @@ export class AppProcess {
       // spawn failures surface as 'exit'; nothing else to do here
     });
     this.child.on('message', (message: FromApp, handle?: object) => this.receive(message, handle));
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const target = stream === 'stdout' ? process.stdout : process.stderr;
+      this.child[stream]!.on('data', (chunk: Buffer) => {
+        target.write(chunk);
+        options.onOutput?.(stream, chunk);
+      });
+    }
   }
 
   get pid(): number | undefined {

@@ -120,7 +120,10 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
 
   function spawnApp(): AppProcess {
     // The tag is in the environment too, for templates that add it themselves (--no-inject).
-    const env = { ...process.env, ...readEnvFiles(config.envFiles), DEVHOT_CLIENT_TAG: channel!.scriptTag() };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...readEnvFiles(config.envFiles), DEVHOT_CLIENT_TAG: channel!.scriptTag() };
+    // The app writes into a pipe (devhot copies it to the terminal): keep its colours on when
+    // the terminal has them, as libraries (chalk, picocolors, pino-pretty) read FORCE_COLOR.
+    if (process.stdout.isTTY && env.NO_COLOR === undefined && env.FORCE_COLOR === undefined) env.FORCE_COLOR = '1';
     const proc: AppProcess = new AppProcess({
       config: appConfig,
       env,
@@ -136,6 +139,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
         }
       },
       onMessage: (message) => onAppMessage(message),
+      onOutput: (stream, chunk) => channel?.log(stream, chunk.toString('utf8')),
       onExit(code, signal) {
         if (proc !== app || closed || stopping.has(proc)) return;
         bridge.set({ status: 'stopped', pid: undefined });
