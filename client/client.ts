@@ -189,12 +189,15 @@ function connect(attempt = 0): void {
   });
 }
 
-/** Resolves once devhot answers HTTP again (any answer: it is up). */
+/**
+ * Resolves once the page's own server answers again (any answer: it is up). Not devhot's
+ * channel address: a devhot started again listens on a new random channel port, and the
+ * reloaded page brings the new address (and token) with it.
+ */
 async function waitForServer(): Promise<void> {
   for (;;) {
     try {
-      // no-cors: the answer is opaque, but it resolves only if the server answered.
-      await fetch(here.href, { mode: 'no-cors', cache: 'no-store' });
+      await fetch(location.href, { cache: 'no-store' });
       return;
     } catch {
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));

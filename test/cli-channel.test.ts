@@ -5,10 +5,13 @@
  * error replayed to a tool that connects late), status, graph, reload and restart.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { connect, type DevhotConnection } from '../src/tool/connect.js';
 import type { ServerMessage } from '../src/shared/protocol.js';
-import { createFixture, freePort, onCleanup, poll, startDevhot, waitForBody } from './helpers/cli.js';
+import { canListen, createFixture, freePort, onCleanup, poll, startDevhot, waitForBody } from './helpers/cli.js';
 
 const routeModule = (v: string) => `export const route = (): string => '${v}';\n`;
 
@@ -117,4 +120,68 @@ export {};
   assert.notEqual(after.pid, pid);
   assert.equal(after.status, 'running');
   await waitForBody(port, 'v4');
+});
+
+test('a tool sees failures as failures: a restart whose process cannot start, a reload that throws; status stays on the serving process', async (t) => {
+  const flag = path.join(os.tmpdir(), `devhot-reload-fails-${process.pid}-${Date.now()}`);
+  t.after(() => fs.rmSync(flag, { force: true }));
+  const fixture = createFixture(t, {
+    '.env': 'MODE=good\n',
+    'server.ts': `
+import fs from 'node:fs';
+import http from 'node:http';
+if (process.env.MODE === 'bad') process.exit(3);
+// A file outside the project (not watched) makes the next run of this entry throw.
+if (fs.existsSync(${JSON.stringify(flag)})) throw new Error('entry refuses to run');
+http.createServer((_req, res) => res.end(String(process.pid))).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+  });
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts', '--env-file', '.env'], env: { PORT: String(port) } });
+  const pid = await waitForBody(port, (b) => /^\d+$/.test(b));
+  const tool = await connect({ root: fixture.root });
+  onCleanup(t, () => tool.close());
+
+  // The new process exits while starting: the restart fails, the old one keeps serving.
+  fixture.write('.env', 'MODE=bad\n');
+  await devhot.waitEvent((e) => e.event === 'restart' && e.phase === 'failed', 'the failed restart');
+  await assert.rejects(tool.restart(), /restart.*failed/);
+  const status = await tool.status();
+  assert.equal(String(status.pid), pid, JSON.stringify(status));
+  assert.notEqual(status.status, 'stopped');
+  assert.equal(await waitForBody(port, pid), pid);
+  assert.equal(devhot.find((e) => e.event === 'exit').length, 0, 'a failed restart is not reported as the app exiting');
+
+  // A reload whose entry throws is an error reply, and the old code keeps serving.
+  fs.writeFileSync(flag, '');
+  await assert.rejects(tool.reload(), /reload failed.*entry refuses to run/);
+  assert.equal(await waitForBody(port, pid), pid);
+});
+
+test('an update that never finishes does not hold devhot: SIGTERM still ends it and frees the port', async (t) => {
+  const fixture = createFixture(t, {
+    'server.ts': `
+import http from 'node:http';
+import { value } from './slow.js';
+http.createServer((_req, res) => res.end(value)).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+    'slow.ts': `export const value = 'ready';\n`,
+  });
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts', '--kill-timeout', '1000'], env: { PORT: String(port) } });
+  await waitForBody(port, 'ready');
+  const marker = path.join(os.tmpdir(), `devhot-stuck-${process.pid}-${Date.now()}`);
+  t.after(() => fs.rmSync(marker, { force: true }));
+  fixture.write(
+    'slow.ts',
+    `import fs from 'node:fs';\nfs.writeFileSync(${JSON.stringify(marker)}, '');\nawait new Promise(() => {});\nexport const value = 'never';\n`,
+  );
+  // The update has begun and will never end; the old code still answers meanwhile.
+  await poll(() => fs.existsSync(marker), 'the stuck update to begin');
+  await waitForBody(port, 'ready');
+  devhot.child.kill('SIGTERM');
+  const exit = await Promise.race([devhot.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 8000))]);
+  assert.notEqual(exit, 'timeout', 'devhot did not exit on SIGTERM');
+  assert.equal((exit as { code: number | null }).code, 143);
+  await poll(() => canListen(port), `port ${port} free`);
 });

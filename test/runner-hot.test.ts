@@ -485,3 +485,32 @@ test('hot.data lives until the module is pruned; a module imported again starts 
   expectStatus(await runner.update([project.write('main.ts', `import './mod.ts';\nexport const x = 3;\n`)]), 'applied');
   assert.equal(G.__t_data_seen, undefined);
 });
+
+test('while an update awaits at the top level, code of the old version still reads the old bindings (no TDZ error), then the new ones', async (t) => {
+  const g = globalThis as { __t_gate?: Promise<void>; __t_started?: boolean };
+  let release!: () => void;
+  g.__t_gate = new Promise<void>((resolve) => (release = resolve));
+  t.after(() => {
+    delete g.__t_gate;
+    delete g.__t_started;
+  });
+  const { project, runner, ns } = await startProject(t, {
+    'main.ts': `import { value } from './slow.js';\nexport const read = () => value;\n`,
+    'slow.ts': `export const value = 'v1';\nimport.meta.hot?.accept();\n`,
+  });
+  const read = ns('main.ts').read as () => string;
+  assert.equal(read(), 'v1');
+  project.write(
+    'slow.ts',
+    `(globalThis as any).__t_started = true;\nawait (globalThis as any).__t_gate;\nexport const value = 'v2';\nimport.meta.hot?.accept();\n`,
+  );
+  const update = runner.update([project.file('slow.ts')]);
+  await waitFor(() => g.__t_started === true, 5000, 'the new version to start evaluating');
+  // The new instance is mid-evaluation (value in its TDZ): a request handler of the old code
+  // calling read() now must get the value that still stands.
+  assert.equal(read(), 'v1');
+  release();
+  const result = await update;
+  assert.equal(result.status, 'applied');
+  assert.equal(read(), 'v2');
+});

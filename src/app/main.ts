@@ -67,6 +67,15 @@ async function bracket(run: () => Promise<UpdateResult>): Promise<UpdateResult> 
   return result;
 }
 
+/** Every request gets its result: a throw inside devhot becomes an error result, not silence. */
+async function answer(files: string[], run: () => Promise<UpdateResult>): Promise<UpdateResult> {
+  try {
+    return await bracket(run);
+  } catch (error) {
+    return { status: 'error', phase: 'evaluate', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }), files, duration: 0 };
+  }
+}
+
 // An error nobody catches is reported and the app keeps serving: one bad request handler or
 // timer must not take the whole server down while the user is editing it.
 process.on('uncaughtException', (error) => {
@@ -108,10 +117,10 @@ async function handleMessage(message: ToApp, handle: object | undefined): Promis
       }
       return;
     case 'update':
-      send({ type: 'result', id: message.id, result: await bracket(() => runner.update(message.files)) });
+      send({ type: 'result', id: message.id, result: await answer(message.files, () => runner.update(message.files)) });
       return;
     case 'reload':
-      send({ type: 'result', id: message.id, result: await bracket(() => runner.reload({ all: message.all })) });
+      send({ type: 'result', id: message.id, result: await answer([], () => runner.reload({ all: message.all })) });
       return;
     case 'shutdown':
       await drainServers(config.drainTimeout, message.reason === 'exit');

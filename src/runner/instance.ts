@@ -35,6 +35,13 @@ export class ModuleInstance {
   /** On the current evaluation path: a dependency cycle back here must not wait for it. */
   onStack = false;
   body: ModuleBody | undefined;
+  /**
+   * The instance this one replaces, only while this one has not finished evaluating: code of
+   * the previous version that runs meanwhile (a request handler, while this module awaits at its
+   * top level) reads the old values of bindings this one has not initialised yet, instead of
+   * hitting their TDZ. Cleared as soon as evaluation ends, so no chain of versions is kept.
+   */
+  previous: ModuleInstance | undefined;
   cjsModule: { exports: unknown; [key: string]: unknown } | undefined;
   /** Namespaces this instance re-exports with `export * from`, in source order. */
   readonly stars: Array<Record<string, unknown>> = [];
@@ -96,9 +103,21 @@ export function syncNamespace(node: ModuleNode, seen = new Set<ModuleNode>()): v
       enumerable: true,
       configurable: true,
       get() {
-        const get = node.instance?.getters?.[key] ?? starGetter(node.instance, key);
-        if (!get) throw new ReferenceError(`Cannot access '${key}' before initialization`);
-        return get();
+        const instance = node.instance;
+        const get = instance?.getters?.[key] ?? starGetter(instance, key);
+        const previous = instance?.previous;
+        if (!get) {
+          if (previous) return readExport(previous, key);
+          throw new ReferenceError(`Cannot access '${key}' before initialization`);
+        }
+        if (!previous) return get();
+        try {
+          return get();
+        } catch (error) {
+          // In its TDZ while the new version is still evaluating: the old value still stands.
+          if (error instanceof ReferenceError) return readExport(previous, key);
+          throw error;
+        }
       },
     });
   }
@@ -108,6 +127,12 @@ export function syncNamespace(node: ModuleNode, seen = new Set<ModuleNode>()): v
     if (importer.instance?.stars.includes(ns)) syncNamespace(importer, seen);
     else importers!.delete(importer); // replaced by a version without the `export *`, or pruned
   }
+}
+
+function readExport(instance: ModuleInstance, key: string): unknown {
+  const get = instance.getters?.[key] ?? starGetter(instance, key);
+  if (!get) throw new ReferenceError(`Cannot access '${key}' before initialization`);
+  return get();
 }
 
 function starGetter(instance: ModuleInstance | undefined, key: string): (() => unknown) | undefined {

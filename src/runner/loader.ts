@@ -230,6 +230,7 @@ export class Transaction {
     if (!this.previous.has(node)) this.previous.set(node, node.instance);
     const hot = new HotContext(node.hotData, this.host.hotHost(node));
     const instance = new ModuleInstance(node, version, hot);
+    if (node.instance?.status === 'evaluated') instance.previous = node.instance;
     node.instance = instance;
     syncNamespace(node);
     const { compiled } = version;
@@ -300,6 +301,7 @@ export class Transaction {
     let i = 0;
     const fail = (error: unknown): never => {
       instance.status = 'errored';
+      instance.previous = undefined;
       instance.error = error;
       instance.onStack = false;
       throw error;
@@ -332,6 +334,7 @@ export class Transaction {
 
   private finish(instance: ModuleInstance): void {
     instance.status = 'evaluated';
+    instance.previous = undefined;
     instance.onStack = false;
     instance.pending = undefined;
     if (instance.cjsModule) {

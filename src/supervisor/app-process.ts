@@ -70,6 +70,8 @@ export class AppProcess {
       // spawn failures surface as 'exit'; nothing else to do here
     });
     this.child.on('message', (message: FromApp, handle?: object) => this.receive(message, handle));
+    // A line typed just as the app closes its stdin or dies: EPIPE must not take devhot down.
+    this.child.stdin?.on('error', () => {});
     for (const stream of ['stdout', 'stderr'] as const) {
       const target = stream === 'stdout' ? process.stdout : process.stderr;
       this.child[stream]!.on('data', (chunk: Buffer) => {

@@ -61,21 +61,26 @@ export class ChannelBridge {
 
   error(source: 'update' | 'start' | 'uncaught' | 'listen', payload: ErrorPayload): void {
     const error = this.toChannelError(payload);
-    // An uncaught error in a request handler does not make the running code stale.
-    if (source !== 'uncaught') this.current = { ...this.current, status: 'error', error };
     this.out.broadcast({ type: 'error', error, source });
+    // An uncaught error in a request handler does not make the running code stale.
+    if (source !== 'uncaught') this.set({ status: 'error', error });
   }
 
   clearError(): void {
     if (!this.current.error && this.current.status !== 'error') return;
-    this.current = { ...this.current, status: 'running', error: undefined };
     this.out.broadcast({ type: 'error-cleared' });
+    this.set({ status: 'running', error: undefined });
   }
 
-  restart(phase: 'starting' | 'ready' | 'failed', reason: string): void {
-    if (phase === 'starting') this.current = { ...this.current, status: 'restarting' };
-    if (phase === 'ready') this.current = { ...this.current, status: 'running', error: undefined };
+  /** `ready`/`failed` carry the app's pid and status after the restart (the old one on failure). */
+  restart(phase: 'starting' | 'ready' | 'failed', reason: string, after?: Partial<AppState>): void {
     this.out.broadcast({ type: 'restart', phase, reason });
+    if (phase === 'starting') this.set({ status: 'restarting' });
+    else if (phase === 'ready') {
+      // A good restart ends whatever error stood (a failed start, a taken port).
+      this.clearError();
+      this.set({ status: 'running', ...after });
+    } else this.set({ status: this.current.error ? 'error' : 'running', ...after });
   }
 
   private toChannelError(p: ErrorPayload): ChannelError {

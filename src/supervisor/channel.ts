@@ -347,7 +347,9 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
     token,
     scriptTag: () => `<script type="module" src="http://${urlHost(options.host)}:${port}${CLIENT_PATH}?token=${token}"></script>`,
     broadcast(message) {
-      if (message.type === 'error') standingError = message;
+      // An error stands while the code it is about still runs; one thrown by a request handler
+      // (source 'uncaught') is an event, not a state, so it is not replayed to later pages.
+      if (message.type === 'error' && message.source !== 'uncaught') standingError = message;
       else if (message.type === 'error-cleared' || message.type === 'update') standingError = undefined;
       const text = JSON.stringify(message);
       for (const ws of peers.keys()) send(ws, message, text);

@@ -27,7 +27,7 @@ export function installShortcuts(options: ShortcutOptions): void {
   rl.on('line', (input) => {
     switch (input.trim()) {
       case 'r':
-        void options.supervisor.restart('r pressed');
+        options.supervisor.restart('r pressed').catch(() => {}); // the failure is already on screen
         return;
       case 'c':
         options.logger.clear();

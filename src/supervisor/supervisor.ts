@@ -84,7 +84,10 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   const emit = (event: SupervisorEvent) => {
     options.onEvent?.(event);
     if (event.type === 'update') bridge.update(event.result);
-    else if (event.type === 'restart') bridge.restart(event.phase, event.reason);
+    else if (event.type === 'restart') {
+      const running = app && !app.exited;
+      bridge.restart(event.phase, event.reason, { pid: running ? app!.pid : undefined, ...(running ? {} : { status: 'stopped' as const }) });
+    }
     else if (event.type === 'hot-send') channel?.broadcast({ type: 'custom', event: event.event, data: event.data });
   };
   channel = await createChannel({
@@ -93,13 +96,18 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     host: config.host,
     port: config.channelPort,
     allowedHosts: isExposed(config.host) ? [config.host] : [],
-    appOrigins: () => originsOf([...urls.values()]),
+    // The guard treats localhost and the loopback IPs on one port as the same origin.
+    appOrigins: () => [...urls.values()].map((url) => new URL(url).origin),
     sessionFile: join(config.root, 'node_modules', '.devhot', 'session.json'),
     clientFile: CLIENT_FILE,
     handlers: {
       state: () => bridge.state(),
       graph: async () => (app && !app.exited ? app.graph() : []),
-      reload: (all) => api.reload(all),
+      reload: async (all) => {
+        const result = await api.reload(all);
+        if (result?.status === 'error') throw new Error(`reload failed (${result.phase}): ${result.error.message}`);
+        return result;
+      },
       restart: () => api.restart('restart requested by a tool'),
       custom: (event, data) => app?.send({ type: 'event', event, data }),
     },
@@ -146,7 +154,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
         logger.log({ event: 'exit', code, signal, reason: config.restartOnCrash ? 'restarting' : 'waiting for a change to restart it' });
         if (config.restartOnCrash) {
           const wait = Math.min(5000, 100 * 2 ** crashCount++);
-          setTimeout(() => void enqueueRestart('the app exited'), wait).unref();
+          setTimeout(() => enqueueRestart('the app exited').catch(() => {}), wait).unref();
         }
       },
     });
@@ -187,12 +195,17 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   const stopping = new Map<AppProcess, Promise<void>>();
   function stopApp(proc: AppProcess, reason: 'restart' | 'exit'): Promise<void> {
     let stop = stopping.get(proc);
-    if (!stop) stopping.set(proc, (stop = proc.stop(config.signal, config.killTimeout, reason)));
+    if (!stop) {
+      // Forgotten once stopped ('exit', which onExit checks against this map, fires before).
+      stop = proc.stop(config.signal, config.killTimeout, reason).finally(() => stopping.delete(proc));
+      stopping.set(proc, stop);
+    }
     return stop;
   }
 
   /** Start a new process; on success retire the old one, on failure keep it (if alive). */
-  async function restart(reason: string): Promise<void> {
+  /** Start a new process; on success retire the old one, on failure keep it (if alive). */
+  async function restart(reason: string): Promise<boolean> {
     const tr = performance.now();
     logger.log({ event: 'restart', phase: 'starting', reason });
     emit({ type: 'restart', phase: 'starting', reason });
@@ -201,28 +214,31 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     // sockets stay open in this process meanwhile, so connections wait rather than fail.
     if (old && config.inspect) await stopApp(old, 'restart');
     const next = spawnApp();
-    app = next;
+    // `app` stays the old process until the new one has started: if the new one exits while
+    // starting, that is a failed restart (handled below), not a crash of the running app.
     const outcome = await next.start();
     if (outcome.ok) {
+      app = next;
       restartOwed = undefined;
       crashCount = 0;
-      bridge.set({ status: 'running', pid: next.pid });
       if (old && !old.exited) void stopApp(old, 'restart');
       logger.log({ event: 'restart', phase: 'ready', reason, ms: performance.now() - tr });
       emit({ type: 'restart', phase: 'ready', reason });
-      return;
+      return true;
     }
     reportStartFailure(outcome);
     if (old && !old.exited) {
       // The previous process still serves: keep it, drop the new one, try again on the next save.
-      app = old;
       await stopApp(next, 'exit');
       restartOwed = reason;
       logger.log({ event: 'restart', phase: 'failed', reason: 'the previous process keeps serving; the next save retries' });
     } else {
+      // Nothing else runs: keep the new process (alive, it retries its start on the next save).
+      app = next;
       logger.log({ event: 'restart', phase: 'failed', reason: 'waiting for a change' });
     }
     emit({ type: 'restart', phase: 'failed', reason });
+    return false;
   }
 
   function reportStartFailure(outcome: StartOutcome): void {
@@ -230,17 +246,19 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     if (outcome.error) reportError('start', outcome.error);
   }
 
-  let queue: Promise<void> = Promise.resolve();
-  function serial(task: () => Promise<void>): Promise<void> {
+  let queue: Promise<unknown> = Promise.resolve();
+  /** One thing at a time (updates, restarts, reloads); the caller gets the task's own outcome. */
+  function serial<T>(task: () => Promise<T>): Promise<T> {
     const run = queue.then(task, task);
     queue = run.catch((error) => logger.log({ event: 'warn', message: `internal error: ${(error as Error).stack ?? error}` }));
-    return queue;
+    return run;
   }
-  const enqueueRestart = (reason: string) => serial(() => (closed ? Promise.resolve() : restart(reason)));
+  /** Resolves true when the new process serves; false when it failed (already reported). */
+  const enqueueRestart = (reason: string) => serial(() => (closed ? Promise.resolve(false) : restart(reason)));
 
   function onBatch(files: Map<string, ChangeKind>): void {
     for (const [file, kind] of files) pending.set(file, kind);
-    if (!busy) void serial(drain);
+    if (!busy) serial(drain).catch(() => {}); // logged by serial()
   }
 
   /** Apply everything saved so far as one update; saves made meanwhile form the next one. */
@@ -322,25 +340,36 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     get appPid() {
       return app?.pid;
     },
-    restart: (reason) => enqueueRestart(reason),
+    async restart(reason) {
+      if (!(await enqueueRestart(reason))) {
+        throw new Error(`the restart (${reason}) failed: the new process did not start; ${app && !app.exited ? 'the previous one keeps serving' : 'no app is running'}`);
+      }
+    },
     forwardStdin(text) {
       app?.child.stdin?.write(text);
     },
     async reload(all = false) {
-      let result: UpdateResult | undefined;
-      await serial(async () => {
-        if (!app || app.exited) return restart('reload requested, the app was not running');
-        result = await app.reload(all);
-        logger.log({ event: 'update', result });
-        emit({ type: 'update', result });
+      const result = await serial(async (): Promise<UpdateResult | undefined> => {
+        if (!app || app.exited) {
+          await restart('reload requested, the app was not running');
+          return undefined;
+        }
+        const reloaded = await app.reload(all);
+        logger.log({ event: 'update', result: reloaded });
+        emit({ type: 'update', result: reloaded });
+        return reloaded;
       });
+      // As after a save: what cannot be applied in-process gets a new process.
+      if (result?.status === 'needs-restart') await api.restart(result.reason);
       return result;
     },
     close() {
       closing ??= (async () => {
         closed = true;
         await watcher.close().catch(() => {});
-        await queue.catch(() => {});
+        // An update that never ends (a top-level await that hangs) must not hold the exit:
+        // stopping the app below ends whatever request is still waiting for it.
+        await Promise.race([queue.catch(() => {}), new Promise((resolve) => setTimeout(resolve, config.killTimeout).unref())]);
         // Processes retired by a restart may still be draining keep-alive connections: at exit
         // nobody is left to serve, so they get the signal now.
         for (const proc of stopping.keys()) if (proc !== app) proc.hurry();
@@ -356,15 +385,3 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   return api;
 }
 
-/** Origins a page of the app may have: its URLs, with localhost and the loopback IPs as aliases. */
-function originsOf(urls: string[]): string[] {
-  const origins = new Set<string>();
-  for (const url of urls) {
-    const u = new URL(url);
-    origins.add(u.origin);
-    if (u.hostname === 'localhost' || u.hostname === '127.0.0.1' || u.hostname === '[::1]') {
-      for (const alias of ['localhost', '127.0.0.1', '[::1]']) origins.add(`${u.protocol}//${alias}:${u.port}`);
-    }
-  }
-  return [...origins];
-}
