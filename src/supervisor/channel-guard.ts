@@ -35,12 +35,16 @@ export function tokenOf(headers: IncomingHttpHeaders, url: URL): string | undefi
   return url.searchParams.get('token') ?? undefined;
 }
 
+/** A host name as written (`[::1]`, `LocalHost`) → lower case without IPv6 brackets. */
+export function bareHost(host: string): string {
+  return host.toLowerCase().replace(/^\[|\]$/g, '');
+}
+
 /** `Host` header → lower-case hostname without port or IPv6 brackets; undefined if unparsable. */
 export function hostnameOf(host: string | undefined): string | undefined {
   if (!host) return undefined;
   try {
-    const hostname = new URL(`http://${host}`).hostname.toLowerCase();
-    return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+    return bareHost(new URL(`http://${host}`).hostname);
   } catch {
     return undefined;
   }
@@ -57,7 +61,7 @@ export function isLoopbackName(hostname: string): boolean {
 
 /** 0.0.0.0, ::, or anything that is not a loopback address: devhot is reachable from outside. */
 export function isExposed(bindHost: string): boolean {
-  return !isLoopbackName(bindHost.toLowerCase().replace(/^\[|\]$/g, ''));
+  return !isLoopbackName(bareHost(bindHost));
 }
 
 export interface HostRule {
@@ -100,7 +104,7 @@ function parseOrigin(text: string): { protocol: string; hostname: string; port: 
   try {
     const url = new URL(text);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-    const hostname = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+    const hostname = bareHost(url.hostname);
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     return { protocol: url.protocol, hostname, port };
   } catch {

@@ -24,7 +24,7 @@ import {
   type ServerMessage,
 } from '../shared/protocol.js';
 import { json, listen, refuseSocket, removeSessionFile, text, writeSessionFile } from './channel-io.js';
-import { hostAllowed, hostnameOf, isExposed, originAllowed, tokenMatches, tokenOf, type HostRule } from './channel-guard.js';
+import { bareHost, hostAllowed, hostnameOf, isExposed, originAllowed, tokenMatches, tokenOf, type HostRule } from './channel-guard.js';
 
 export interface ChannelOptions {
   root: string;
@@ -92,7 +92,7 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
   const { handlers } = options;
   const token = randomBytes(24).toString('base64url');
   const hostRule: HostRule = {
-    extra: options.allowedHosts.map((h) => h.toLowerCase().replace(/^\[|\]$/g, '')),
+    extra: options.allowedHosts.map(bareHost),
     exposed: isExposed(options.host),
   };
   const peers = new Map<WebSocket, Peer>();
@@ -432,7 +432,7 @@ function requestUrl(req: http.IncomingMessage): URL {
 
 /** How the bound host appears in URLs: wildcard addresses become 'localhost', IPv6 gets brackets. */
 function urlHost(host: string): string {
-  const bare = host.replace(/^\[|\]$/g, '');
+  const bare = bareHost(host);
   if (bare === '0.0.0.0' || bare === '::' || bare === '') return 'localhost';
   return bare.includes(':') ? `[${bare}]` : bare;
 }
