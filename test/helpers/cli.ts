@@ -8,12 +8,12 @@
  * Fixtures must not write into their own project directory while devhot runs: the directory is
  * watched, and a write there is a save. They report through HTTP instead (e.g. `GET /pid`).
  */
-import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { writeTree, type TreeFiles } from './tree.js';
 
 /** /work/main (this file runs from dist/test/helpers/). */
 export const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
@@ -72,41 +72,14 @@ export async function poll<T>(check: () => T | Promise<T>, what: string, timeout
 // ---------------------------------------------------------------------------------------------
 // Fixture projects
 
-export interface Fixture {
-  readonly root: string;
-  file(rel: string): string;
-  write(rel: string, content: string): string;
-  /** Replace text in a file (it must occur). */
-  edit(rel: string, search: string | RegExp, replacement: string): string;
-  read(rel: string): string;
-}
+export type Fixture = TreeFiles;
 
 /** A project written from `tree` (plus an ESM package.json unless given), removed after the test. */
 export function createFixture(t: After, tree: Record<string, string>): Fixture {
   fs.mkdirSync(TMP, { recursive: true });
   const root = fs.realpathSync(fs.mkdtempSync(path.join(TMP, 'cli-')));
   onCleanup(t, () => fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 }));
-  const file = (rel: string) => path.join(root, rel);
-  const write = (rel: string, content: string) => {
-    const abs = file(rel);
-    fs.mkdirSync(path.dirname(abs), { recursive: true });
-    fs.writeFileSync(abs, content);
-    return abs;
-  };
-  if (!('package.json' in tree)) write('package.json', JSON.stringify({ name: 'fixture', private: true, type: 'module' }));
-  for (const [rel, content] of Object.entries(tree)) write(rel, content);
-  return {
-    root,
-    file,
-    write,
-    edit(rel, search, replacement) {
-      const before = fs.readFileSync(file(rel), 'utf8');
-      const after = before.replace(search, replacement);
-      assert.notEqual(after, before, `edit(${rel}): ${String(search)} not found`);
-      return write(rel, after);
-    },
-    read: (rel) => fs.readFileSync(file(rel), 'utf8'),
-  };
+  return writeTree(root, tree);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeTree } from './tree.js';
 import { createRunner, type Runner, type UpdateResult } from '../../src/runner/runner.js';
 import type { RunnerOptions } from '../../src/runner/options.js';
 
@@ -49,29 +50,11 @@ export interface Project {
 
 export function createProject(tree: Tree, options: ProjectOptions = {}): Project {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-')));
-  const file = (rel: string) => path.join(root, rel);
-  const write = (rel: string, content: string) => {
-    const abs = file(rel);
-    fs.mkdirSync(path.dirname(abs), { recursive: true });
-    fs.writeFileSync(abs, content);
-    return abs;
-  };
-  if (options.esm !== false && !('package.json' in tree)) {
-    write('package.json', JSON.stringify({ name: 'fixture', private: true, type: 'module' }));
-  }
-  if (options.linkNodeModules) fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), file('node_modules'), 'junction');
-  for (const [rel, content] of Object.entries(tree)) write(rel, content);
+  if (options.linkNodeModules) fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'), 'junction');
+  const files = writeTree(root, tree, options.esm === undefined ? {} : { esm: options.esm });
+  const { file } = files;
   return {
-    root,
-    file,
-    write,
-    edit(rel, search, replacement) {
-      const before = fs.readFileSync(file(rel), 'utf8');
-      const after = before.replace(search, replacement);
-      assert.notEqual(after, before, `edit(${rel}): ${String(search)} not found`);
-      return write(rel, after);
-    },
-    read: (rel) => fs.readFileSync(file(rel), 'utf8'),
+    ...files,
     remove(rel) {
       fs.rmSync(file(rel));
       return file(rel);
