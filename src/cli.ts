@@ -59,10 +59,12 @@ async function run(entry: string | undefined, args: string[], flags: Record<stri
   const { installShortcuts } = await import('./supervisor/shortcuts.js');
 
   const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String));
+  const appArgs = [...args, ...((flags['--'] as string[] | undefined) ?? [])];
   const cliOptions: DevhotOptions = {
     entry,
     root: flags.root as string | undefined,
-    args: [...args, ...((flags['--'] as string[] | undefined) ?? [])],
+    // None on the command line: leave `args` to the config file (an empty list would override it).
+    args: appArgs.length > 0 ? appArgs : undefined,
     include: list(flags.include),
     exclude: list(flags.exclude),
     delay: flags.delay === undefined ? undefined : Number(flags.delay),

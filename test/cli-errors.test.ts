@@ -5,8 +5,10 @@
  * as events while devhot (and the app) keep running.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
-import { createFixture, freePort, get, isUpdate, occupy, runToExit, startDevhot, waitForBody } from './helpers/cli.js';
+import { REPO_ROOT, createFixture, freePort, get, isUpdate, occupy, runToExit, startDevhot, waitForBody } from './helpers/cli.js';
 
 const SERVER = `import http from 'node:http';
 http
@@ -78,6 +80,25 @@ test('a config file with a syntax error: exit 1 naming the file and the line', a
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /devhot\.config\.ts:2:/);
   assert.match(run.stderr, /DEVHOT_ERR_CONFIG/);
+});
+
+test('devhot.config.ts as the README writes it (defineConfig from the devhot package) sets entry, args and env files', async (t) => {
+  const fixture = createFixture(t, {
+    'app.ts': `import http from 'node:http';
+http.createServer((_req, res) => res.end([process.argv.slice(2).join(','), process.env.FROM_ENV_FILE].join(' ')))
+  .listen(Number(process.env.PORT), '127.0.0.1');
+`,
+    'config.env': 'FROM_ENV_FILE=yes\n',
+    'devhot.config.ts': `import { defineConfig } from 'devhot';
+export default defineConfig({ entry: 'app.ts', args: ['--from-config'], envFiles: ['config.env'] });
+`,
+  });
+  // devhot installed in the project, as users have it.
+  fs.mkdirSync(path.join(fixture.root, 'node_modules'), { recursive: true });
+  fs.symlinkSync(REPO_ROOT, path.join(fixture.root, 'node_modules', 'devhot'), 'junction');
+  const port = await freePort();
+  await startDevhot(t, { cwd: fixture.root, args: [], env: { PORT: String(port) } });
+  assert.equal(await waitForBody(port, (b) => b.length > 0), '--from-config yes');
 });
 
 test('--config naming a file that does not exist: exit 1 naming it', async (t) => {
