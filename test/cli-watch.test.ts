@@ -27,6 +27,8 @@ test('--delay: saves within the delay are applied as one update', async (t) => {
   await new Promise((r) => setTimeout(r, 100)); // a second save, well inside the delay
   fixture.write('b.ts', `export const b = 'b2';\n`);
   await waitForBody(port, 'a2b2');
+  // The response can change (live bindings) a moment before the update's event is printed.
+  await devhot.waitEvent(isUpdate('applied'), 'the update', { from });
   const applied = devhot.find(isUpdate('applied'), from);
   assert.equal(applied.length, 1, devhot.describe());
   assert.deepEqual([...applied[0]!.result.files].sort(), [fixture.file('a.ts'), fixture.file('b.ts')]);

@@ -514,3 +514,29 @@ test('while an update awaits at the top level, code of the old version still rea
   assert.equal(result.status, 'applied');
   assert.equal(read(), 'v2');
 });
+
+test('a module read empty mid-save (truncated, not yet written) waits for its content; one left empty is applied empty', async (t) => {
+  const { project, runner, ns } = await startProject(t, {
+    'main.ts': `import { value } from './mod.js';\nexport const read = () => value;\n`,
+    'mod.ts': `export const value = 'v1';\nimport.meta.hot?.accept();\n`,
+  });
+  const read = ns('main.ts').read as () => unknown;
+  // An editor's truncate: the update starts while the file is empty; the write lands 20 ms later.
+  project.write('mod.ts', '');
+  const update = runner.update([project.file('mod.ts')]);
+  setTimeout(() => project.write('mod.ts', `export const value = 'v2';\nimport.meta.hot?.accept();\n`), 20);
+  const result = await update;
+  assert.equal(result.status, 'applied');
+  assert.equal(result.status === 'applied' && result.rung, 'hot-update', JSON.stringify(result));
+  assert.equal(read(), 'v2');
+
+  // Emptied on purpose: after the short wait, the empty module is what runs. (The running
+  // instance accepted itself, so this is still a hot update; `value` is gone from its exports.)
+  project.write('mod.ts', '');
+  const started = Date.now();
+  const emptied = await runner.update([project.file('mod.ts')]);
+  assert.equal(emptied.status, 'applied');
+  assert.ok(Date.now() - started >= 90, 'waited for content that never came');
+  assert.equal(read(), undefined);
+  assert.deepEqual(Object.keys(ns('mod.ts')), []);
+});

@@ -110,18 +110,20 @@ export class Transaction {
 
   private async discoverOne(node: ModuleNode): Promise<Array<ModuleNode | object>> {
     let compiled: CompiledModule;
+    let source: string;
     try {
-      compiled = await this.host.compiler.compile(node.file, readSource(node.file));
+      source = await readSettled(node);
+      compiled = await this.host.compiler.compile(node.file, source);
     } catch (error) {
       throw new LoadError('transform', error, node.file);
     }
     const deps = await Promise.all(compiled.deps.map((dep) => this.linkDependency(node, dep.specifier, dep.attributes)));
-    this.stage(node, compiled, deps);
+    this.stage(node, compiled, deps, source.length === 0);
     return deps;
   }
 
-  private stage(node: ModuleNode, compiled: CompiledModule, deps: Array<ModuleNode | object>): void {
-    this.staged.set(node, { compiled, deps, number: node.versions + 1 });
+  private stage(node: ModuleNode, compiled: CompiledModule, deps: Array<ModuleNode | object>, emptySource: boolean): void {
+    this.staged.set(node, { compiled, deps, number: node.versions + 1, emptySource });
     this.reexecute.add(node);
   }
 
@@ -149,8 +151,10 @@ export class Transaction {
   discoverSync(node: ModuleNode): void {
     if (node.version || this.staged.has(node)) return;
     let compiled: CompiledModule;
+    let source: string;
     try {
-      compiled = this.host.compiler.compileSync(node.file, readSource(node.file));
+      source = readSource(node.file);
+      compiled = this.host.compiler.compileSync(node.file, source);
     } catch (error) {
       throw new LoadError('transform', error, node.file);
     }
@@ -170,7 +174,7 @@ export class Transaction {
       const exports = require(dep.specifier);
       return isNamespace(exports) ? exports : cjsNamespace(exports);
     });
-    this.stage(node, compiled, deps);
+    this.stage(node, compiled, deps, source.length === 0);
     for (const dep of deps) if (dep instanceof ModuleNode) this.discoverSync(dep);
   }
 
@@ -440,6 +444,26 @@ function readSource(file: string): string {
       { fix: 'Restore the file, or remove the imports of it.', cause: error },
     );
   }
+}
+
+/** How long a file that went empty may take to get its content back (an editor mid-save). */
+const EMPTY_WAIT_MS = 100;
+
+/**
+ * Editors and shells save by truncating, then writing. A module that had code and reads empty
+ * is most likely caught between the two (the watcher waits for that too, but this process reads
+ * the file later, and the next save may be truncating it right then), so wait briefly for the
+ * content rather than run an empty module. A file that stays empty is taken as it is.
+ */
+async function readSettled(node: ModuleNode): Promise<string> {
+  let source = readSource(node.file);
+  if (source.length > 0 || !node.version || node.version.emptySource) return source;
+  const deadline = Date.now() + EMPTY_WAIT_MS;
+  while (source.length === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    source = readSource(node.file);
+  }
+  return source;
 }
 
 async function importNative(id: string, attributes: Record<string, string> | undefined): Promise<object> {
