@@ -33,8 +33,8 @@ export type StartOutcome = { ok: true; result: UpdateResult } | { ok: false; err
 export class AppProcess {
   readonly child: ChildProcess;
   private nextId = 1;
-  private readonly waiting = new Map<number, (result: UpdateResult) => void>();
-  private readonly graphWaiting = new Map<number, (modules: ModuleInfo[]) => void>();
+  /** Requests waiting for the app's answer, by id: settled with it, or `gone` if the app exits. */
+  private readonly pending = new Map<number, { settle(value: unknown): void; gone(): void }>();
   private startWaiter: ((outcome: StartOutcome) => void) | undefined;
   private drainWaiter: (() => void) | undefined;
   exited = false;
@@ -56,12 +56,8 @@ export class AppProcess {
         this.startWaiter?.({ ok: false, error: undefined, exited: true });
         this.startWaiter = undefined;
         this.drainWaiter?.();
-        for (const [, resolveWait] of this.waiting) {
-          resolveWait({ status: 'needs-restart', rung: 'restart', reason: 'the app exited during the update', files: [], duration: 0 });
-        }
-        this.waiting.clear();
-        for (const [, resolveGraph] of this.graphWaiting) resolveGraph([]);
-        this.graphWaiting.clear();
+        for (const request of this.pending.values()) request.gone();
+        this.pending.clear();
         options.onExit(code, signal);
         resolve();
       });
@@ -95,20 +91,15 @@ export class AppProcess {
   }
 
   update(files: string[]): Promise<UpdateResult> {
-    return this.request((id) => ({ type: 'update', id, files }));
+    return this.request((id) => ({ type: 'update', id, files }), notApplied);
   }
 
   reload(all: boolean): Promise<UpdateResult> {
-    return this.request((id) => ({ type: 'reload', id, all }));
+    return this.request((id) => ({ type: 'reload', id, all }), notApplied);
   }
 
   graph(): Promise<ModuleInfo[]> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      if (this.exited) return resolve([]);
-      this.graphWaiting.set(id, resolve);
-      this.send({ type: 'graph', id });
-    });
+    return this.request((id) => ({ type: 'graph', id }), () => []);
   }
 
   send(message: ToApp, handle?: object): void {
@@ -160,16 +151,23 @@ export class AppProcess {
     }
   }
 
-  private request(make: (id: number) => ToApp): Promise<UpdateResult> {
+  /** Send a request; `gone` makes the answer when the app is not running or exits first. */
+  private request<T>(make: (id: number) => ToApp, gone: (why: string) => T): Promise<T> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      if (this.exited) {
-        resolve({ status: 'needs-restart', rung: 'restart', reason: 'the app is not running', files: [], duration: 0 });
-        return;
-      }
-      this.waiting.set(id, resolve);
+      if (this.exited) return resolve(gone('the app is not running'));
+      this.pending.set(id, {
+        settle: (value) => resolve(value as T),
+        gone: () => resolve(gone('the app exited during the update')),
+      });
       this.send(make(id));
     });
+  }
+
+  private settle(id: number, value: unknown): void {
+    const request = this.pending.get(id);
+    this.pending.delete(id);
+    request?.settle(value);
   }
 
   private receive(message: FromApp, handle: object | undefined): void {
@@ -182,21 +180,15 @@ export class AppProcess {
         this.startWaiter?.({ ok: false, error: message.error, exited: false });
         this.startWaiter = undefined;
         return;
-      case 'result': {
-        const resolve = this.waiting.get(message.id);
-        this.waiting.delete(message.id);
-        resolve?.(message.result);
+      case 'result':
+        this.settle(message.id, message.result);
         return;
-      }
       case 'listening':
         this.options.onListening(message.key, message.url, handle);
         return;
-      case 'graph': {
-        const resolve = this.graphWaiting.get(message.id);
-        this.graphWaiting.delete(message.id);
-        resolve?.(message.modules);
+      case 'graph':
+        this.settle(message.id, message.modules);
         return;
-      }
       case 'drained':
         this.drainWaiter?.();
         this.drainWaiter = undefined;
@@ -217,4 +209,9 @@ export class AppProcess {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** What an update or reload resolves to when the app cannot answer it. */
+function notApplied(reason: string): UpdateResult {
+  return { status: 'needs-restart', rung: 'restart', reason, files: [], duration: 0 };
 }
