@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createRunner, type Runner } from '../src/runner/runner.js';
-import { G, createProject, expectStatus, namespaceOf, type Project } from './helpers/project.js';
+import { G, createProject, expectStatus, namespaceOf, projectWithRunner, type Project } from './helpers/project.js';
 
 const TREE = {
   'lib/a.ts': `export const a: number = 1;\n`,
@@ -94,13 +94,8 @@ test('a damaged cache entry is recompiled, not trusted', async (t) => {
 });
 
 test('an unchanged save is answered from memory; an edit compiles once', async (t) => {
-  const project = createProject({ 'main.ts': `export const v = 1;\n`, 'dep.ts': `export const d = 1;\n` });
+  const { project, runner } = projectWithRunner(t, { 'main.ts': `export const v = 1;\n`, 'dep.ts': `export const d = 1;\n` });
   project.write('main.ts', `import './dep.ts';\nexport const v = 1;\n`);
-  const runner = createRunner({ root: project.root, entry: 'main.ts', cacheDir: false });
-  t.after(async () => {
-    await runner.close();
-    project.cleanup();
-  });
   await runner.start();
   assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 0, misses: 2 });
   expectStatus(await runner.update([project.file('main.ts')]), 'unchanged');

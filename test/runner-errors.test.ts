@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DevhotError, ErrorCodes } from '../src/errors.js';
-import { createRunner } from '../src/runner/runner.js';
-import { G, createProject, expectStatus, rejection, startProject } from './helpers/project.js';
+import { G, expectStatus, projectWithRunner, rejection, startProject } from './helpers/project.js';
 
 test('syntax error in a .ts file: transform error with file, line, column and frame; old code keeps working', async (t) => {
   const { project, runner, ns } = await startProject(t, {
@@ -126,12 +125,7 @@ test('a dispose handler that throws is a warning, not a failure', async (t) => {
 });
 
 test('missing entry: start() rejects with DEVHOT_ERR_ENTRY_NOT_FOUND', async (t) => {
-  const project = createProject({});
-  const runner = createRunner({ root: project.root, entry: 'src/nope.ts', cacheDir: false });
-  t.after(async () => {
-    await runner.close();
-    project.cleanup();
-  });
+  const { runner } = projectWithRunner(t, {}, { entry: 'src/nope.ts' });
   const error = await rejection(() => runner.start());
   assert.ok(error instanceof DevhotError);
   assert.equal(error.code, ErrorCodes.ENTRY_NOT_FOUND);
@@ -140,14 +134,9 @@ test('missing entry: start() rejects with DEVHOT_ERR_ENTRY_NOT_FOUND', async (t)
 });
 
 test('an unresolvable import at start: DEVHOT_ERR_RESOLVE naming the specifier and the importer', async (t) => {
-  const project = createProject({
+  const { runner } = projectWithRunner(t, {
     'main.ts': `import './lib/helper.ts';\n`,
     'lib/helper.ts': `import { x } from './not-there';\nexport const y = x;\n`,
-  });
-  const runner = createRunner({ root: project.root, entry: 'main.ts', cacheDir: false });
-  t.after(async () => {
-    await runner.close();
-    project.cleanup();
   });
   const error = await rejection(() => runner.start());
   assert.ok(error instanceof DevhotError, String(error));
@@ -157,14 +146,9 @@ test('an unresolvable import at start: DEVHOT_ERR_RESOLVE naming the specifier a
 });
 
 test('importing an unsupported file type is an error naming the file', async (t) => {
-  const project = createProject({
+  const { runner } = projectWithRunner(t, {
     'style.css': `body { color: red }\n`,
     'main.ts': `import './style.css';\n`,
-  });
-  const runner = createRunner({ root: project.root, entry: 'main.ts', cacheDir: false });
-  t.after(async () => {
-    await runner.close();
-    project.cleanup();
   });
   const error = await rejection(() => runner.start());
   assert.ok(error instanceof DevhotError, String(error));
@@ -173,14 +157,9 @@ test('importing an unsupported file type is an error naming the file', async (t)
 });
 
 test('a start that fails on evaluation reports the .ts location; a fixing update() starts the app', async (t) => {
-  const project = createProject({
+  const { project, runner } = projectWithRunner(t, {
     'dep.ts': `export const value: string = 'x';\nthrow new Error('not yet');\n`,
     'main.ts': `import { value } from './dep.ts';\nglobalThis.__t_started = value;\n`,
-  });
-  const runner = createRunner({ root: project.root, entry: 'main.ts', cacheDir: false });
-  t.after(async () => {
-    await runner.close();
-    project.cleanup();
   });
   const error = await rejection(() => runner.start());
   assert.ok(error instanceof DevhotError, String(error));
@@ -198,12 +177,7 @@ test('a start that fails on evaluation reports the .ts location; a fixing update
 });
 
 test('a start that fails to resolve recovers when the missing file is created', async (t) => {
-  const project = createProject({ 'main.ts': `import { v } from './later.ts';\nglobalThis.__t_later = v;\n` });
-  const runner = createRunner({ root: project.root, entry: 'main.ts', cacheDir: false });
-  t.after(async () => {
-    await runner.close();
-    project.cleanup();
-  });
+  const { project, runner } = projectWithRunner(t, { 'main.ts': `import { v } from './later.ts';\nglobalThis.__t_later = v;\n` });
   await assert.rejects(runner.start(), { code: ErrorCodes.RESOLVE });
   expectStatus(await runner.update([project.write('later.ts', `export const v = 'created';\n`)]), 'applied');
   assert.equal(G.__t_later, 'created');

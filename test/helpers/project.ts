@@ -77,15 +77,13 @@ export interface Started {
   ns(rel: string): Record<string, any>;
 }
 
+type After = { after(fn: () => unknown): void };
+
 /**
- * A project plus a started runner (entry `main.ts` unless given), both torn down after the test.
- * Pass a test context `t` so cleanup is registered with `t.after`.
+ * A project plus a runner that is not started yet (entry `main.ts` unless given), both torn down
+ * after the test; for tests of how a start fails.
  */
-export async function startProject(
-  t: { after(fn: () => unknown): void },
-  tree: Tree,
-  options: Partial<RunnerOptions> & ProjectOptions = {},
-): Promise<Started> {
+export function projectWithRunner(t: After, tree: Tree, options: Partial<RunnerOptions> & ProjectOptions = {}): { project: Project; runner: Runner } {
   const { linkNodeModules, esm, ...runnerOptions } = options;
   const project = createProject(tree, { ...(linkNodeModules ? { linkNodeModules } : {}), ...(esm === undefined ? {} : { esm }) });
   const runner = createRunner({ root: project.root, entry: 'main.ts', cacheDir: false, ...runnerOptions });
@@ -93,6 +91,12 @@ export async function startProject(
     await runner.close();
     project.cleanup();
   });
+  return { project, runner };
+}
+
+/** A project plus a started runner, both torn down after the test. */
+export async function startProject(t: After, tree: Tree, options: Partial<RunnerOptions> & ProjectOptions = {}): Promise<Started> {
+  const { project, runner } = projectWithRunner(t, tree, options);
   const start = await runner.start();
   return { project, runner, start, ns: (rel) => namespaceOf(runner, project.file(rel)) };
 }
