@@ -5,8 +5,7 @@
  */
 import { relative } from 'node:path';
 import pc from 'picocolors';
-import type { ErrorPayload } from './runner/error-payload.js';
-import type { UpdateResult } from './runner/runner.js';
+import type { ErrorPayload, UpdateResult } from './shared/results.js';
 
 type Colors = ReturnType<typeof pc.createColors>;
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChannelBridge } from '../src/supervisor/channel-bridge.js';
-import type { ErrorPayload } from '../src/runner/error-payload.js';
+import type { ErrorPayload } from '../src/shared/results.js';
 import type { AppState, ServerMessage } from '../src/shared/protocol.js';
 import { openClient, startChannel } from './helpers/channel.js';
 

@@ -6,22 +6,10 @@ import process from 'node:process';
 import { relative } from 'node:path';
 import { createRunner } from '../runner/runner.js';
 import { toErrorPayload } from '../runner/error-payload.js';
-import type { UpdateResult } from '../runner/runner.js';
-import type { FromApp, ToApp } from '../shared/ipc.js';
+import type { UpdateResult } from '../shared/results.js';
+import type { AppConfig, FromApp, ToApp } from '../shared/ipc.js';
 import { installHtmlInjection } from './inject.js';
 import { beginUpdate, commitUpdate, inheritHandle, installListenHandover, rollbackUpdate, drainServers, settleBinds } from './listen.js';
-
-export interface AppConfig {
-  root: string;
-  entry: string;
-  args: string[];
-  cacheDir: string | false;
-  tsconfig: string | false | undefined;
-  /** How long `shutdown` waits for in-flight requests before giving up (ms). */
-  drainTimeout: number;
-  /** The browser client's <script> tag to inject into HTML responses, or false. */
-  inject: string | false;
-}
 
 const given = JSON.parse(process.env.DEVHOT_APP ?? 'null') as AppConfig | null;
 if (!given || typeof process.send !== 'function') {

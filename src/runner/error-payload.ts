@@ -7,19 +7,9 @@ import { relative } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { codeFrame } from './code-frame.js';
 import { firstUserFrame } from './stack.js';
+import type { ErrorPayload } from '../shared/results.js';
 
-export interface ErrorPayload {
-  code: string;
-  message: string;
-  /** Absolute file the error points at. */
-  file?: string;
-  line?: number;
-  column?: number;
-  /** Code frame around file:line:column. */
-  frame?: string;
-  stack?: string;
-  fix?: string;
-}
+export type { ErrorPayload };
 
 const ANSI = /\u001b\[[0-9;]*m/g;
 

@@ -25,7 +25,9 @@ import type { Resolver, ResolveResult } from './resolve.js';
 import { registerScript, unregisterFile } from './stack.js';
 import { sourceMapComment } from './inspector-map.js';
 
-export type FailurePhase = 'transform' | 'link' | 'evaluate';
+import type { FailurePhase } from '../shared/results.js';
+
+export type { FailurePhase };
 
 /** An error with the phase it happened in, so the update result can say what failed. */
 export class LoadError extends Error {

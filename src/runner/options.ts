@@ -3,7 +3,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { realpathSync } from 'node:fs';
-import type { UpdateResult } from './runner.js';
+import type { UpdateResult } from '../shared/results.js';
 
 export interface RunnerOptions {
   /** The server's entry file, absolute or relative to `root`. */

@@ -20,37 +20,12 @@ import { syncNamespace } from './instance.js';
 import { unregisterFile } from './stack.js';
 import { loadTsconfigForEsbuild } from './esbuild-tsconfig.js';
 import { createFormatLookup } from './package-type.js';
-import { toErrorPayload, type ErrorPayload } from './error-payload.js';
+import { toErrorPayload } from './error-payload.js';
+import type { Rung, UpdateResult } from '../shared/results.js';
 import type { ResolvedRunnerOptions, RunnerOptions } from './options.js';
 import { resolveRunnerOptions } from './options.js';
 
-export type Rung = 'hot-update' | 'entry-reexecuted' | 'restart';
-
-interface ResultBase {
-  /** The files this update was asked to apply (absolute). */
-  files: string[];
-  /** Milliseconds inside update(). */
-  duration: number;
-}
-
-export type UpdateResult =
-  | (ResultBase & {
-      status: 'applied';
-      rung: 'hot-update' | 'entry-reexecuted';
-      /** Why the entry re-executed, e.g. "src/db.ts has no accepting importer". */
-      reason: string | undefined;
-      /** Modules that got a new instance, relative to root, in evaluation order. */
-      reexecuted: string[];
-      /** Modules whose accept handlers took the update. */
-      boundaries: string[];
-      /** Modules no longer imported, disposed and dropped. */
-      pruned: string[];
-      /** Things the user should know that did not stop the update (a dispose handler threw...). */
-      warnings: string[];
-    })
-  | (ResultBase & { status: 'needs-restart'; rung: 'restart'; reason: string })
-  | (ResultBase & { status: 'error'; phase: 'transform' | 'link' | 'evaluate'; error: ErrorPayload })
-  | (ResultBase & { status: 'unchanged' });
+export type { Rung, UpdateResult };
 
 export interface Runner {
   readonly options: ResolvedRunnerOptions;

@@ -2,9 +2,21 @@
  * Messages between the supervisor and the app process (Node's IPC channel). One union per
  * direction; both sides switch on `type` and end in a `never` check.
  */
-import type { ErrorPayload } from '../runner/error-payload.js';
-import type { UpdateResult } from '../runner/runner.js';
+import type { ErrorPayload, UpdateResult } from './results.js';
 import type { ModuleInfo } from './protocol.js';
+
+/** What the app process is started with (in DEVHOT_APP). */
+export interface AppConfig {
+  root: string;
+  entry: string;
+  args: string[];
+  cacheDir: string | false;
+  tsconfig: string | false | undefined;
+  /** How long `shutdown` waits for in-flight requests before giving up (ms). */
+  drainTimeout: number;
+  /** The browser client's <script> tag to inject into HTML responses, or false. */
+  inject: string | false;
+}
 
 /** A listening address as a key: `host:port`, host empty when none was given (all interfaces). */
 export type ListenKey = string;

@@ -14,7 +14,9 @@ export const CHANNEL_PATH = '/@devhot/ws';
 /** Where the browser client script is served. */
 export const CLIENT_PATH = '/@devhot/client.js';
 
-export type Rung = 'hot-update' | 'entry-reexecuted' | 'restart';
+import type { Rung } from './results.js';
+
+export type { Rung };
 
 /** An error as clients see it: whitelisted fields, plain text (no ANSI). */
 export interface ChannelError {

@@ -5,10 +5,8 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { AppConfig } from '../app/main.js';
-import type { FromApp, ListenKey, ToApp } from '../shared/ipc.js';
-import type { UpdateResult } from '../runner/runner.js';
-import type { ErrorPayload } from '../runner/error-payload.js';
+import type { AppConfig, FromApp, ListenKey, ToApp } from '../shared/ipc.js';
+import type { ErrorPayload, UpdateResult } from '../shared/results.js';
 import type { ModuleInfo } from '../shared/protocol.js';
 
 const APP_MAIN = fileURLToPath(new URL('../app/main.js', import.meta.url));

@@ -4,8 +4,7 @@
  * field by field into a ChannelError, paths made relative, so nothing else leaks to clients.
  */
 import { relative } from 'node:path';
-import type { ErrorPayload } from '../runner/error-payload.js';
-import type { UpdateResult } from '../runner/runner.js';
+import type { ErrorPayload, UpdateResult } from '../shared/results.js';
 import type { AppState, ChannelError, ServerMessage } from '../shared/protocol.js';
 
 export interface Broadcaster {

@@ -9,14 +9,13 @@ import { performance } from 'node:perf_hooks';
 import type { ResolvedConfig } from '../config.js';
 import { readEnvFiles } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { UpdateResult } from '../runner/runner.js';
+import type { ErrorPayload, UpdateResult } from '../shared/results.js';
 import type { FromApp, ListenKey } from '../shared/ipc.js';
 import { AppProcess, type StartOutcome } from './app-process.js';
 import { createWatcher, type ChangeKind, type Watcher } from './watcher.js';
 import { createChannel, type Channel } from './channel.js';
 import { ChannelBridge } from './channel-bridge.js';
 import { isExposed } from './channel-guard.js';
-import type { ErrorPayload } from '../runner/error-payload.js';
 
 /** The built browser client the channel serves. */
 const CLIENT_FILE = fileURLToPath(new URL('../../client/client.js', import.meta.url));
