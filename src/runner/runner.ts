@@ -22,6 +22,7 @@ import { loadTsconfigForEsbuild } from './esbuild-tsconfig.js';
 import { createFormatLookup } from './package-type.js';
 import { toErrorPayload } from './error-payload.js';
 import type { Rung, UpdateResult } from '../shared/results.js';
+import type { FileChange } from '../shared/ipc.js';
 import type { ResolvedRunnerOptions, RunnerOptions } from './options.js';
 import { resolveRunnerOptions } from './options.js';
 
@@ -34,7 +35,7 @@ export interface Runner {
   /** Load and run the entry. Rejects with a DevhotError (code, file, line, frame) if it fails. */
   start(): Promise<UpdateResult>;
   /** Apply changed, added or deleted files (absolute or relative to root). */
-  update(files: readonly string[]): Promise<UpdateResult>;
+  update(files: ReadonlyArray<string | FileChange>): Promise<UpdateResult>;
   /** Re-execute the entry (or, with `all`, every module) without any file having changed. */
   reload(options?: { all?: boolean }): Promise<UpdateResult>;
   /** Deliver a custom event to `import.meta.hot.on(event)` listeners. */
@@ -185,9 +186,9 @@ export function createRunner(userOptions: RunnerOptions): Runner {
 
   // ------------------------------------------------------------------------------------ update
 
-  async function updateNow(files: readonly string[]): Promise<UpdateResult> {
+  async function updateNow(files: ReadonlyArray<string | FileChange>): Promise<UpdateResult> {
     const t0 = performance.now();
-    const asked = files.map(absolute);
+    const asked = files.map((f) => absolute(typeof f === 'string' ? f : f.file));
     if (!started) {
       // The first load failed: any save may be the fix, so try the whole start again. A new file
       // may be what a failed resolution was missing, so forget what the resolver saw last time.

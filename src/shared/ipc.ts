@@ -18,6 +18,15 @@ export interface AppConfig {
   inject: string | false;
 }
 
+/** What happened to a file, as the watcher saw it. */
+export type ChangeKind = 'add' | 'change' | 'unlink';
+
+/** One saved, created or deleted file (absolute path). */
+export interface FileChange {
+  file: string;
+  kind: ChangeKind;
+}
+
 /** A listening address as a key: `host:port`, host empty when none was given (all interfaces). */
 export type ListenKey = string;
 
