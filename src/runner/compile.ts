@@ -4,9 +4,7 @@
  * on disk (every version, so a second start skips esbuild and the parser entirely).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { extname } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { rewriteModule, type ModuleFormat, type RewriteDependency } from './rewrite.js';
 import {
@@ -18,6 +16,7 @@ import {
   type EsbuildTsconfig,
 } from './transform.js';
 import { codeFrame } from './code-frame.js';
+import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
 const COMPILER_VERSION = '1';
@@ -49,131 +48,86 @@ export interface Compiler {
   /** Wait for the disk cache writes still under way (before exit, or a second runner). */
   flush(): Promise<void>;
   /** Cache hits and misses since creation, for the benchmark and the debug log. */
-  readonly stats: { memoryHits: number; diskHits: number; misses: number };
+  readonly stats: CompileCacheStats;
 }
 
 export function createCompiler(options: CompilerOptions): Compiler {
-  const latest = new Map<string, CompiledModule>();
-  const stats = { memoryHits: 0, diskHits: 0, misses: 0 };
+  const cache = new CompileCache(options.cacheDir);
   const optionsKey = JSON.stringify(options.tsconfigRaw ?? null);
-  let writes = 0;
-  const pendingWrites = new Set<Promise<void>>();
-
-  const keyOf = (file: string, source: string, format: ModuleFormat): string =>
-    createHash('sha256')
-      .update(`${COMPILER_VERSION}\0${esbuildVersion}\0${process.versions.node}\0${optionsKey}\0${format}\0${file}\0`)
-      .update(source)
-      .digest('hex');
-
-  const lookup = (file: string, hash: string): CompiledModule | undefined => {
-    const mem = latest.get(file);
-    if (mem && mem.hash === hash) {
-      stats.memoryHits++;
-      return mem;
-    }
-    if (options.cacheDir) {
-      try {
-        const cached = JSON.parse(readFileSync(join(options.cacheDir, hash.slice(0, 2), `${hash}.json`), 'utf8'));
-        stats.diskHits++;
-        latest.set(file, cached);
-        return cached as CompiledModule;
-      } catch {
-        // Not cached yet, or unreadable: compile it.
-      }
-    }
-    return undefined;
-  };
-
-  const store = (compiled: CompiledModule): CompiledModule => {
-    stats.misses++;
-    latest.set(compiled.file, compiled);
-    if (options.cacheDir) writeCache(options.cacheDir, compiled);
-    return compiled;
-  };
-
-  /** Off the update's critical path: the result is in memory already, the disk is for next time. */
-  function writeCache(dir: string, compiled: CompiledModule): void {
-    const sub = join(dir, compiled.hash.slice(0, 2));
-    const target = join(sub, `${compiled.hash}.json`);
-    // Write then rename, so a concurrent reader never sees half a file.
-    const tmp = `${target}.${process.pid}.${++writes}.tmp`;
-    const write = mkdir(sub, { recursive: true })
-      .then(() => writeFile(tmp, JSON.stringify(compiled)))
-      .then(() => rename(tmp, target))
-      .catch(() => {
-        // A read-only or full disk only costs speed on the next start.
-      })
-      .finally(() => pendingWrites.delete(write));
-    pendingWrites.add(write);
-  }
-
-  function finish(file: string, hash: string, format: ModuleFormat, js: string, transformMap: string | null): CompiledModule {
-    let rewritten;
-    try {
-      rewritten = rewriteModule(js, { file, defaultFormat: format });
-    } catch (error) {
-      // The parser saw esbuild's output; only plain JS maps 1:1 to the user's file.
-      if (error instanceof DevhotError && error.loc && transformMap === null) {
-        throw new DevhotError(error.code, error.message, {
-          fix: error.fix,
-          loc: error.loc,
-          frame: codeFrame(js, error.loc.line, error.loc.column),
-          cause: error,
-        });
-      }
-      throw error;
-    }
-    return store({
-      file,
-      hash,
-      code: rewritten.code,
-      format: rewritten.format,
-      async: rewritten.async,
-      deps: rewritten.deps,
-      transformMap,
-      rewriteMap: rewritten.map,
-    });
-  }
-
-  function compileJson(file: string, source: string, hash: string): CompiledModule {
-    try {
-      JSON.parse(source);
-    } catch (error) {
-      throw new DevhotError(ErrorCodes.TRANSFORM, `Invalid JSON in ${file}: ${(error as Error).message}`, {
-        fix: 'Fix the JSON and save again; the previous version keeps running.',
-        cause: error,
-      });
-    }
-    return store({ file, hash, code: source, format: 'json', async: false, deps: [], transformMap: null, rewriteMap: null });
-  }
 
   /** Everything but the esbuild call, which is the only step with a sync and an async form. */
-  function begin(file: string, source: string): { done: CompiledModule } | { hash: string; format: ModuleFormat } {
+  const begin = (file: string, source: string): { done: CompiledModule } | { hash: string; format: ModuleFormat } => {
     const format = options.defaultFormat(file);
-    const hash = keyOf(file, source, format);
-    const hit = lookup(file, hash);
+    const hash = cacheKey(optionsKey, file, source, format);
+    const hit = cache.lookup(file, hash);
     if (hit) return { done: hit };
-    if (extname(file) === '.json') return { done: compileJson(file, source, hash) };
-    if (!needsEsbuild(file)) return { done: finish(file, hash, format, source, null) };
+    if (extname(file) === '.json') return { done: cache.store(compileJson(file, source, hash)) };
+    if (!needsEsbuild(file)) return { done: cache.store(finish(file, hash, format, source, null)) };
     return { hash, format };
-  }
+  };
 
   return {
-    stats,
-    async flush() {
-      await Promise.all(pendingWrites);
-    },
+    stats: cache.stats,
+    flush: () => cache.flush(),
     async compile(file, source) {
       const start = begin(file, source);
       if ('done' in start) return start.done;
       const out = await transformFile(source, transformOptions(file, options.tsconfigRaw));
-      return finish(file, start.hash, start.format, out.code, out.map);
+      return cache.store(finish(file, start.hash, start.format, out.code, out.map));
     },
     compileSync(file, source) {
       const start = begin(file, source);
       if ('done' in start) return start.done;
       const out = transformFileSync(source, transformOptions(file, options.tsconfigRaw));
-      return finish(file, start.hash, start.format, out.code, out.map);
+      return cache.store(finish(file, start.hash, start.format, out.code, out.map));
     },
   };
+}
+
+function cacheKey(optionsKey: string, file: string, source: string, format: ModuleFormat): string {
+  return createHash('sha256')
+    .update(`${COMPILER_VERSION}\0${esbuildVersion}\0${process.versions.node}\0${optionsKey}\0${format}\0${file}\0`)
+    .update(source)
+    .digest('hex');
+}
+
+/** esbuild's output (or plain JS) → the runner's rewrite. */
+function finish(file: string, hash: string, format: ModuleFormat, js: string, transformMap: string | null): CompiledModule {
+  let rewritten;
+  try {
+    rewritten = rewriteModule(js, { file, defaultFormat: format });
+  } catch (error) {
+    // The parser saw esbuild's output; only plain JS maps 1:1 to the user's file.
+    if (error instanceof DevhotError && error.loc && transformMap === null) {
+      throw new DevhotError(error.code, error.message, {
+        fix: error.fix,
+        loc: error.loc,
+        frame: codeFrame(js, error.loc.line, error.loc.column),
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  return {
+    file,
+    hash,
+    code: rewritten.code,
+    format: rewritten.format,
+    async: rewritten.async,
+    deps: rewritten.deps,
+    transformMap,
+    rewriteMap: rewritten.map,
+  };
+}
+
+function compileJson(file: string, source: string, hash: string): CompiledModule {
+  try {
+    JSON.parse(source);
+  } catch (error) {
+    throw new DevhotError(ErrorCodes.TRANSFORM, `Invalid JSON in ${file}: ${(error as Error).message}`, {
+      fix: 'Fix the JSON and save again; the previous version keeps running.',
+      cause: error,
+    });
+  }
+  return { file, hash, code: source, format: 'json', async: false, deps: [], transformMap: null, rewriteMap: null };
 }

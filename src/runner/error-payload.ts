@@ -4,10 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { codeFrame } from './code-frame.js';
 import { firstUserFrame } from './stack.js';
-import type { ErrorPayload } from '../shared/results.js';
+import { LoadError } from './transaction.js';
+import type { ErrorPayload, FailurePhase, UpdateResult } from '../shared/results.js';
 
 export type { ErrorPayload };
 
@@ -51,4 +53,26 @@ export function toErrorPayload(error: unknown, context: { root: string; file: st
 
 function strip(text: string): string {
   return text.replace(ANSI, '');
+}
+
+/**
+ * The result of a failed update: the error (unwrapped from a LoadError, whose phase and file it
+ * takes unless `phase` is given) as a payload.
+ */
+export function errorResult(
+  root: string,
+  files: string[],
+  t0: number,
+  error: unknown,
+  phase?: FailurePhase,
+): Extract<UpdateResult, { status: 'error' }> {
+  const inner = error instanceof LoadError ? error.error : error;
+  const file = error instanceof LoadError ? error.file : undefined;
+  phase ??= error instanceof LoadError ? error.phase : 'evaluate';
+  return { status: 'error', phase, error: toErrorPayload(inner, { root, file, phase }), files, duration: performance.now() - t0 };
+}
+
+/** An error's message, for a one-line warning. */
+export function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -28,6 +28,11 @@ export class ModuleNode {
   readonly imports = new Set<ModuleNode>();
   /** Modules reached through `import()` or `require()` at run time (edges kept across versions). */
   readonly runtimeImports = new Set<ModuleNode>();
+  /**
+   * Modules whose instances re-export this one with `export *`: when this module's names change
+   * (linked later in a cycle, a self-accepting version gained an export), theirs are synced again.
+   */
+  readonly starImporters = new Set<ModuleNode>();
   version: ModuleVersion | undefined;
   instance: ModuleInstance | undefined;
   /** `import.meta.hot.data`: handed from each instance to the next, dropped when pruned. */

@@ -42,6 +42,8 @@ export class ModuleInstance {
    * hitting their TDZ. Cleared as soon as evaluation ends, so no chain of versions is kept.
    */
   previous: ModuleInstance | undefined;
+  /** A CommonJS file's compiled wrapper, called when the instance evaluates. */
+  cjsFn: Function | undefined;
   cjsModule: { exports: unknown; [key: string]: unknown } | undefined;
   /** Namespaces this instance re-exports with `export * from`, in source order. */
   readonly stars: Array<Record<string, unknown>> = [];
@@ -71,13 +73,6 @@ export function compileBody(version: ModuleVersion, filename: string, sourceMapC
   });
   return outer() as Function;
 }
-
-/**
- * Modules whose instances re-export a namespace with `export *`, by that namespace: when its
- * names change (a dependency linked later in a cycle, a self-accepting module gained an export),
- * theirs are synced again.
- */
-const starredBy = new WeakMap<object, Set<ModuleNode>>();
 
 /** Make `node.namespace` show exactly the names of its current instance. */
 export function syncNamespace(node: ModuleNode, seen = new Set<ModuleNode>()): void {
@@ -122,10 +117,9 @@ export function syncNamespace(node: ModuleNode, seen = new Set<ModuleNode>()): v
     });
   }
   if (!changed) return;
-  const importers = starredBy.get(ns);
-  for (const importer of importers ?? []) {
+  for (const importer of node.starImporters) {
     if (importer.instance?.stars.includes(ns)) syncNamespace(importer, seen);
-    else importers!.delete(importer); // replaced by a version without the `export *`, or pruned
+    else node.starImporters.delete(importer); // replaced by a version without the `export *`, or pruned
   }
 }
 
@@ -146,12 +140,14 @@ export function setGetters(instance: ModuleInstance, getters: Getters): void {
   if (instance.node.instance === instance) syncNamespace(instance.node);
 }
 
-/** `export * from`: local names and earlier stars win; `default` is never re-exported. */
-export function addStarExports(instance: ModuleInstance, ns: Record<string, unknown>): void {
+/**
+ * `export * from`: local names and earlier stars win; `default` is never re-exported. `from` is
+ * the re-exported user module (undefined for a native one, whose names never change): when its
+ * names change, this module's namespace is synced again.
+ */
+export function addStarExports(instance: ModuleInstance, ns: Record<string, unknown>, from: ModuleNode | undefined): void {
   instance.stars.push(ns);
-  let importers = starredBy.get(ns);
-  if (!importers) starredBy.set(ns, (importers = new Set()));
-  importers.add(instance.node);
+  from?.starImporters.add(instance.node);
   if (instance.node.instance === instance) syncNamespace(instance.node);
 }
 

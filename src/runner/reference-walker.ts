@@ -170,14 +170,8 @@ export class ReferenceWalker {
       case 'ArrowFunctionExpression':
         return this.visitFunction(node);
       case 'ClassDeclaration':
-      case 'ClassExpression': {
-        const names = node.type === 'ClassExpression' && node.id ? [node.id.name as string] : [];
-        this.withScope(names, () => {
-          if (node.superClass) this.visit(node.superClass, node, 'superClass');
-          this.visit(node.body, node, 'body');
-        });
-        return;
-      }
+      case 'ClassExpression':
+        return this.visitClass(node);
       case 'MethodDefinition':
       case 'PropertyDefinition':
       case 'AccessorProperty':
@@ -189,15 +183,8 @@ export class ReferenceWalker {
           this.functionDepth--;
         }
         return;
-      case 'StaticBlock': {
-        const names: string[] = [];
-        collectVarNames(node, names);
-        lexicalNames(node.body, names);
-        this.functionDepth++;
-        this.withScope(names, () => this.visitStatements(node.body));
-        this.functionDepth--;
-        return;
-      }
+      case 'StaticBlock':
+        return this.visitStaticBlock(node);
       case 'Property':
         if (node.computed) this.visit(node.key, node, 'key');
         this.visit(node.value, node, 'value');
@@ -218,55 +205,22 @@ export class ReferenceWalker {
         this.withScope(names, () => this.visitStatements(node.body));
         return;
       }
-      case 'SwitchStatement': {
-        this.visit(node.discriminant, node, 'discriminant');
-        const names: string[] = [];
-        for (const c of node.cases as N[]) lexicalNames(c.consequent, names);
-        this.withScope(names, () => {
-          for (const c of node.cases as N[]) {
-            if (c.test) this.visit(c.test, c, 'test');
-            this.visitStatements(c.consequent);
-          }
-        });
-        return;
-      }
+      case 'SwitchStatement':
+        return this.visitSwitch(node);
       case 'ForStatement':
       case 'ForInStatement':
-      case 'ForOfStatement': {
-        if (node.type === 'ForOfStatement' && node.await && this.functionDepth === 0) this.topLevelAwait = true;
-        const head = node.type === 'ForStatement' ? node.init : node.left;
-        const names: string[] = [];
-        if (head && head.type === 'VariableDeclaration' && head.kind !== 'var') {
-          for (const d of head.declarations as N[]) patternNames(d.id, names);
-        }
-        this.withScope(names, () => this.visitChildren(node));
-        return;
-      }
-      case 'CatchClause': {
-        const names: string[] = [];
-        patternNames(node.param, names);
-        this.withScope(names, () => {
-          this.visitPattern(node.param);
-          this.visit(node.body, node, 'body');
-        });
-        return;
-      }
+      case 'ForOfStatement':
+        return this.visitFor(node);
+      case 'CatchClause':
+        return this.visitCatch(node);
       case 'LabeledStatement':
         return this.visit(node.body, node, 'body');
       case 'BreakStatement':
       case 'ContinueStatement':
         return;
       case 'MetaProperty':
-        if (node.meta.name === 'import') {
-          this.usesImportMeta = true;
-          this.s.overwrite(node.start, node.end, `${this.runtime}.m`);
-        }
-        return;
       case 'ImportExpression':
-        this.s.overwrite(node.start, node.source.start, `${this.runtime}.i(`);
-        this.visit(node.source, node, 'source');
-        if (node.options) this.visit(node.options, node, 'options');
-        return;
+        return this.visitImportSyntax(node);
       case 'AwaitExpression':
         if (this.functionDepth === 0) this.topLevelAwait = true;
         this.visit(node.argument, node, 'argument');
@@ -274,6 +228,67 @@ export class ReferenceWalker {
       default:
         this.visitChildren(node);
     }
+  }
+
+  private visitClass(node: N): void {
+    const names = node.type === 'ClassExpression' && node.id ? [node.id.name as string] : [];
+    this.withScope(names, () => {
+      if (node.superClass) this.visit(node.superClass, node, 'superClass');
+      this.visit(node.body, node, 'body');
+    });
+  }
+
+  private visitStaticBlock(node: N): void {
+    const names: string[] = [];
+    collectVarNames(node, names);
+    lexicalNames(node.body, names);
+    this.functionDepth++;
+    this.withScope(names, () => this.visitStatements(node.body));
+    this.functionDepth--;
+  }
+
+  private visitSwitch(node: N): void {
+    this.visit(node.discriminant, node, 'discriminant');
+    const names: string[] = [];
+    for (const c of node.cases as N[]) lexicalNames(c.consequent, names);
+    this.withScope(names, () => {
+      for (const c of node.cases as N[]) {
+        if (c.test) this.visit(c.test, c, 'test');
+        this.visitStatements(c.consequent);
+      }
+    });
+  }
+
+  private visitFor(node: N): void {
+    if (node.type === 'ForOfStatement' && node.await && this.functionDepth === 0) this.topLevelAwait = true;
+    const head = node.type === 'ForStatement' ? node.init : node.left;
+    const names: string[] = [];
+    if (head && head.type === 'VariableDeclaration' && head.kind !== 'var') {
+      for (const d of head.declarations as N[]) patternNames(d.id, names);
+    }
+    this.withScope(names, () => this.visitChildren(node));
+  }
+
+  private visitCatch(node: N): void {
+    const names: string[] = [];
+    patternNames(node.param, names);
+    this.withScope(names, () => {
+      this.visitPattern(node.param);
+      this.visit(node.body, node, 'body');
+    });
+  }
+
+  /** `import.meta` → the runtime's meta object; `import(x)` → the runtime's import. */
+  private visitImportSyntax(node: N): void {
+    if (node.type === 'MetaProperty') {
+      if (node.meta.name !== 'import') return;
+      this.usesImportMeta = true;
+      this.s.overwrite(node.start, node.end, `${this.runtime}.m`);
+      return;
+    }
+    this.s.overwrite(node.start, node.source.start, `${this.runtime}.i(`);
+    this.visit(node.source, node, 'source');
+    if (node.options) this.visit(node.options, node, 'options');
   }
 
   private visitIdentifier(node: N, parent: N | null, key: string): void {

@@ -49,134 +49,157 @@ export interface RewriteOptions {
 }
 
 export function rewriteModule(code: string, options: RewriteOptions): RewriteResult {
-  const ast = parseModule(code, options);
+  const body = parseModule(code, options).body;
   const s = new MagicString(code);
-  const body = ast.body as N[];
+  const syntax = new ModuleSyntax(s, code);
+  for (const node of body) syntax.declaration(node);
 
-  const hasModuleSyntax = body.some(
-    (n) => n.type === 'ImportDeclaration' || n.type.startsWith('Export'),
-  );
-
-  const deps: RewriteDependency[] = [];
-  const depIndex = new Map<string, number>();
-  const depVar = (source: N): string => {
-    const specifier = String(source.value);
-    let index = depIndex.get(specifier);
-    if (index === undefined) {
-      index = deps.length;
-      depIndex.set(specifier, index);
-      deps.push({ specifier });
-    }
-    return `__dh_i${index}`;
-  };
-
-  /** local name → expression that reads the imported binding */
-  const imports = new Map<string, string>();
-  /** exported name → expression (evaluated lazily in a getter) */
-  const exportGetters: Array<[string, string]> = [];
-  const stars: string[] = [];
-  let anonymousDefaultFunction = false;
-
-  for (const node of body) {
-    switch (node.type) {
-      case 'ImportDeclaration': {
-        const ns = depVar(node.source);
-        recordAttributes(deps, depIndex, node);
-        for (const spec of node.specifiers as N[]) {
-          const local = spec.local.name as string;
-          if (spec.type === 'ImportNamespaceSpecifier') imports.set(local, ns);
-          else if (spec.type === 'ImportDefaultSpecifier') imports.set(local, `${ns}.default`);
-          else imports.set(local, member(ns, moduleExportName(spec.imported)));
-        }
-        blank(s, code, node.start, node.end);
-        break;
-      }
-      case 'ExportNamedDeclaration': {
-        if (node.declaration) {
-          // `export const a = 1` → `const a = 1`; the getter reads the binding.
-          s.remove(node.start, node.declaration.start);
-          for (const name of declaredNames(node.declaration)) exportGetters.push([name, name]);
-        } else if (node.source) {
-          const ns = depVar(node.source);
-          recordAttributes(deps, depIndex, node);
-          for (const spec of node.specifiers as N[]) {
-            exportGetters.push([moduleExportName(spec.exported), member(ns, moduleExportName(spec.local))]);
-          }
-          blank(s, code, node.start, node.end);
-        } else {
-          for (const spec of node.specifiers as N[]) {
-            const local = moduleExportName(spec.local);
-            // Re-exporting an imported binding reads through the import (resolved after the loop).
-            exportGetters.push([moduleExportName(spec.exported), `\0${local}`]);
-          }
-          blank(s, code, node.start, node.end);
-        }
-        break;
-      }
-      case 'ExportAllDeclaration': {
-        const ns = depVar(node.source);
-        recordAttributes(deps, depIndex, node);
-        if (node.exported) exportGetters.push([moduleExportName(node.exported), ns]);
-        else stars.push(ns);
-        blank(s, code, node.start, node.end);
-        break;
-      }
-      case 'ExportDefaultDeclaration': {
-        const decl = node.declaration as N;
-        if ((decl.type === 'FunctionDeclaration' || decl.type === 'ClassDeclaration') && decl.id) {
-          // Named: keep the declaration (and its hoisting), export its binding.
-          s.remove(node.start, decl.start);
-          exportGetters.push(['default', decl.id.name]);
-        } else if (decl.type === 'FunctionDeclaration') {
-          // Anonymous function: give it a hoisted name so cycles can call it before evaluation.
-          s.remove(node.start, decl.start);
-          const paren = code.indexOf('(', decl.start);
-          s.appendLeft(paren, ' __dh_default');
-          anonymousDefaultFunction = true;
-          exportGetters.push(['default', '__dh_default']);
-        } else {
-          s.overwrite(node.start, decl.start, 'const __dh_default = ');
-          if (code[node.end - 1] !== ';') s.appendLeft(node.end, ';');
-          exportGetters.push(['default', '__dh_default']);
-        }
-        break;
-      }
-    }
-  }
-
-  const walker = new ReferenceWalker(s, imports, RUNTIME);
+  const walker = new ReferenceWalker(s, syntax.imports, RUNTIME);
   walker.walkProgram(body);
   const format: ModuleFormat =
-    hasModuleSyntax || walker.usesImportMeta || walker.topLevelAwait ? 'esm' : options.defaultFormat;
-
-  if (format === 'esm') {
-    const prelude: string[] = [];
-    if (deps.length > 0) {
-      prelude.push(`const ${deps.map((_, i) => `__dh_i${i} = ${RUNTIME}.d[${i}]`).join(', ')};`);
-    }
-    if (anonymousDefaultFunction) {
-      prelude.push(`Object.defineProperty(__dh_default, "name", { value: "default" });`);
-    }
-    if (exportGetters.length > 0) {
-      const entries = exportGetters.map(([name, expr]) => {
-        const resolved = expr.startsWith('\0') ? (imports.get(expr.slice(1)) ?? expr.slice(1)) : expr;
-        return `${JSON.stringify(name)}: () => ${resolved}`;
-      });
-      prelude.push(`${RUNTIME}.e({ ${entries.join(', ')} });`);
-    }
-    for (const ns of stars) prelude.push(`${RUNTIME}.s(${ns});`);
-    prelude.push('yield;');
-    // One line: the prelude sits in front of the first line of code, so no line moves.
-    s.prepend(prelude.join(' '));
-  }
+    syntax.hasModuleSyntax || walker.usesImportMeta || walker.topLevelAwait ? 'esm' : options.defaultFormat;
+  // One line: the prelude sits in front of the first line of code, so no line moves.
+  if (format === 'esm') s.prepend(syntax.prelude());
 
   return {
     code: s.toString(),
     map: s.generateMap({ hires: 'boundary', source: options.file, includeContent: false }).toString(),
     format,
     async: walker.topLevelAwait,
-    deps: format === 'esm' ? deps : [],
+    deps: format === 'esm' ? syntax.deps : [],
   };
+}
+
+/**
+ * A module's import and export declarations: each is blanked (or reduced to its declaration) in
+ * the code and recorded, so the prelude can bind the imports and register the export getters.
+ */
+class ModuleSyntax {
+  hasModuleSyntax = false;
+  readonly deps: RewriteDependency[] = [];
+  /** local name → expression that reads the imported binding */
+  readonly imports = new Map<string, string>();
+  /** exported name → expression (evaluated lazily in a getter) */
+  private readonly exportGetters: Array<[string, string]> = [];
+  private readonly stars: string[] = [];
+  private readonly depIndex = new Map<string, number>();
+  private anonymousDefaultFunction = false;
+
+  constructor(
+    private readonly s: MagicString,
+    private readonly code: string,
+  ) {}
+
+  declaration(node: N): void {
+    switch (node.type) {
+      case 'ImportDeclaration':
+        return this.importDeclaration(node);
+      case 'ExportNamedDeclaration':
+        return this.exportNamed(node);
+      case 'ExportAllDeclaration': {
+        this.hasModuleSyntax = true;
+        const ns = this.depVar(node);
+        if (node.exported) this.exportGetters.push([moduleExportName(node.exported), ns]);
+        else this.stars.push(ns);
+        return blank(this.s, this.code, node.start, node.end);
+      }
+      case 'ExportDefaultDeclaration':
+        return this.exportDefault(node);
+    }
+  }
+
+  /** The one-line prelude: bind the imports, register the export getters, then `yield`. */
+  prelude(): string {
+    const prelude: string[] = [];
+    if (this.deps.length > 0) {
+      prelude.push(`const ${this.deps.map((_, i) => `__dh_i${i} = ${RUNTIME}.d[${i}]`).join(', ')};`);
+    }
+    if (this.anonymousDefaultFunction) {
+      prelude.push(`Object.defineProperty(__dh_default, "name", { value: "default" });`);
+    }
+    if (this.exportGetters.length > 0) {
+      const entries = this.exportGetters.map(([name, expr]) => {
+        const resolved = expr.startsWith('\0') ? (this.imports.get(expr.slice(1)) ?? expr.slice(1)) : expr;
+        return `${JSON.stringify(name)}: () => ${resolved}`;
+      });
+      prelude.push(`${RUNTIME}.e({ ${entries.join(', ')} });`);
+    }
+    for (const ns of this.stars) prelude.push(`${RUNTIME}.s(${ns});`);
+    prelude.push('yield;');
+    return prelude.join(' ');
+  }
+
+  /** The variable holding the namespace of the declaration's source (one per specifier). */
+  private depVar(node: N): string {
+    const specifier = String(node.source.value);
+    let index = this.depIndex.get(specifier);
+    if (index === undefined) {
+      index = this.deps.length;
+      this.depIndex.set(specifier, index);
+      this.deps.push({ specifier });
+    }
+    const attributes = node.attributes as N[] | undefined;
+    if (attributes && attributes.length > 0) {
+      const dep = this.deps[index]!;
+      dep.attributes = {};
+      for (const attr of attributes) dep.attributes[moduleExportName(attr.key)] = String(attr.value.value);
+    }
+    return `__dh_i${index}`;
+  }
+
+  private importDeclaration(node: N): void {
+    this.hasModuleSyntax = true;
+    const ns = this.depVar(node);
+    for (const spec of node.specifiers as N[]) {
+      const local = spec.local.name as string;
+      if (spec.type === 'ImportNamespaceSpecifier') this.imports.set(local, ns);
+      else if (spec.type === 'ImportDefaultSpecifier') this.imports.set(local, `${ns}.default`);
+      else this.imports.set(local, member(ns, moduleExportName(spec.imported)));
+    }
+    blank(this.s, this.code, node.start, node.end);
+  }
+
+  private exportNamed(node: N): void {
+    this.hasModuleSyntax = true;
+    if (node.declaration) {
+      // `export const a = 1` → `const a = 1`; the getter reads the binding.
+      this.s.remove(node.start, node.declaration.start);
+      for (const name of declaredNames(node.declaration)) this.exportGetters.push([name, name]);
+      return;
+    }
+    if (node.source) {
+      const ns = this.depVar(node);
+      for (const spec of node.specifiers as N[]) {
+        this.exportGetters.push([moduleExportName(spec.exported), member(ns, moduleExportName(spec.local))]);
+      }
+    } else {
+      for (const spec of node.specifiers as N[]) {
+        // Re-exporting an imported binding reads through the import (resolved in prelude()).
+        this.exportGetters.push([moduleExportName(spec.exported), `\0${moduleExportName(spec.local)}`]);
+      }
+    }
+    blank(this.s, this.code, node.start, node.end);
+  }
+
+  private exportDefault(node: N): void {
+    this.hasModuleSyntax = true;
+    const decl = node.declaration as N;
+    if ((decl.type === 'FunctionDeclaration' || decl.type === 'ClassDeclaration') && decl.id) {
+      // Named: keep the declaration (and its hoisting), export its binding.
+      this.s.remove(node.start, decl.start);
+      this.exportGetters.push(['default', decl.id.name]);
+    } else if (decl.type === 'FunctionDeclaration') {
+      // Anonymous function: give it a hoisted name so cycles can call it before evaluation.
+      this.s.remove(node.start, decl.start);
+      this.s.appendLeft(this.code.indexOf('(', decl.start), ' __dh_default');
+      this.anonymousDefaultFunction = true;
+      this.exportGetters.push(['default', '__dh_default']);
+    } else {
+      this.s.overwrite(node.start, decl.start, 'const __dh_default = ');
+      if (this.code[node.end - 1] !== ';') this.s.appendLeft(node.end, ';');
+      this.exportGetters.push(['default', '__dh_default']);
+    }
+  }
 }
 
 function parseModule(code: string, options: RewriteOptions): { body: N[] } {
@@ -200,14 +223,6 @@ function parseModule(code: string, options: RewriteOptions): { body: N[] } {
       cause: moduleError,
     });
   }
-}
-
-function recordAttributes(deps: RewriteDependency[], depIndex: Map<string, number>, node: N): void {
-  const attributes = node.attributes as N[] | undefined;
-  if (!attributes || attributes.length === 0) return;
-  const dep = deps[depIndex.get(String(node.source.value))!]!;
-  dep.attributes = {};
-  for (const attr of attributes) dep.attributes[moduleExportName(attr.key)] = String(attr.value.value);
 }
 
 /** Replace a statement with nothing but its newlines, so later lines keep their numbers. */

@@ -1,0 +1,140 @@
+/**
+ * Discovery: read a module's file, compile it, resolve its imports, and stage the new version in
+ * the transaction; then the same for every module it imports that the graph does not have yet.
+ * Nothing runs here. `discover()` works on many modules at once (the start, an update);
+ * `discoverSync()` is its synchronous twin for `require()` of a user file. Both go through one
+ * step, `stageModule()`, and differ only in how they compile and load native modules.
+ */
+import { readFileSync } from 'node:fs';
+import { DevhotError, ErrorCodes } from '../errors.js';
+import type { CompiledModule } from './compile.js';
+import { ModuleNode } from './graph.js';
+import { importNative, requireNative } from './native.js';
+import type { ResolveResult } from './resolve.js';
+import { LoadError, type Transaction } from './transaction.js';
+
+/** A dependency Node loads itself, before it is loaded. */
+interface NativeRef {
+  id: string;
+  specifier: string;
+  attributes: Record<string, string> | undefined;
+}
+
+/**
+ * Compile `nodes` from disk (when `force`, or never compiled) and everything new they import,
+ * concurrently. A work list rather than nested awaits, so import cycles cannot deadlock it.
+ */
+export async function discover(txn: Transaction, nodes: Iterable<ModuleNode>, force: boolean): Promise<void> {
+  const inflight = new Set<Promise<void>>();
+  const start = (node: ModuleNode, forced: boolean): void => {
+    if (txn.discovering.has(node)) return;
+    if (!forced && (node.version || txn.staged.has(node))) return;
+    const task = discoverOne(txn, node).then((deps) => {
+      for (const dep of deps) if (dep instanceof ModuleNode) start(dep, false);
+    });
+    txn.discovering.set(node, task);
+    inflight.add(task);
+    task.then(() => inflight.delete(task), () => {});
+  };
+  for (const node of nodes) start(node, force);
+  while (inflight.size > 0) await Promise.all(inflight);
+}
+
+async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<ModuleNode | object>> {
+  let source: string;
+  let compiled: CompiledModule;
+  try {
+    source = await readSettled(node);
+    compiled = await txn.state.compiler.compile(node.file, source);
+  } catch (error) {
+    throw new LoadError('transform', error, node.file);
+  }
+  const refs = resolveDependencies(txn, node, compiled, 'import');
+  const deps = await Promise.all(
+    refs.map((ref) =>
+      ref instanceof ModuleNode
+        ? ref
+        : importNative(txn.state.nativeCache, ref.id, ref.attributes).catch((error: unknown) => {
+            throw new LoadError('link', error, node.file);
+          }),
+    ),
+  );
+  txn.stage(node, compiled, deps, source.length === 0);
+  return deps;
+}
+
+/** The synchronous twin of discover(), for require() of a user file. */
+export function discoverSync(txn: Transaction, node: ModuleNode): void {
+  if (node.version || txn.staged.has(node)) return;
+  let source: string;
+  let compiled: CompiledModule;
+  try {
+    source = readSource(node.file);
+    compiled = txn.state.compiler.compileSync(node.file, source);
+  } catch (error) {
+    throw new LoadError('transform', error, node.file);
+  }
+  const refs = resolveDependencies(txn, node, compiled, 'require');
+  const deps = refs.map((ref) => {
+    if (ref instanceof ModuleNode) return ref;
+    try {
+      return requireNative(txn.state.nativeCache, ref.id, node.file, ref.specifier);
+    } catch (error) {
+      throw new LoadError('link', error, node.file);
+    }
+  });
+  txn.stage(node, compiled, deps, source.length === 0);
+  for (const dep of deps) if (dep instanceof ModuleNode) discoverSync(txn, dep);
+}
+
+/** Resolve every static import of `node`: a user module's node, or what Node must load. */
+function resolveDependencies(
+  txn: Transaction,
+  node: ModuleNode,
+  compiled: CompiledModule,
+  kind: 'import' | 'require',
+): Array<ModuleNode | NativeRef> {
+  return compiled.deps.map(({ specifier, attributes }) => {
+    let resolved: ResolveResult;
+    try {
+      resolved = txn.state.resolver.resolve(specifier, node.file, kind);
+    } catch (error) {
+      throw new LoadError('link', error, node.file);
+    }
+    if (resolved.kind === 'user') return txn.node(resolved.file);
+    return { id: resolved.kind === 'builtin' ? resolved.id : resolved.url, specifier, attributes };
+  });
+}
+
+function readSource(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new DevhotError(
+      ErrorCodes.RESOLVE,
+      code === 'ENOENT' ? `${file} does not exist (deleted or renamed?)` : `Cannot read ${file}: ${(error as Error).message}`,
+      { fix: 'Restore the file, or remove the imports of it.', cause: error },
+    );
+  }
+}
+
+/** How long a file that went empty may take to get its content back (an editor mid-save). */
+const EMPTY_WAIT_MS = 100;
+
+/**
+ * Editors and shells save by truncating, then writing. A module that had code and reads empty
+ * is most likely caught between the two (this process reads the file some time after the
+ * watcher saw it, and the next save may be truncating it right then), so wait briefly for the
+ * content rather than run an empty module. A file that stays empty is taken as it is.
+ */
+async function readSettled(node: ModuleNode): Promise<string> {
+  let source = readSource(node.file);
+  if (source.length > 0 || !node.version || node.version.emptySource) return source;
+  const deadline = Date.now() + EMPTY_WAIT_MS;
+  while (source.length === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    source = readSource(node.file);
+  }
+  return source;
+}

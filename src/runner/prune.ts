@@ -1,0 +1,33 @@
+/**
+ * Pruning: a module that nothing imports any more (its last importer dropped the import, or was
+ * itself pruned) is disposed, its prune handlers run, and it leaves the graph, together with
+ * whatever only it imported.
+ */
+import { describe } from './error-payload.js';
+import { relink, type ModuleNode } from './graph.js';
+import { syncNamespace } from './instance.js';
+import type { RunnerState } from './state.js';
+
+/** Dispose and drop `candidates` that nobody imports, and what only they imported; returns them (relative). */
+export async function prune(state: RunnerState, candidates: ModuleNode[], warnings: string[]): Promise<string[]> {
+  const dropped: string[] = [];
+  const queue = [...candidates];
+  while (queue.length > 0) {
+    const node = queue.pop()!;
+    if (node.importers.size > 0 || node === state.entry || !state.nodes.has(node.file)) continue;
+    const instance = node.instance;
+    if (instance) {
+      for (const e of await instance.hot.runDisposers()) warnings.push(`dispose handler of ${state.rel(node.file)} threw: ${describe(e)}`);
+      for (const e of await instance.hot.runPruners()) warnings.push(`prune handler of ${state.rel(node.file)} threw: ${describe(e)}`);
+      instance.hot.detach();
+    }
+    node.instance = undefined;
+    syncNamespace(node);
+    state.nodes.delete(node.file);
+    state.stacks.unregisterFile(node.file);
+    node.runtimeImports.clear();
+    queue.push(...relink(node, []));
+    dropped.push(state.rel(node.file));
+  }
+  return dropped;
+}

@@ -1,0 +1,104 @@
+/**
+ * What one runner holds for as long as it lives: the module graph, the entry, the
+ * `import.meta.hot.on()` listeners, the namespaces of native modules, the compiler, the
+ * resolver, the stack-trace registry, and THE transaction in progress (the one place that says
+ * which update, if any, is running: module code that loads a module at run time joins it).
+ *
+ * Everything is per runner: two runners in one process share nothing.
+ */
+import { relative } from 'node:path';
+import { DevhotError, ErrorCodes } from '../errors.js';
+import { createCompiler, type Compiler } from './compile.js';
+import { loadTsconfigForEsbuild, type EsbuildTsconfigResult } from './esbuild-tsconfig.js';
+import type { ModuleNode } from './graph.js';
+import type { HotHost, HotListener } from './hot.js';
+import type { ResolvedRunnerOptions } from './options.js';
+import { createFormatLookup } from './package-type.js';
+import { createResolver, type Resolver } from './resolve.js';
+import { createStackRegistry, type StackRegistry } from './stack.js';
+import type { Transaction } from './transaction.js';
+
+/** The built-in events, sent under devhot's name and Vite's. */
+export type BuiltinEvent = 'beforeUpdate' | 'afterUpdate' | 'error' | 'invalidate' | 'beforeFullReload';
+
+export class RunnerState {
+  readonly root: string;
+  /** Every user module loaded, by absolute file. */
+  readonly nodes = new Map<string, ModuleNode>();
+  readonly listeners = new Map<string, Set<HotListener>>();
+  /** Namespaces of Node built-ins and node_modules packages, loaded once by Node itself. */
+  readonly nativeCache = new Map<string, object>();
+  readonly resolver: Resolver;
+  readonly esbuildTsconfig: EsbuildTsconfigResult;
+  readonly compiler: Compiler;
+  readonly stacks: StackRegistry = createStackRegistry();
+  /** Modules that invalidated outside an update; applied as an update of their own. */
+  readonly lateInvalidations = new Set<ModuleNode>();
+  entry: ModuleNode | undefined;
+  /** The transaction whose module code is running: run-time `import()`/`require()` join it. */
+  current: Transaction | undefined;
+  /** Called when a module invalidates outside an update (the runner queues an update for it). */
+  onLateInvalidation: () => void = () => {};
+
+  constructor(readonly options: ResolvedRunnerOptions) {
+    this.root = options.root;
+    this.resolver = createResolver({ root: options.root, tsconfig: options.tsconfig });
+    this.esbuildTsconfig = loadTsconfigForEsbuild(options.root, options.tsconfig);
+    this.compiler = createCompiler({
+      cacheDir: options.cacheDir,
+      tsconfigRaw: this.esbuildTsconfig.raw,
+      defaultFormat: createFormatLookup(),
+    });
+  }
+
+  /** A path relative to the root, for messages. */
+  rel(file: string): string {
+    return relative(this.root, file) || file;
+  }
+
+  /** Deliver an event to the `import.meta.hot.on(event)` listeners; a listener that throws is reported. */
+  dispatch(event: string, data?: unknown): void {
+    for (const listener of [...(this.listeners.get(event) ?? [])]) {
+      try {
+        listener(data);
+      } catch (error) {
+        this.options.onListenerError?.(event, error);
+      }
+    }
+  }
+
+  /** Built-in events under devhot's name and Vite's, so code written for Vite keeps working. */
+  emit(name: BuiltinEvent, data: unknown): void {
+    this.dispatch(`devhot:${name}`, data);
+    this.dispatch(`vite:${name}`, data);
+  }
+
+  /** What `import.meta.hot` of `node` asks of the runner. */
+  hotHost(node: ModuleNode): HotHost {
+    return {
+      resolveDep: (specifier) => {
+        const r = this.resolver.resolve(specifier, node.file, 'import');
+        if (r.kind !== 'user') {
+          throw new DevhotError(ErrorCodes.RESOLVE, `import.meta.hot.accept('${specifier}') in ${this.rel(node.file)}: only user modules can be accepted, not ${r.kind === 'builtin' ? r.id : r.url}`, {
+            fix: 'Accept a file of your own project; packages in node_modules are never re-executed.',
+          });
+        }
+        return r.file;
+      },
+      invalidate: (message) => {
+        if (this.current) this.current.invalidated.set(node, message);
+        else {
+          this.lateInvalidations.add(node);
+          this.onLateInvalidation();
+        }
+      },
+      send: (event, data) => this.options.onHotSend?.(event, data, node.file),
+      addListener: (event, listener) => {
+        let set = this.listeners.get(event);
+        if (!set) this.listeners.set(event, (set = new Set()));
+        set.add(listener);
+      },
+      removeListener: (event, listener) => this.listeners.get(event)?.delete(listener),
+    };
+  }
+}
