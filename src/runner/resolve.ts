@@ -12,13 +12,8 @@ import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DevhotError, ErrorCodes } from '../errors.js';
-import {
-  exportedSubpaths,
-  resolvePackageExports,
-  resolvePackageImports,
-  splitPackageSpecifier,
-  type PackageJson,
-} from './package-exports.js';
+import { createPackageJsonReader, type PackageJson, type PackageJsonReader } from '../shared/package-json.js';
+import { exportedSubpaths, resolvePackageExports, resolvePackageImports, splitPackageSpecifier } from './package-exports.js';
 import { loadTsconfig, tsconfigCandidates, type Tsconfig, type TsconfigHost } from './tsconfig.js';
 
 export interface ResolverOptions {
@@ -26,6 +21,11 @@ export interface ResolverOptions {
   root: string;
   /** Path to tsconfig.json (absolute or relative to root); undefined = look for root/tsconfig.json; false = none. */
   tsconfig?: string | false;
+  /**
+   * The runner's package.json reader, shared with its format lookup so each file is read once.
+   * Default: a reader of this resolver's own. `clearCache()` clears it.
+   */
+  packages?: PackageJsonReader;
 }
 
 export type ResolveResult =
@@ -81,7 +81,7 @@ class DevhotResolver implements Resolver {
   private readonly results = new Map<string, ResolveResult>();
   private readonly stats = new Map<string, number>();
   private readonly reals = new Map<string, string>();
-  private readonly packages = new Map<string, PackageJson | null>();
+  private readonly packages: PackageJsonReader;
   private readonly scopes = new Map<string, string | null>();
   private tsconfig: Tsconfig | undefined;
   /** A broken tsconfig fails the resolutions that need it, not the resolver's construction. */
@@ -99,6 +99,7 @@ class DevhotResolver implements Resolver {
 
   constructor(options: ResolverOptions) {
     this.root = path.resolve(options.root);
+    this.packages = options.packages ?? createPackageJsonReader({ root: this.root });
     this.rootPrefix = realpathOr(this.root) + path.sep;
     this.tsconfigRequired = typeof options.tsconfig === 'string';
     this.tsconfigFile =
@@ -355,25 +356,11 @@ class DevhotResolver implements Resolver {
   }
 
   private packageJson(dir: string): PackageJson | undefined {
-    const cached = this.packages.get(dir);
-    if (cached !== undefined) return cached ?? undefined;
-    const file = path.join(dir, 'package.json');
-    const text = readIfExists(file);
-    let pkg: PackageJson | null = null;
-    if (text !== undefined) {
-      this.configFiles.add(file);
-      try {
-        const json: unknown = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-        pkg = typeof json === 'object' && json !== null ? (json as PackageJson) : {};
-      } catch (error) {
-        throw new DevhotError(ErrorCodes.RESOLVE, `Invalid JSON in ${this.rel(file)}: ${(error as Error).message}`, {
-          fix: 'Fix the syntax error in that package.json.',
-          cause: error,
-        });
-      }
-    }
-    this.packages.set(dir, pkg);
-    return pkg ?? undefined;
+    const pkg = this.packages.read(dir);
+    // Recorded on every hit, not only on a read from disk: the reader is shared, so the format
+    // lookup may have read this file before the resolver first asked for it.
+    if (pkg !== undefined) this.configFiles.add(path.join(dir, 'package.json'));
+    return pkg;
   }
 
   private isFile(file: string, tried?: string[]): boolean {

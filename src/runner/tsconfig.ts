@@ -8,7 +8,8 @@
  */
 import path from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
-import { resolvePackageExports, splitPackageSpecifier, type PackageJson } from './package-exports.js';
+import type { PackageJson } from '../shared/package-json.js';
+import { resolvePackageExports, splitPackageSpecifier } from './package-exports.js';
 
 /** File access, injected so the resolver's caches serve tsconfig loading too. */
 export interface TsconfigHost {
