@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
-import { parseJsonc } from './tsconfig.js';
+import { parseJsonc } from './jsonc.js';
 import type { EsbuildTsconfig } from './transform.js';
 
 const ESBUILD_KEYS = [

@@ -12,7 +12,9 @@ import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DevhotError, ErrorCodes } from '../errors.js';
+import { isMissing, readIfExists } from '../shared/fs-read.js';
 import { createPackageJsonReader, type PackageJson, type PackageJsonReader } from '../shared/package-json.js';
+import { findInNodeModules } from './node-modules.js';
 import { exportedSubpaths, resolvePackageExports, resolvePackageImports, splitPackageSpecifier } from './package-exports.js';
 import { loadTsconfig, tsconfigCandidates, type Tsconfig, type TsconfigHost } from './tsconfig.js';
 
@@ -327,17 +329,10 @@ class DevhotResolver implements Resolver {
     return tried.length === 0 ? `${this.rel(base)} is not a directory` : `devhot tried: ${tried.map((f) => this.rel(f)).join(', ')}`;
   }
 
-  /** Walks up node_modules folders; returns the package's real directory (workspace links → source). */
+  /** The package's real directory in the nearest node_modules (workspace links → source). */
   private findPackageDir(name: string, fromDir: string): string | undefined {
-    for (let dir = fromDir; ; ) {
-      if (path.basename(dir) !== 'node_modules') {
-        const candidate = path.join(dir, 'node_modules', name);
-        if (this.stat(candidate) === DIR) return this.realpath(candidate);
-      }
-      const parent = path.dirname(dir);
-      if (parent === dir) return undefined;
-      dir = parent;
-    }
+    const dir = findInNodeModules(name, fromDir, (d) => this.stat(d) === DIR);
+    return dir === undefined ? undefined : this.realpath(dir);
   }
 
   /** Node's LOOKUP_PACKAGE_SCOPE: the nearest directory with a package.json, not crossing node_modules. */
@@ -425,24 +420,10 @@ function isRelative(specifier: string): boolean {
   return specifier === '.' || specifier === '..' || specifier.startsWith('./') || specifier.startsWith('../');
 }
 
-function readIfExists(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
-    throw error;
-  }
-}
-
 function realpathOr(file: string): string {
   try {
     return fs.realpathSync.native(file);
   } catch {
     return file;
   }
-}
-
-function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
 }

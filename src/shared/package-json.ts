@@ -9,9 +9,9 @@
  * import. Each runner makes its own reader and hands it to its resolver and its format lookup:
  * nothing here is module-level state, so two runners in one process share nothing.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
+import { readIfExists } from './fs-read.js';
 
 /** The fields devhot reads; values are unchecked JSON. */
 export interface PackageJson {
@@ -84,15 +84,4 @@ function parse(text: string, shown: string): PackageJson {
   }
   // A package.json that is valid JSON but no object has none of the fields: read it as {}.
   return typeof json === 'object' && json !== null ? (json as PackageJson) : {};
-}
-
-function readIfExists(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    // ENOTDIR: a path through a file; EISDIR: a directory named package.json. Neither is one.
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
-    throw error;
-  }
 }
