@@ -16,7 +16,8 @@ import { isMissing, readIfExists } from '../shared/fs-read.js';
 import { createPackageJsonReader, type PackageJson, type PackageJsonReader } from '../shared/package-json.js';
 import { findInNodeModules } from './node-modules.js';
 import { exportedSubpaths, resolvePackageExports, resolvePackageImports, splitPackageSpecifier } from './package-exports.js';
-import { loadTsconfig, tsconfigCandidates, type Tsconfig, type TsconfigHost } from './tsconfig.js';
+import { readTsconfig, type TsconfigHost } from './tsconfig.js';
+import { compilePaths, tsconfigCandidates, type TsconfigPaths } from './tsconfig-paths.js';
 
 export interface ResolverOptions {
   /** Project root (absolute). */
@@ -85,7 +86,7 @@ class DevhotResolver implements Resolver {
   private readonly reals = new Map<string, string>();
   private readonly packages: PackageJsonReader;
   private readonly scopes = new Map<string, string | null>();
-  private tsconfig: Tsconfig | undefined;
+  private tsconfig: TsconfigPaths | undefined;
   /** A broken tsconfig fails the resolutions that need it, not the resolver's construction. */
   private tsconfigError: unknown;
   private readonly host: TsconfigHost = {
@@ -401,7 +402,7 @@ class DevhotResolver implements Resolver {
     this.configFiles.add(file);
     if (!this.tsconfigRequired && this.stat(file) !== FILE) return;
     try {
-      this.tsconfig = loadTsconfig(file, this.host);
+      this.tsconfig = compilePaths(readTsconfig(file, this.host));
     } catch (error) {
       this.tsconfigError = error;
     }
