@@ -8,6 +8,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseEnv } from 'node:util';
 import { DevhotError, ErrorCodes } from './errors.js';
+import { createPackageJsonReader } from './shared/package-json.js';
 
 export interface DevhotOptions {
   /** The server's entry file. Default: package.json `devhot.entry`, then `main`. */
@@ -150,16 +151,17 @@ export async function loadConfigFile(file: string, root: string): Promise<Devhot
   return config as DevhotOptions;
 }
 
-/** package.json `devhot.entry`, then `main`; undefined when neither names a file. */
+/**
+ * package.json `devhot.entry`, then `main`; undefined when there is no package.json or neither
+ * names a file. Invalid JSON throws (the app process could not use that package.json either).
+ */
 export function entryFromPackageJson(root: string): string | undefined {
-  try {
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devhot?: { entry?: unknown }; main?: unknown };
-    if (typeof pkg.devhot?.entry === 'string') return pkg.devhot.entry;
-    if (typeof pkg.main === 'string') return pkg.main;
-  } catch {
-    // no package.json, or not JSON: the entry must be given
+  const pkg = createPackageJsonReader({ root }).read(root);
+  const devhot = pkg?.devhot;
+  if (typeof devhot === 'object' && devhot !== null && typeof (devhot as { entry?: unknown }).entry === 'string') {
+    return (devhot as { entry: string }).entry;
   }
-  return undefined;
+  return typeof pkg?.main === 'string' ? pkg.main : undefined;
 }
 
 /** Merge file config under CLI flags, check every value, and freeze the result. */

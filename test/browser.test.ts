@@ -21,15 +21,14 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServerMessage } from '../src/shared/protocol.js';
 import { CHANNEL_PATH, CLIENT_PATH } from '../src/shared/protocol.js';
-import { createFixture, freePort, get, isRestart, isUpdate, poll, REPO_ROOT, startDevhot, waitForBody } from './helpers/cli.js';
+import { createFixture, freePort, get, isRestart, isUpdate, REPO_ROOT, startDevhot, waitForBody } from './helpers/cli.js';
+import { poll, type After } from './helpers/poll.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CLIENT_FILE = path.join(REPO_ROOT, 'dist', 'client', 'client.js');
 
 const skip = !fs.existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} is missing (apt-get install chromium); browser tests skipped outside CI` : false;
 if (skip) process.stderr.write(`browser.test: ${skip}\n`);
-
-type After = { after(fn: () => unknown): void };
 
 /** A fresh browser (own profile directory) with one page; closed and removed after the test. */
 async function openPage(t: After): Promise<Page> {

@@ -12,7 +12,8 @@ import { createChannel } from '../src/supervisor/channel.js';
 import { hostAllowed, originAllowed, tokenMatches } from '../src/supervisor/channel-guard.js';
 import { DevhotError } from '../src/errors.js';
 import { CHANNEL_PATH, CLIENT_PATH, PROTOCOL_VERSION, type ServerMessage, type SessionFile } from '../src/shared/protocol.js';
-import { GRAPH, httpRequest, openClient, startChannel, until, upgradeStatus, within } from './helpers/channel.js';
+import { GRAPH, httpRequest, openClient, startChannel, upgradeStatus, within } from './helpers/channel.js';
+import { poll } from './helpers/poll.js';
 
 describe('channel: messages', () => {
   test('a client is greeted with protocol, version, URLs and state; the session file holds url and token (mode 0600)', async (t) => {
@@ -88,7 +89,7 @@ describe('channel: messages', () => {
     const a = await openClient(t, channel);
     const b = await openClient(t, channel);
     a.sendJson({ type: 'custom', event: 'editor:saved', data: { file: 'src/a.ts' } });
-    await until(() => calls.custom.length === 1, 'handlers.custom');
+    await poll(() => calls.custom.length === 1, 'handlers.custom', 5000, 10);
     assert.deepEqual(calls.custom, [{ event: 'editor:saved', data: { file: 'src/a.ts' } }]);
     channel.broadcast({ type: 'custom', event: 'app:ping', data: [1, 2] });
     for (const client of [a, b]) assert.deepEqual(await client.next('custom'), { type: 'custom', event: 'app:ping', data: [1, 2] });
@@ -301,7 +302,7 @@ describe('channel: refusals before the upgrade', () => {
     const open = flood.filter((ws): ws is WebSocket => ws !== undefined);
     assert.equal(open.length, 20);
     for (const ws of open) ws.terminate();
-    const client = await until(() => openClient(t, channel).catch(() => undefined), 'a free slot');
+    const client = await poll(() => openClient(t, channel).catch(() => undefined), 'a free slot', 5000, 10);
     assert.equal((await client.request('status')).ok, true);
   });
 });

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { connect, type DevhotConnection } from '../src/tool/connect.js';
 import type { ServerMessage } from '../src/shared/protocol.js';
-import { canListen, createFixture, freePort, onCleanup, poll, startDevhot, waitForBody } from './helpers/cli.js';
+import { canListen, createFixture, freePort, onCleanup, startDevhot, waitForBody } from './helpers/cli.js';
+import { poll } from './helpers/poll.js';
 
 const routeModule = (v: string) => `export const route = (): string => '${v}';\n`;
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { SourceMap, type SourceMapPayload } from 'node:module';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { createFixture, freePort, poll, startDevhot, waitForBody } from './helpers/cli.js';
+import { createFixture, freePort, startDevhot, waitForBody } from './helpers/cli.js';
+import { poll } from './helpers/poll.js';
 
 interface ScriptParsed {
   scriptId: string;

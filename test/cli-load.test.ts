@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
-import { createFixture, freePort, isRestart, onCleanup, isUpdate, poll, startDevhot, waitForBody, type DevhotEvent } from './helpers/cli.js';
+import { createFixture, freePort, isRestart, onCleanup, isUpdate, startDevhot, waitForBody, type DevhotEvent } from './helpers/cli.js';
+import { poll } from './helpers/poll.js';
 
 const SAVES = 20;
 

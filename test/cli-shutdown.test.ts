@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
-import { alive, canListen, createFixture, freePort, get, poll, startDevhot, waitForBody } from './helpers/cli.js';
+import { alive, canListen, createFixture, freePort, get, startDevhot, waitForBody } from './helpers/cli.js';
+import { poll } from './helpers/poll.js';
 
 const SERVER = `
 import http from 'node:http';

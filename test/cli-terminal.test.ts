@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { test } from 'node:test';
-import { BIN, canListen, createFixture, freePort, onCleanup, poll, waitForBody } from './helpers/cli.js';
+import { BIN, canListen, createFixture, freePort, onCleanup, waitForBody } from './helpers/cli.js';
+import { poll } from './helpers/poll.js';
 
 const SERVER = `
 import http from 'node:http';

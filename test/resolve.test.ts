@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { DevhotError, ErrorCodes, type ErrorCode } from '../src/errors.js';
 import { resolvePackageExports, resolvePackageImports } from '../src/runner/package-exports.js';
 import { createResolver, type Resolver } from '../src/runner/resolve.js';
-import { parseJsonc } from '../src/runner/tsconfig.js';
+import { parseJsonc } from '../src/runner/jsonc.js';
 
 type Tree = Record<string, string | { symlink: string }>;
 

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { G, expectStatus, startProject, waitFor } from './helpers/project.js';
+import { G, expectStatus, startProject } from './helpers/project.js';
+import { poll } from './helpers/poll.js';
 
 /** A line a fixture module starts with to count its evaluations under `key`. */
 const track = (key: string, name: string) =>
@@ -312,7 +313,7 @@ test('invalidate() outside an update runs an update of its own', async (t) => {
   void runner;
   const before = ns('main.ts').stamp;
   ns('main.ts').later();
-  await waitFor(() => results.length > 0, 5000, 'the invalidation update');
+  await poll(() => results.length > 0, 'the invalidation update', 5000, 10);
   const result = expectStatus(results[0] as any, 'applied');
   assert.ok(result.reexecuted.includes('main.ts'));
   assert.notEqual(ns('main.ts').stamp, before);
@@ -505,7 +506,7 @@ test('while an update awaits at the top level, code of the old version still rea
     `(globalThis as any).__t_started = true;\nawait (globalThis as any).__t_gate;\nexport const value = 'v2';\nimport.meta.hot?.accept();\n`,
   );
   const update = runner.update([project.file('slow.ts')]);
-  await waitFor(() => g.__t_started === true, 5000, 'the new version to start evaluating');
+  await poll(() => g.__t_started === true, 'the new version to start evaluating', 5000, 10);
   // The new instance is mid-evaluation (value in its TDZ): a request handler of the old code
   // calling read() now must get the value that still stands.
   assert.equal(read(), 'v1');

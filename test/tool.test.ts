@@ -11,12 +11,11 @@ import { describe, test } from 'node:test';
 import { connect, type DevhotConnection } from '../src/tool/connect.js';
 import { DevhotError } from '../src/errors.js';
 import type { ServerMessage } from '../src/shared/protocol.js';
-import { GRAPH, startChannel, tempDir, until, within } from './helpers/channel.js';
+import { GRAPH, startChannel, tempDir, within } from './helpers/channel.js';
+import { poll, type After } from './helpers/poll.js';
 
 const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const BIN = path.join(REPO_ROOT, 'bin', 'devhot.js');
-
-type After = { after(fn: () => unknown): void };
 
 async function connectTo(t: After, root: string, options: Parameters<typeof connect>[0] = {}): Promise<DevhotConnection> {
   const connection = await connect({ root, ...options });
@@ -87,14 +86,14 @@ describe('connect()', () => {
     devhot.on('full-reload', onReload);
     channel.broadcast({ type: 'update', files: ['src/a.ts'], modules: ['src/a.ts'], rung: 'hot-update', reason: undefined, duration: 2 });
     channel.broadcast({ type: 'full-reload', reason: 'index.html changed' });
-    await until(() => all.length === 2, 'two messages');
+    await poll(() => all.length === 2, 'two messages', 5000, 10);
     assert.deepEqual(updates, ['hot-update:src/a.ts']);
     assert.deepEqual(reloads, ['index.html changed']);
     unsubscribe();
     devhot.off('full-reload', onReload);
     channel.broadcast({ type: 'update', files: ['src/b.ts'], modules: [], rung: 'restart', reason: 'x', duration: 1 });
     channel.broadcast({ type: 'full-reload', reason: 'again' });
-    await until(() => all.length === 4, 'four messages');
+    await poll(() => all.length === 4, 'four messages', 5000, 10);
     assert.deepEqual(updates, ['hot-update:src/a.ts']);
     assert.deepEqual(reloads, ['index.html changed']);
   });
@@ -105,7 +104,7 @@ describe('connect()', () => {
     const devhot = await connectTo(t, root);
     const errors: string[] = [];
     devhot.on('error', (m) => errors.push(`${m.error.file}:${m.error.line}:${m.error.column} ${m.error.message}`));
-    await until(() => errors.length === 1, 'the replayed error');
+    await poll(() => errors.length === 1, 'the replayed error', 5000, 10);
     assert.deepEqual(errors, ['src/a.ts:1:2 boom']);
   });
 
@@ -113,14 +112,14 @@ describe('connect()', () => {
     const { channel, root, calls } = await startChannel(t);
     const devhot = await connectTo(t, root);
     devhot.send('editor:focus', { file: 'src/a.ts' });
-    await until(() => calls.custom.length === 1, 'the custom event');
+    await poll(() => calls.custom.length === 1, 'the custom event', 5000, 10);
     assert.deepEqual(calls.custom, [{ event: 'editor:focus', data: { file: 'src/a.ts' } }]);
     const logs: string[] = [];
     devhot.on('log', (m) => logs.push(`${m.stream}:${m.text}`));
     devhot.subscribeLogs();
     await devhot.status(); // the subscription is in effect after a round trip
     channel.log('stderr', 'warning\n');
-    await until(() => logs.length === 1, 'a log message');
+    await poll(() => logs.length === 1, 'a log message', 5000, 10);
     assert.deepEqual(logs, ['stderr:warning\n']);
   });
 
@@ -273,10 +272,10 @@ describe('devhot status | events | reload | restart', () => {
     const { channel, root } = await startChannel(t);
     const run = devhot(t, ['events', '--root', root]);
     const lines = () => run.output().stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as ServerMessage);
-    await until(() => lines().some((m) => m.type === 'connected'), 'the greeting line');
+    await poll(() => lines().some((m) => m.type === 'connected'), 'the greeting line', 5000, 10);
     channel.broadcast({ type: 'full-reload', reason: 'index.html changed' });
     channel.broadcast({ type: 'custom', event: 'app:hi', data: { n: 1 } });
-    await until(() => lines().length === 3, 'three lines');
+    await poll(() => lines().length === 3, 'three lines', 5000, 10);
     assert.deepEqual(lines().slice(1), [
       { type: 'full-reload', reason: 'index.html changed' },
       { type: 'custom', event: 'app:hi', data: { n: 1 } },
@@ -289,7 +288,7 @@ describe('devhot status | events | reload | restart', () => {
   test('events exits 1 when devhot goes away', async (t) => {
     const { channel, root } = await startChannel(t);
     const run = devhot(t, ['events', '--root', root]);
-    await until(() => run.output().stdout.includes('"connected"'), 'the greeting line');
+    await poll(() => run.output().stdout.includes('"connected"'), 'the greeting line', 5000, 10);
     await channel.close();
     const done = await run;
     assert.equal(done.code, 1);

@@ -8,16 +8,6 @@
  * Pure: no fs. The caller joins a `path` result with the package directory and checks the file.
  */
 
-/** The package.json fields resolution reads; values are unchecked JSON. */
-export interface PackageJson {
-  name?: unknown;
-  main?: unknown;
-  exports?: unknown;
-  imports?: unknown;
-  /** TypeScript reads this for `"extends": "some-package"`. */
-  tsconfig?: unknown;
-}
-
 export type TargetResolution =
   /** Relative to the package directory, starts with './', pattern `*`s substituted. */
   | { kind: 'path'; path: string }

@@ -2,21 +2,25 @@
  * Which module format a file without import/export syntax has, as Node decides it:
  * .mjs/.mts are ES modules, .cjs/.cts CommonJS, and anything else follows the nearest
  * package.json "type" (CommonJS when there is none).
+ *
+ * Asked on every compile, so the answer is cached per directory. That cache is never cleared:
+ * a changed "type" needs a restart, which is why every package.json read here lands in the
+ * reader's `files`.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
+import { dirname, extname } from 'node:path';
+import { createPackageJsonReader, type PackageJsonReader } from '../shared/package-json.js';
 import type { ModuleFormat } from './rewrite.js';
 
-export function createFormatLookup(): (file: string) => ModuleFormat {
+/** `packages`: the runner's reader, shared with its resolver (default: one of its own). */
+export function createFormatLookup(packages: PackageJsonReader = createPackageJsonReader()): (file: string) => ModuleFormat {
   const byDir = new Map<string, ModuleFormat>();
   const lookupDir = (dir: string): ModuleFormat => {
     const cached = byDir.get(dir);
     if (cached) return cached;
+    const pkg = packages.read(dir);
     let format: ModuleFormat;
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: unknown };
-      format = pkg.type === 'module' ? 'esm' : 'cjs';
-    } catch {
+    if (pkg !== undefined) format = pkg.type === 'module' ? 'esm' : 'cjs';
+    else {
       const parent = dirname(dir);
       format = parent === dir ? 'cjs' : lookupDir(parent);
     }

@@ -12,20 +12,23 @@ import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DevhotError, ErrorCodes } from '../errors.js';
-import {
-  exportedSubpaths,
-  resolvePackageExports,
-  resolvePackageImports,
-  splitPackageSpecifier,
-  type PackageJson,
-} from './package-exports.js';
-import { loadTsconfig, tsconfigCandidates, type Tsconfig, type TsconfigHost } from './tsconfig.js';
+import { isMissing, readIfExists } from '../shared/fs-read.js';
+import { createPackageJsonReader, type PackageJson, type PackageJsonReader } from '../shared/package-json.js';
+import { findInNodeModules } from './node-modules.js';
+import { exportedSubpaths, resolvePackageExports, resolvePackageImports, splitPackageSpecifier } from './package-exports.js';
+import { readTsconfig, type TsconfigHost } from './tsconfig.js';
+import { compilePaths, tsconfigCandidates, type TsconfigPaths } from './tsconfig-paths.js';
 
 export interface ResolverOptions {
   /** Project root (absolute). */
   root: string;
   /** Path to tsconfig.json (absolute or relative to root); undefined = look for root/tsconfig.json; false = none. */
   tsconfig?: string | false;
+  /**
+   * The runner's package.json reader, shared with its format lookup so each file is read once.
+   * Default: a reader of this resolver's own. `clearCache()` clears it.
+   */
+  packages?: PackageJsonReader;
 }
 
 export type ResolveResult =
@@ -81,9 +84,9 @@ class DevhotResolver implements Resolver {
   private readonly results = new Map<string, ResolveResult>();
   private readonly stats = new Map<string, number>();
   private readonly reals = new Map<string, string>();
-  private readonly packages = new Map<string, PackageJson | null>();
+  private readonly packages: PackageJsonReader;
   private readonly scopes = new Map<string, string | null>();
-  private tsconfig: Tsconfig | undefined;
+  private tsconfig: TsconfigPaths | undefined;
   /** A broken tsconfig fails the resolutions that need it, not the resolver's construction. */
   private tsconfigError: unknown;
   private readonly host: TsconfigHost = {
@@ -99,6 +102,7 @@ class DevhotResolver implements Resolver {
 
   constructor(options: ResolverOptions) {
     this.root = path.resolve(options.root);
+    this.packages = options.packages ?? createPackageJsonReader({ root: this.root });
     this.rootPrefix = realpathOr(this.root) + path.sep;
     this.tsconfigRequired = typeof options.tsconfig === 'string';
     this.tsconfigFile =
@@ -326,17 +330,10 @@ class DevhotResolver implements Resolver {
     return tried.length === 0 ? `${this.rel(base)} is not a directory` : `devhot tried: ${tried.map((f) => this.rel(f)).join(', ')}`;
   }
 
-  /** Walks up node_modules folders; returns the package's real directory (workspace links → source). */
+  /** The package's real directory in the nearest node_modules (workspace links → source). */
   private findPackageDir(name: string, fromDir: string): string | undefined {
-    for (let dir = fromDir; ; ) {
-      if (path.basename(dir) !== 'node_modules') {
-        const candidate = path.join(dir, 'node_modules', name);
-        if (this.stat(candidate) === DIR) return this.realpath(candidate);
-      }
-      const parent = path.dirname(dir);
-      if (parent === dir) return undefined;
-      dir = parent;
-    }
+    const dir = findInNodeModules(name, fromDir, (d) => this.stat(d) === DIR);
+    return dir === undefined ? undefined : this.realpath(dir);
   }
 
   /** Node's LOOKUP_PACKAGE_SCOPE: the nearest directory with a package.json, not crossing node_modules. */
@@ -355,25 +352,11 @@ class DevhotResolver implements Resolver {
   }
 
   private packageJson(dir: string): PackageJson | undefined {
-    const cached = this.packages.get(dir);
-    if (cached !== undefined) return cached ?? undefined;
-    const file = path.join(dir, 'package.json');
-    const text = readIfExists(file);
-    let pkg: PackageJson | null = null;
-    if (text !== undefined) {
-      this.configFiles.add(file);
-      try {
-        const json: unknown = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-        pkg = typeof json === 'object' && json !== null ? (json as PackageJson) : {};
-      } catch (error) {
-        throw new DevhotError(ErrorCodes.RESOLVE, `Invalid JSON in ${this.rel(file)}: ${(error as Error).message}`, {
-          fix: 'Fix the syntax error in that package.json.',
-          cause: error,
-        });
-      }
-    }
-    this.packages.set(dir, pkg);
-    return pkg ?? undefined;
+    const pkg = this.packages.read(dir);
+    // Recorded on every hit, not only on a read from disk: the reader is shared, so the format
+    // lookup may have read this file before the resolver first asked for it.
+    if (pkg !== undefined) this.configFiles.add(path.join(dir, 'package.json'));
+    return pkg;
   }
 
   private isFile(file: string, tried?: string[]): boolean {
@@ -419,7 +402,7 @@ class DevhotResolver implements Resolver {
     this.configFiles.add(file);
     if (!this.tsconfigRequired && this.stat(file) !== FILE) return;
     try {
-      this.tsconfig = loadTsconfig(file, this.host);
+      this.tsconfig = compilePaths(readTsconfig(file, this.host));
     } catch (error) {
       this.tsconfigError = error;
     }
@@ -438,24 +421,10 @@ function isRelative(specifier: string): boolean {
   return specifier === '.' || specifier === '..' || specifier.startsWith('./') || specifier.startsWith('../');
 }
 
-function readIfExists(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
-    throw error;
-  }
-}
-
 function realpathOr(file: string): string {
   try {
     return fs.realpathSync.native(file);
   } catch {
     return file;
   }
-}
-
-function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
 }

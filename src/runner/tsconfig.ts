@@ -1,14 +1,31 @@
 /**
- * Loads the parts of a tsconfig chain that affect resolution (`baseUrl`, `paths`) and turns a
- * specifier into the candidate paths TypeScript would try. Follows TypeScript's rules:
- * `extends` is a string or an array (later entries win, the config itself wins over all), paths
- * in a config are relative to the file that declares them, `paths` targets are relative to
- * `baseUrl` or, without one, to the config that declared `paths`, and `${configDir}` means the
- * directory of the root config (TS 5.5).
+ * The one reader of a tsconfig `extends` chain. Its two users take different parts of one
+ * result: the resolver `baseUrl` and `paths` (tsconfig-paths.ts), esbuild the compiler options
+ * that change its output (esbuild-tsconfig.ts). The rules are TypeScript's, so devhot runs what
+ * tsc accepts and stops where tsc stops:
+ *
+ * 1. `extends` is a string or an array of strings. Bases apply in order, later ones win, and the
+ *    config itself wins over all; compilerOptions merge option by option, so a `paths` replaces
+ *    the whole `paths` it extends.
+ * 2. A relative or absolute `extends` names a file (`.json` added if needed); a bare one names a
+ *    package, resolved as a NodeNext `require` of a JSON file: its `exports`, else its
+ *    `tsconfig` field, else its tsconfig.json.
+ * 3. A base that is not there is an error (tsc: TS5083 for a file, TS6053 for a package), and so
+ *    is a chain that comes back to a config it is inside (TS18000). A base reached twice through
+ *    different configs (a diamond) is no loop: tsc applies it both times, and so do we.
+ * 4. Paths written in a config are relative to that config; `${configDir}` is the directory of
+ *    the root config (TS 5.5).
+ *
+ * Errors are DEVHOT_ERR_TSCONFIG with the file and the fix.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
-import { resolvePackageExports, splitPackageSpecifier, type PackageJson } from './package-exports.js';
+import { isMissing, readIfExists } from '../shared/fs-read.js';
+import { createPackageJsonReader, type PackageJson, type PackageJsonReader } from '../shared/package-json.js';
+import { parseJsonc } from './jsonc.js';
+import { findInNodeModules } from './node-modules.js';
+import { resolvePackageExports, splitPackageSpecifier } from './package-exports.js';
 
 /** File access, injected so the resolver's caches serve tsconfig loading too. */
 export interface TsconfigHost {
@@ -20,85 +37,53 @@ export interface TsconfigHost {
   readPackageJson(dir: string): PackageJson | undefined;
 }
 
-export interface PathsPattern {
-  /** The key before its `*` (the whole key when it has none). */
-  readonly prefix: string;
-  readonly suffix: string;
-  readonly wildcard: boolean;
-  /** Absolute targets, still holding their `*`. */
-  readonly targets: readonly string[];
-}
-
-export interface Tsconfig {
-  /** Every config file in the chain, root first. */
+export interface TsconfigChain {
+  /** Every config file of the chain, root first, each once. */
   readonly files: readonly string[];
-  /** Absolute `baseUrl`, if any config in the chain sets one. */
+  /** compilerOptions merged across the chain, values as written. */
+  readonly compilerOptions: Readonly<Record<string, unknown>>;
+  /** Absolute `baseUrl`, resolved against the config that set it; undefined when none does. */
   readonly baseUrl: string | undefined;
-  /** Exact keys first, then patterns by prefix length, longest first (TypeScript's choice). */
-  readonly patterns: readonly PathsPattern[];
+  /** The `paths` that won and the config that declared it (its targets are relative to it). */
+  readonly paths: { readonly map: Readonly<Record<string, unknown>>; readonly file: string } | undefined;
+  /** The root config's directory: what `${configDir}` stands for. */
+  readonly configDir: string;
 }
 
-interface Merged {
+/** What one config contributes, its bases merged in. */
+interface Layer {
+  options: Record<string, unknown>;
   baseUrl?: string;
-  paths?: Record<string, unknown>;
-  pathsDir?: string;
+  paths?: { map: Record<string, unknown>; file: string };
 }
 
 // TypeScript resolves a package `extends` as a NodeNext require of a JSON file.
 const EXTENDS_CONDITIONS: ReadonlySet<string> = new Set(['node', 'require', 'types', 'default']);
 
-export function loadTsconfig(file: string, host: TsconfigHost): Tsconfig {
-  const files: string[] = [];
-  const rootDir = path.dirname(file);
-  const merged = loadChain(file, host, files, rootDir, []);
-  const base = merged.baseUrl ?? merged.pathsDir ?? rootDir;
-  const patterns: PathsPattern[] = [];
-  for (const [key, value] of Object.entries(merged.paths ?? {})) {
-    if (!Array.isArray(value) || !value.every((t) => typeof t === 'string')) {
-      throw tsconfigError(`"paths" entry '${key}' in ${file} must be an array of strings`, 'Write it as "key": ["./target"].');
-    }
-    for (const pattern of [key, ...value]) {
-      if (pattern.indexOf('*') !== pattern.lastIndexOf('*')) {
-        throw tsconfigError(`"paths" pattern '${pattern}' in ${file} has more than one '*'`, 'Use at most one * per pattern.');
-      }
-    }
-    const star = key.indexOf('*');
-    patterns.push({
-      prefix: star === -1 ? key : key.slice(0, star),
-      suffix: star === -1 ? '' : key.slice(star + 1),
-      wildcard: star !== -1,
-      targets: value.map((t: string) => configPath(t, base, rootDir)),
-    });
-  }
-  // Stable sort keeps declaration order among equals, as TypeScript's first-best-match does.
-  patterns.sort((a, b) => (a.wildcard === b.wildcard ? b.prefix.length - a.prefix.length : a.wildcard ? 1 : -1));
-  return { files, baseUrl: merged.baseUrl, patterns };
+/**
+ * Read `file` (absolute) and every config it extends. `host` defaults to plain disk reads; the
+ * resolver passes its cached lookups. Throws a DevhotError (DEVHOT_ERR_TSCONFIG) when the chain
+ * is broken.
+ */
+export function readTsconfig(file: string, host: TsconfigHost = diskHost()): TsconfigChain {
+  const files = new Set<string>();
+  const configDir = path.dirname(file);
+  const layer = readLayer(file, host, files, configDir, []);
+  return { files: [...files], compilerOptions: layer.options, baseUrl: layer.baseUrl, paths: layer.paths, configDir };
 }
 
-/** Absolute paths to try for a non-relative specifier: the best `paths` match, then `baseUrl`. */
-export function tsconfigCandidates(config: Tsconfig, specifier: string): string[] {
-  const out: string[] = [];
-  for (const p of config.patterns) {
-    if (!p.wildcard) {
-      if (specifier !== p.prefix) continue;
-      out.push(...p.targets);
-      break;
-    }
-    if (specifier.length < p.prefix.length + p.suffix.length) continue;
-    if (!specifier.startsWith(p.prefix) || !specifier.endsWith(p.suffix)) continue;
-    const match = specifier.slice(p.prefix.length, specifier.length - p.suffix.length);
-    // TypeScript substitutes the first '*' only; slicing avoids '$' patterns of String#replace.
-    for (const t of p.targets) {
-      const star = t.indexOf('*');
-      out.push(path.resolve(star === -1 ? t : t.slice(0, star) + match + t.slice(star + 1)));
-    }
-    break;
-  }
-  if (config.baseUrl !== undefined) out.push(path.resolve(config.baseUrl, specifier));
-  return out;
+/** A path written in a config: `${configDir}` is the root config's directory, else relative to `dir`. */
+export function configPath(value: string, dir: string, configDir: string): string {
+  if (value.startsWith('${configDir}')) return path.join(configDir, value.slice('${configDir}'.length));
+  return path.resolve(dir, value);
 }
 
-function loadChain(file: string, host: TsconfigHost, files: string[], rootDir: string, stack: string[]): Merged {
+export function tsconfigError(message: string, fix: string, cause?: unknown): DevhotError {
+  return new DevhotError(ErrorCodes.TSCONFIG, message, { fix, ...(cause === undefined ? {} : { cause }) });
+}
+
+/** `stack`: the configs that extend this one, root first; only a file on it makes a loop. */
+function readLayer(file: string, host: TsconfigHost, files: Set<string>, configDir: string, stack: string[]): Layer {
   if (stack.includes(file)) {
     throw tsconfigError(`Circular "extends" in tsconfig: ${[...stack, file].join(' → ')}`, 'Remove one of the "extends".');
   }
@@ -107,33 +92,32 @@ function loadChain(file: string, host: TsconfigHost, files: string[], rootDir: s
     const by = stack.at(-1);
     throw tsconfigError(
       by === undefined ? `Cannot find tsconfig ${file}` : `Cannot find tsconfig ${file} (extended by ${by})`,
-      'Check the path, or pass tsconfig: false to run without one.',
+      by === undefined ? 'Check the tsconfig path (--tsconfig), or leave it out to use tsconfig.json in the root if there is one.' : 'Check the "extends" path.',
     );
   }
-  files.push(file);
+  files.add(file);
   let json: unknown;
   try {
     json = parseJsonc(text);
   } catch (error) {
-    throw tsconfigError(`Cannot parse ${file}: ${(error as Error).message}`, 'Fix the JSON syntax (comments and trailing commas are fine).');
+    throw tsconfigError(`Cannot parse ${file}: ${(error as Error).message}`, 'Fix the JSON syntax (comments and trailing commas are fine).', error);
   }
   if (!isObject(json)) throw tsconfigError(`${file} is not a JSON object`, 'A tsconfig must be an object like {"compilerOptions": {}}.');
-  const dir = path.dirname(file);
   const ext = json.extends;
   const bases = typeof ext === 'string' ? [ext] : Array.isArray(ext) ? (ext as unknown[]) : [];
-  let merged: Merged = {};
+  const merged: Layer = { options: {} };
   for (const base of bases) {
     if (typeof base !== 'string') throw tsconfigError(`"extends" in ${file} must hold strings`, 'Write "extends": "./base.json".');
-    const baseFile = resolveExtends(base, file, host);
-    merged = { ...merged, ...loadChain(baseFile, host, files, rootDir, [...stack, file]) };
+    const layer = readLayer(resolveExtends(base, file, host), host, files, configDir, [...stack, file]);
+    Object.assign(merged.options, layer.options);
+    if (layer.baseUrl !== undefined) merged.baseUrl = layer.baseUrl;
+    if (layer.paths !== undefined) merged.paths = layer.paths;
   }
   const options = json.compilerOptions;
   if (isObject(options)) {
-    if (typeof options.baseUrl === 'string') merged.baseUrl = configPath(options.baseUrl, dir, rootDir);
-    if (isObject(options.paths)) {
-      merged.paths = options.paths;
-      merged.pathsDir = dir;
-    }
+    Object.assign(merged.options, options);
+    if (typeof options.baseUrl === 'string') merged.baseUrl = configPath(options.baseUrl, path.dirname(file), configDir);
+    if (isObject(options.paths)) merged.paths = { map: options.paths, file };
   }
   return merged;
 }
@@ -173,55 +157,29 @@ function resolveExtends(spec: string, from: string, host: TsconfigHost): string 
   return found;
 }
 
-/** A path written in a config: `${configDir}` is the root config's directory, else relative to `dir`. */
-function configPath(value: string, dir: string, rootDir: string): string {
-  if (value.startsWith('${configDir}')) return path.join(rootDir, value.slice('${configDir}'.length));
-  return path.resolve(dir, value);
-}
-
-/** JSON with comments and trailing commas, as tsconfig files are written. */
-export function parseJsonc(text: string): unknown {
-  let out = '';
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const skipTrivia = (from: number): number => {
-    let j = from;
-    for (;;) {
-      const c = text[j];
-      if (c === ' ' || c === '\t' || c === '\n' || c === '\r') j++;
-      else if (c === '/' && text[j + 1] === '/') {
-        const nl = text.indexOf('\n', j);
-        j = nl === -1 ? text.length : nl;
-      } else if (c === '/' && text[j + 1] === '*') {
-        const end = text.indexOf('*/', j + 2);
-        if (end === -1) throw new SyntaxError('Unterminated /* comment');
-        j = end + 2;
-      } else return j;
+/**
+ * Plain disk reads, for a caller without the resolver's caches (esbuild's options are read once
+ * per runner). `packages` reads the package.json of an `extends` package.
+ */
+function diskHost(packages: PackageJsonReader = createPackageJsonReader()): TsconfigHost {
+  const stat = (file: string): fs.Stats | undefined => {
+    try {
+      return fs.statSync(file, { throwIfNoEntry: false });
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
     }
   };
-  while (i < text.length) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j + 1;
-    } else if (c === '/' && (text[i + 1] === '/' || text[i + 1] === '*')) {
-      i = skipTrivia(i);
-      out += ' ';
-    } else if (c === ',') {
-      const next = skipTrivia(i + 1);
-      if (text[next] !== '}' && text[next] !== ']') out += ',';
-      i = next;
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return JSON.parse(out);
-}
-
-function tsconfigError(message: string, fix: string): DevhotError {
-  return new DevhotError(ErrorCodes.TSCONFIG, message, { fix });
+  return {
+    readFile: readIfExists,
+    isFile: (file) => stat(file)?.isFile() === true,
+    findPackageDir: (name, fromDir) => {
+      const dir = findInNodeModules(name, fromDir, (d) => stat(d)?.isDirectory() === true);
+      // Real path, as the resolver gives: a linked workspace package is read from its source.
+      return dir === undefined ? undefined : fs.realpathSync.native(dir);
+    },
+    readPackageJson: (dir) => packages.read(dir),
+  };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

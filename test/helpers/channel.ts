@@ -11,8 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { WebSocket, type ClientOptions } from 'ws';
 import { createChannel, type Channel, type ChannelOptions } from '../../src/supervisor/channel.js';
 import { CHANNEL_PATH, type AppState, type ModuleInfo, type ServerMessage } from '../../src/shared/protocol.js';
-
-type After = { after(fn: () => unknown): void };
+import { poll, type After } from './poll.js';
 
 export function tempDir(t: After): string {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-channel-')));
@@ -76,17 +75,6 @@ export async function startChannel(t: After, overrides: Partial<ChannelOptions> 
   return { channel, root, sessionFile, clientFile, calls, state };
 }
 
-/** Poll until `check` returns a truthy value, or fail after `timeout` ms. */
-export async function until<T>(check: () => T | Promise<T>, what: string, timeout = 5000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export interface TestClient {
   ws: WebSocket;
   messages: ServerMessage[];
@@ -120,7 +108,7 @@ export async function openClient(t: After, channel: Channel, options: ClientOpti
     messages,
     closed,
     async next(type, match, timeout = 5000) {
-      const found = await until(() => messages.find((m) => m.type === type && (!match || match(m as never))), `a '${type}' message`, timeout);
+      const found = await poll(() => messages.find((m) => m.type === type && (!match || match(m as never))), `a '${type}' message`, timeout, 10);
       return found as never;
     },
     sendJson(value) {

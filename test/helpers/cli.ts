@@ -2,8 +2,8 @@
  * Black-box harness for the `devhot` command: fixture projects in a temp dir under
  * /work/main/.devhot-tmp/ (so bare imports such as 'express' resolve through the repository's
  * node_modules by walking up), the built CLI spawned with `--json` (stdout parsed into events,
- * stderr kept), polling helpers with deadlines, free ports, and cleanup that leaves no process
- * and no directory behind.
+ * stderr kept), waits for a response or an event with a deadline, free ports, and cleanup that
+ * leaves no process and no directory behind.
  *
  * Fixtures must not write into their own project directory while devhot runs: the directory is
  * watched, and a write there is a save. They report through HTTP instead (e.g. `GET /pid`).
@@ -13,14 +13,13 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { poll, type After } from './poll.js';
 import { writeTree, type TreeFiles } from './tree.js';
 
 /** /work/main (this file runs from dist/test/helpers/). */
 export const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 export const BIN = path.join(REPO_ROOT, 'bin', 'devhot.js');
 const TMP = path.join(REPO_ROOT, '.devhot-tmp');
-
-type After = { after(fn: () => unknown): void };
 
 const stacks = new WeakMap<After, Array<() => unknown>>();
 /**
@@ -45,28 +44,6 @@ export function onCleanup(t: After, fn: () => unknown): void {
     });
   }
   stack.push(fn);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Polling
-
-/** Poll until `check` returns a truthy value (or stops throwing), or fail after `timeout` ms. */
-export async function poll<T>(check: () => T | Promise<T>, what: string, timeout = 10_000, interval = 20): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeout;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-      last = undefined;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, interval));
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

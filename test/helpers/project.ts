@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { After } from './poll.js';
 import { writeTree } from './tree.js';
 import { createRunner, type Runner, type UpdateResult } from '../../src/runner/runner.js';
 import type { RunnerOptions } from '../../src/runner/options.js';
@@ -77,8 +78,6 @@ export interface Started {
   ns(rel: string): Record<string, any>;
 }
 
-type After = { after(fn: () => unknown): void };
-
 /**
  * A project plus a runner that is not started yet (entry `main.ts` unless given), both torn down
  * after the test; for tests of how a start fails.
@@ -114,25 +113,6 @@ export function expectStatus<S extends UpdateResult['status']>(
 ): Extract<UpdateResult, { status: S }> {
   assert.equal(result.status, status, `expected ${status}, got ${JSON.stringify(result, null, 2)}`);
   return result as Extract<UpdateResult, { status: S }>;
-}
-
-/** Poll until `check` returns a truthy value (or stops throwing), or fail after `timeout` ms. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeout = 5000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeout;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-      last = undefined;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Run `fn` and return what it threw (failing when it does not throw). */
