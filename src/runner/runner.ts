@@ -38,7 +38,10 @@ export interface Runner {
   dispatch(event: string, data?: unknown): void;
   /** Dispose every module (dispose and prune handlers run) and stop accepting updates. */
   close(): Promise<void>;
-  /** Files that, when changed, need a process restart rather than an update (tsconfig...). */
+  /**
+   * Files that, when changed, need a process restart rather than an update: the tsconfig chain
+   * (with its `extends`) and every package.json read so far. It grows as modules load.
+   */
   readonly configFiles: ReadonlySet<string>;
   /** Compile cache hits and misses since creation (memory, disk, esbuild + rewrite). */
   readonly compilerStats: Readonly<Compiler['stats']>;
@@ -50,7 +53,6 @@ export function createRunner(userOptions: RunnerOptions): Runner {
 
 class DevhotRunner implements Runner {
   readonly modules: ReadonlyMap<string, ModuleNode>;
-  readonly configFiles: ReadonlySet<string>;
   readonly compilerStats: Readonly<Compiler['stats']>;
   private readonly state: RunnerState;
   private started = false;
@@ -63,9 +65,12 @@ class DevhotRunner implements Runner {
   constructor(readonly options: ResolvedRunnerOptions) {
     const state = (this.state = new RunnerState(options));
     this.modules = state.nodes;
-    this.configFiles = new Set<string>([...state.resolver.configFiles, ...state.esbuildTsconfig.files]);
     this.compilerStats = state.compiler.stats;
     state.onLateInvalidation = () => void this.enqueue(() => this.applyInvalidations()).catch(() => {});
+  }
+
+  get configFiles(): ReadonlySet<string> {
+    return this.state.configFiles();
   }
 
   start(): Promise<UpdateResult> {
@@ -114,6 +119,7 @@ class DevhotRunner implements Runner {
       });
       return errorResult(options.root, [options.entry], t0, error, 'link');
     }
+    if (state.tsconfigError) return errorResult(options.root, [options.entry], t0, state.tsconfigError, 'transform');
     if (options.args) process.argv = [process.argv[0]!, options.entry, ...options.args];
     const txn = new Transaction(state);
     state.entry = txn.node(options.entry);

@@ -15,6 +15,7 @@ import type { HotHost, HotListener } from './hot.js';
 import type { ResolvedRunnerOptions } from './options.js';
 import { createFormatLookup } from './package-type.js';
 import { createResolver, type Resolver } from './resolve.js';
+import { createPackageJsonReader, type PackageJsonReader } from '../shared/package-json.js';
 import { createStackRegistry, type StackRegistry } from './stack.js';
 import type { Transaction } from './transaction.js';
 
@@ -28,8 +29,12 @@ export class RunnerState {
   readonly listeners = new Map<string, Set<HotListener>>();
   /** Namespaces of Node built-ins and node_modules packages, loaded once by Node itself. */
   readonly nativeCache = new Map<string, object>();
+  /** The one package.json reader of this runner, shared by the resolver and the format lookup. */
+  readonly packages: PackageJsonReader;
   readonly resolver: Resolver;
   readonly esbuildTsconfig: EsbuildTsconfigResult;
+  /** A tsconfig that cannot be read (a missing base, a loop): the start fails with it, as tsc would. */
+  readonly tsconfigError: unknown;
   readonly compiler: Compiler;
   readonly stacks: StackRegistry = createStackRegistry();
   /** Modules that invalidated outside an update; applied as an update of their own. */
@@ -42,13 +47,25 @@ export class RunnerState {
 
   constructor(readonly options: ResolvedRunnerOptions) {
     this.root = options.root;
-    this.resolver = createResolver({ root: options.root, tsconfig: options.tsconfig });
-    this.esbuildTsconfig = loadTsconfigForEsbuild(options.root, options.tsconfig);
+    this.packages = createPackageJsonReader({ root: options.root });
+    this.resolver = createResolver({ root: options.root, tsconfig: options.tsconfig, packages: this.packages });
+    let tsconfig: EsbuildTsconfigResult = { raw: undefined, files: [], decoratorMetadata: false };
+    try {
+      tsconfig = loadTsconfigForEsbuild(options.root, options.tsconfig);
+    } catch (error) {
+      this.tsconfigError = error;
+    }
+    this.esbuildTsconfig = tsconfig;
     this.compiler = createCompiler({
       cacheDir: options.cacheDir,
       tsconfigRaw: this.esbuildTsconfig.raw,
-      defaultFormat: createFormatLookup(),
+      defaultFormat: createFormatLookup(this.packages),
     });
+  }
+
+  /** Files whose change needs a new process: the tsconfig chain and every package.json read. */
+  configFiles(): Set<string> {
+    return new Set([...this.resolver.configFiles, ...this.esbuildTsconfig.files, ...this.packages.files]);
   }
 
   /** A path relative to the root, for messages. */
