@@ -258,3 +258,15 @@ test('without emitDecoratorMetadata there is no such warning', async (t) => {
   });
   assert.ok(start.status === 'applied' && !start.warnings.some((w) => w.includes('emitDecoratorMetadata')));
 });
+
+test('a tsconfig whose "extends" names a missing base fails the start with DEVHOT_ERR_TSCONFIG, as tsc does (TS5083)', async (t) => {
+  const { runner } = projectWithRunner(t, {
+    'tsconfig.json': JSON.stringify({ extends: './configs/base.json' }),
+    'main.ts': `export const ok = 1;\n`,
+  });
+  const error = await rejection(() => runner.start());
+  assert.ok(error instanceof DevhotError, String(error));
+  assert.equal(error.code, ErrorCodes.TSCONFIG);
+  assert.match(error.message, /configs[/\\]base\.json/);
+  assert.ok(error.fix);
+});
