@@ -1,0 +1,79 @@
+/**
+ * The channel's gate for this session: the pure rules of channel-guard.ts applied with this
+ * run's token, the bound host, the names --host added and the app's current origins. Upgrades
+ * and HTTP requests pass the same gate; it answers with the refusal (status and a message that
+ * says what to do) or lets the request through.
+ */
+import type http from 'node:http';
+import { bareHost, hostAllowed, hostnameOf, isExposed, originAllowed, tokenMatches, tokenOf, type HostRule } from './channel-guard.js';
+
+export interface GateOptions {
+  /** This session's secret. */
+  token: string;
+  /** The address the channel binds. */
+  host: string;
+  /** Extra Host names allowed (from --host). */
+  allowedHosts: readonly string[];
+  /** Origins of the app's URLs; they change as the app starts listening. */
+  appOrigins(): string[];
+}
+
+export class ChannelGate {
+  private readonly hostRule: HostRule;
+  /** The channel's own port, known once it listens (its own pages' origin needs it). */
+  port = 0;
+
+  constructor(private readonly options: GateOptions) {
+    this.hostRule = { extra: options.allowedHosts.map(bareHost), exposed: isExposed(options.host) };
+  }
+
+  /** The refusal for this request, or undefined to let it pass. */
+  refusal(req: http.IncomingMessage, url: URL, needsToken: boolean): [number, string] | undefined {
+    if (!hostAllowed(hostnameOf(req.headers.host), this.hostRule)) {
+      return [403, `devhot: Host '${req.headers.host ?? ''}' is not allowed (DNS rebinding protection). Pass --host <name> to allow it.`];
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !originAllowed(origin, this.allowedOrigins())) {
+      return [403, `devhot: Origin '${origin}' is not allowed: only the app's pages and devhot's own may connect.`];
+    }
+    if (needsToken && !tokenMatches(tokenOf(req.headers, url), this.options.token)) {
+      return [401, 'devhot: missing or wrong token. Tools read it from node_modules/.devhot/session.json.'];
+    }
+    return undefined;
+  }
+
+  private allowedOrigins(): string[] {
+    let app: string[] = [];
+    try {
+      app = this.options.appOrigins();
+    } catch {
+      // A failing getter must not open the gate or crash it: only devhot's own origin then.
+    }
+    return [...app, ...this.ownOrigins()];
+  }
+
+  /**
+   * devhot's own pages: any loopback name (originAllowed treats them as one), the bound host and
+   * the names --host added, on the channel's port.
+   */
+  private ownOrigins(): string[] {
+    const { port } = this;
+    return [
+      `http://localhost:${port}`,
+      `http://${urlHost(this.options.host)}:${port}`,
+      ...this.hostRule.extra.filter((h) => !h.startsWith('.')).map((h) => `http://${urlHost(h)}:${port}`),
+    ];
+  }
+}
+
+/** How the bound host appears in URLs: wildcard addresses become 'localhost', IPv6 gets brackets. */
+export function urlHost(host: string): string {
+  const bare = bareHost(host);
+  if (bare === '0.0.0.0' || bare === '::' || bare === '') return 'localhost';
+  return bare.includes(':') ? `[${bare}]` : bare;
+}
+
+export function requestUrl(req: http.IncomingMessage): URL {
+  // Only the path and query matter; the base is never used for anything else.
+  return new URL(req.url ?? '/', 'http://devhot.invalid');
+}
