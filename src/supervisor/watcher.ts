@@ -6,9 +6,9 @@
 import { statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import type { ChangeKind, FileChange } from '../shared/ipc.js';
+import { ChangeSet } from './change-set.js';
 import { createMatcher, isGlob } from './glob.js';
-
-export type ChangeKind = 'add' | 'change' | 'unlink';
 
 export interface WatcherOptions {
   root: string;
@@ -20,7 +20,8 @@ export interface WatcherOptions {
   extraFiles: readonly string[];
   /** Milliseconds to wait after a change for more. */
   delay: number;
-  onBatch(files: Map<string, ChangeKind>): void;
+  /** One batch of changes, one entry per file. */
+  onBatch(changes: FileChange[]): void;
   onError(error: Error): void;
 }
 
@@ -63,7 +64,10 @@ export function createWatcher(options: WatcherOptions): Watcher {
     atomic: true,
   });
 
-  let pending = new Map<string, ChangeKind>();
+  // The events of one tick (or of --delay) are gathered into one batch before they are handed
+  // over. That is batching, not a queue: nothing here waits for the supervisor, which queues
+  // the batches itself (saves that arrive while it applies one join its next batch).
+  let pending = new ChangeSet();
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
   const flushNow = () => {
@@ -73,14 +77,12 @@ export function createWatcher(options: WatcherOptions): Watcher {
   const flush = () => {
     timer = undefined;
     const batch = pending;
-    pending = new Map();
-    if (batch.size > 0) options.onBatch(batch);
+    pending = new ChangeSet();
+    if (batch.size > 0) options.onBatch(batch.list());
   };
   const record = (kind: ChangeKind) => (path: string) => {
-    const file = resolve(path);
-    const before = pending.get(file);
-    // unlink then add within one batch is a change (a rename over the file).
-    pending.set(file, before === 'unlink' && kind === 'add' ? 'change' : kind);
+    // unlink then add within one batch is a change (a rename over the file): see mergeKind.
+    pending.add({ file: resolve(path), kind });
     if (options.delay > 0) {
       if (timer) clearTimeout(timer);
       timer = setTimeout(flush, options.delay);

@@ -1,0 +1,177 @@
+/**
+ * The supervisor's decisions, as a plain object: no I/O, no processes, no timers. It answers
+ * what a batch of saved files leads to, when a restart is owed and which saves retry it, what an
+ * app exit leads to (and after how long), which process is kept when a new one fails to start,
+ * what a reload does when no app runs, and that nothing starts once devhot is closing.
+ * supervisor.ts does what the answers say; test/supervisor-policy.test.ts asks the questions
+ * without spawning anything.
+ */
+import { basename, extname, relative } from 'node:path';
+import type { FileChange } from '../shared/ipc.js';
+import type { UpdateResult } from '../shared/results.js';
+
+export interface PolicyOptions {
+  root: string;
+  /** false (--no-hot): every source save restarts the process, like `tsx watch`. */
+  hot: boolean;
+  /** --restart-on-crash: an app that exits on its own is started again, with back-off. */
+  restartOnCrash: boolean;
+  /**
+   * Why a change of this file cannot be applied in-process (the process restarts), or undefined.
+   * A function so the source of the rule can change (today file names, see restartTriggerByName).
+   */
+  restartTrigger(file: string): string | undefined;
+}
+
+/** What browsers do with a file they use directly (not a module of the app). */
+export type BrowserChange = { type: 'css-update'; path: string } | { type: 'full-reload'; path: string };
+
+export type BatchDecision =
+  /** Nothing to do: devhot is closing, or no app runs and nothing it runs on changed. */
+  | { action: 'none' }
+  /**
+   * A new process. `settle`: the batch holds a file the new process reads at start (a trigger),
+   * so the save must be complete first, and the saves made meanwhile are part of the restart.
+   */
+  | { action: 'restart'; reason: string; settle: boolean }
+  /** Browsers get `browser`; the app applies `app` in-process (when there are any). */
+  | { action: 'update'; browser: BrowserChange[]; app: FileChange[] };
+
+export type ExitDecision =
+  /** Not the running app (a retired or replaced one), or devhot is closing. */
+  | { action: 'ignore' }
+  /** Reported with `reason`; the next save starts a new process. */
+  | { action: 'wait'; reason: string }
+  /** Reported with `reason`; a restart for `restartReason` is due in `afterMs`. */
+  | { action: 'restart'; reason: string; restartReason: string; afterMs: number };
+
+/** When a new process failed to start: which one serves from now on, and what to tell the user. */
+export interface FailedStartDecision {
+  keep: 'previous' | 'new';
+  reason: string;
+}
+
+/** Files browsers use directly: a change goes to the channel, not to the app. */
+const BROWSER_EXTENSIONS = new Set(['.css', '.html', '.htm']);
+
+const SOURCE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.json']);
+
+/** The longest wait between restarts of an app that keeps exiting. */
+const MAX_CRASH_BACKOFF_MS = 5000;
+const FIRST_CRASH_BACKOFF_MS = 100;
+
+export class SupervisorPolicy {
+  /** The reason of a restart whose new process failed to start; the next fitting save retries it. */
+  private owed: string | undefined;
+  /** Exits in a row without a successful restart between them (for the back-off). */
+  private crashes = 0;
+  private closing = false;
+
+  constructor(private readonly options: PolicyOptions) {}
+
+  get restartOwed(): string | undefined {
+    return this.owed;
+  }
+
+  /** From now on nothing starts: batches, restarts and exits lead to nothing. */
+  close(): void {
+    this.closing = true;
+  }
+
+  /** False once devhot is closing: no new process may start. */
+  get mayStart(): boolean {
+    return !this.closing;
+  }
+
+  /** What a batch of changed files leads to. `appRunning`: an app process runs and can update. */
+  batch(changes: readonly FileChange[], appRunning: boolean): BatchDecision {
+    if (this.closing || changes.length === 0) return { action: 'none' };
+    const touchesSource = changes.some((c) => SOURCE_EXTENSIONS.has(extname(c.file)));
+    // An owed restart is retried by a save that may fix it (source, or a restart trigger), not
+    // by any file written in the project: a log or pid file the old app keeps writing (or
+    // devhot's own `--json > out.txt`) retried the failing restart in an endless loop.
+    const trigger = changes.map((c) => this.options.restartTrigger(c.file)).find(Boolean) ?? (touchesSource ? this.owed : undefined);
+    if (trigger) return { action: 'restart', reason: trigger, settle: true };
+    if (!appRunning || !this.options.hot) {
+      // Restart-only mode (like tsx watch), or nothing runs to update: a new process.
+      if (!touchesSource) return { action: 'none' };
+      return { action: 'restart', reason: !this.options.hot ? `${this.rel(changes[0]!.file)} changed` : 'the app had exited', settle: false };
+    }
+    // Stylesheets and templates are not modules: browsers swap or reload, the app is untouched.
+    const browser = changes.filter((c) => BROWSER_EXTENSIONS.has(extname(c.file))).map(({ file }): BrowserChange => {
+      const path = this.rel(file);
+      return extname(file) === '.css' ? { type: 'css-update', path } : { type: 'full-reload', path };
+    });
+    return { action: 'update', browser, app: changes.filter((c) => !BROWSER_EXTENSIONS.has(extname(c.file))) };
+  }
+
+  /** After an update or reload in the app: the reason for a new process, or undefined. */
+  afterUpdate(result: UpdateResult): string | undefined {
+    return result.status === 'needs-restart' ? result.reason : undefined;
+  }
+
+  /** A reload asked for by a tool or the user: in the app, or a new process when none runs. */
+  reload(appRunning: boolean): { action: 'reload' } | { action: 'restart'; reason: string } {
+    return appRunning ? { action: 'reload' } : { action: 'restart', reason: 'reload requested, the app was not running' };
+  }
+
+  /** The new process serves: nothing is owed, and the crash back-off starts over. */
+  restartSucceeded(): void {
+    this.owed = undefined;
+    this.crashes = 0;
+  }
+
+  /**
+   * The new process failed to start. While the previous one still serves, it keeps serving and
+   * the restart is owed to the next save; with nothing else running, the new one is kept (alive,
+   * it retries its start on the next save).
+   */
+  restartFailed(reason: string, previousAlive: boolean): FailedStartDecision {
+    if (previousAlive) {
+      this.owed = reason;
+      return { keep: 'previous', reason: 'the previous process keeps serving; the next save retries' };
+    }
+    return { keep: 'new', reason: 'waiting for a change' };
+  }
+
+  /**
+   * An app process exited. `current`: it is the one serving (not a retired one, not a new one
+   * still starting); `stopping`: devhot stopped it.
+   */
+  appExited(exit: { current: boolean; stopping: boolean }): ExitDecision {
+    if (!exit.current || exit.stopping || this.closing) return { action: 'ignore' };
+    if (!this.options.restartOnCrash) return { action: 'wait', reason: 'waiting for a change to restart it' };
+    // 100 ms, 200, 400 … up to 5 s: an app that exits at once must not spin the machine.
+    const afterMs = Math.min(MAX_CRASH_BACKOFF_MS, FIRST_CRASH_BACKOFF_MS * 2 ** this.crashes++);
+    return { action: 'restart', reason: 'restarting', restartReason: 'the app exited', afterMs };
+  }
+
+  private rel(file: string): string {
+    return relative(this.options.root, file);
+  }
+}
+
+export interface TriggerFiles {
+  root: string;
+  /** --env-file files (absolute). */
+  envFiles: readonly string[];
+  /** The devhot config file (absolute), if any. */
+  configFile: string | undefined;
+}
+
+/**
+ * The files whose change cannot be applied in-process, recognised by name: env files, devhot's
+ * config, package.json, tsconfig*.json and native addons.
+ */
+export function restartTriggerByName(files: TriggerFiles): (file: string) => string | undefined {
+  return (file) => {
+    const rel = relative(files.root, file) || file;
+    if (files.envFiles.includes(file)) return `${rel} changed`;
+    if (files.configFile === file) return `${rel} (devhot config) changed`;
+    const name = basename(file);
+    if (name === 'package.json') return `${rel} changed`;
+    if (/^tsconfig.*\.json$/.test(name)) return `${rel} changed`;
+    if (extname(file) === '.node') return `native addon ${rel} changed`;
+    return undefined;
+  };
+}
