@@ -105,7 +105,7 @@ async function handleMessage(message: ToApp, handle: object | undefined): Promis
       }
       return;
     case 'update':
-      send({ type: 'result', id: message.id, result: await answer(message.files, () => runner.update(message.files)) });
+      send({ type: 'result', id: message.id, result: await answer(message.changes.map((c) => c.file), () => runner.update(message.changes)) });
       return;
     case 'reload':
       send({ type: 'result', id: message.id, result: await answer([], () => runner.reload({ all: message.all })) });

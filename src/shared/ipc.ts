@@ -34,7 +34,8 @@ export type ToApp =
   /** A listening socket the supervisor holds; sent (with the handle) before `start`. */
   | { type: 'handle'; key: ListenKey }
   | { type: 'start' }
-  | { type: 'update'; id: number; files: string[] }
+  /** Apply these saves; each keeps its kind as the watcher saw it (added, changed, deleted). */
+  | { type: 'update'; id: number; changes: FileChange[] }
   | { type: 'reload'; id: number; all: boolean }
   /** Stop accepting, let in-flight requests finish, dispose modules, exit. */
   | { type: 'shutdown'; reason: 'restart' | 'exit' }

@@ -5,7 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { AppConfig, FromApp, ListenKey, ToApp } from '../shared/ipc.js';
+import type { AppConfig, FileChange, FromApp, ListenKey, ToApp } from '../shared/ipc.js';
 import type { ErrorPayload, UpdateResult } from '../shared/results.js';
 import type { ModuleInfo } from '../shared/protocol.js';
 
@@ -88,8 +88,8 @@ export class AppProcess {
     });
   }
 
-  update(files: string[]): Promise<UpdateResult> {
-    return this.request((id) => ({ type: 'update', id, files }), notApplied);
+  update(changes: FileChange[]): Promise<UpdateResult> {
+    return this.request((id) => ({ type: 'update', id, changes }), notApplied);
   }
 
   reload(all: boolean): Promise<UpdateResult> {

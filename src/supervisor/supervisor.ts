@@ -258,7 +258,7 @@ class DevhotSupervisor implements Supervisor {
     }
     if (decision.app.length === 0) return;
     this.logger.clear();
-    const result = await app.update(decision.app.map((c) => c.file));
+    const result = await app.update(decision.app);
     if (result.status !== 'unchanged' || this.config.json) this.logger.log({ event: 'update', result });
     this.emit({ type: 'update', result });
     const restartFor = this.policy.afterUpdate(result);
