@@ -171,3 +171,29 @@ test('a request in flight is answered across an entry re-execution, and by the o
   assert.equal((await get(port, '/env')).body, 'b');
   assert.deepEqual(await slow.then((r) => [r.status, r.body]), [200, `v2 ${pid}`]);
 });
+
+/**
+ * An editor's save, slowed down: the file is truncated, and written 20 ms later. The watcher
+ * reports the empty file at once and the write at its re-check; the restart waits for the
+ * watcher to settle, so it reads the written file and happens once. A save that follows is
+ * queued behind any second restart, so once it is applied the count is final.
+ */
+for (const mode of ['an --env-file', 'a --no-hot source'] as const) {
+  test(`${mode} save caught between truncate and write restarts once, reading what was written`, async (t) => {
+    const noHot = mode === 'a --no-hot source';
+    const { fixture, port, devhot } = await start(t, noHot ? ['--no-hot'] : []);
+    const [file, written] = noHot ? ['route.ts', route('v2')] : ['.env', 'TOKEN=b\n'];
+    const from = devhot.mark();
+    fixture.write(file, '');
+    const write = new Promise<void>((resolve) => setTimeout(() => resolve(void fixture.write(file, written)), 20));
+    await devhot.waitEvent(isRestart('ready'), 'restart ready', { from });
+    await write;
+    assert.equal((await get(port, noHot ? '/' : '/env')).body, noHot ? 'v2' : 'b');
+
+    const after = devhot.mark();
+    fixture.write('route.ts', route('v3'));
+    await waitForBody(port, 'v3');
+    await devhot.waitEvent(noHot ? isRestart('ready') : isUpdate('applied'), 'the next save', { from: after });
+    assert.equal(devhot.find(isRestart('starting'), from).length, noHot ? 2 : 1, devhot.describe());
+  });
+}

@@ -62,29 +62,29 @@ describe('a batch of saves', () => {
       ['build/Release/addon.node', 'native addon build/Release/addon.node changed'],
     ];
     for (const [rel, reason] of cases) {
-      assert.deepEqual(policy().batch(changes('src/a.ts', rel), true), { action: 'restart', reason, settle: true }, rel);
+      assert.deepEqual(policy().batch(changes('src/a.ts', rel), true), { action: 'restart', reason }, rel);
     }
   });
 
   it('asks the injected trigger check, so the rule can come from elsewhere', () => {
     const asked: string[] = [];
     const p = policy({ restartTrigger: (file) => (asked.push(file), file.endsWith('.prisma') ? 'schema changed' : undefined) });
-    assert.deepEqual(p.batch(changes('src/a.ts', 'schema.prisma'), true), { action: 'restart', reason: 'schema changed', settle: true });
+    assert.deepEqual(p.batch(changes('src/a.ts', 'schema.prisma'), true), { action: 'restart', reason: 'schema changed' });
     assert.deepEqual(asked, [`${ROOT}/src/a.ts`, `${ROOT}/schema.prisma`]);
     assert.equal(p.batch(changes('package.json'), true).action, 'update');
   });
 
   it('with no app running: a source save starts one, anything else waits', () => {
-    assert.deepEqual(policy().batch(changes('src/a.ts'), false), { action: 'restart', reason: 'the app had exited', settle: false });
-    assert.deepEqual(policy().batch(changes('data.json'), false), { action: 'restart', reason: 'the app had exited', settle: false });
+    assert.deepEqual(policy().batch(changes('src/a.ts'), false), { action: 'restart', reason: 'the app had exited' });
+    assert.deepEqual(policy().batch(changes('data.json'), false), { action: 'restart', reason: 'the app had exited' });
     assert.deepEqual(policy().batch(changes('notes.txt', 'public/site.css'), false), { action: 'none' });
   });
 
   it('--no-hot: every source save restarts, named after the first file of the batch', () => {
     const p = policy({ hot: false });
-    assert.deepEqual(p.batch(changes('README.md', 'src/b.ts'), true), { action: 'restart', reason: 'README.md changed', settle: false });
+    assert.deepEqual(p.batch(changes('README.md', 'src/b.ts'), true), { action: 'restart', reason: 'README.md changed' });
     assert.deepEqual(p.batch(changes('public/site.css'), true), { action: 'none' });
-    assert.deepEqual(p.batch(changes('.env'), true), { action: 'restart', reason: '.env changed', settle: true });
+    assert.deepEqual(p.batch(changes('.env'), true), { action: 'restart', reason: '.env changed' });
   });
 
   it('an empty batch is nothing', () => {
@@ -105,9 +105,9 @@ describe('a restart that failed', () => {
     // A log or pid file the old app keeps writing must not retry the failing restart forever.
     assert.deepEqual(p.batch(changes('app.log'), true), { action: 'update', browser: [], app: changes('app.log') });
     assert.deepEqual(p.batch(changes('public/site.css'), true).action, 'update');
-    assert.deepEqual(p.batch(changes('src/server.ts'), true), { action: 'restart', reason: '.env changed', settle: true });
+    assert.deepEqual(p.batch(changes('src/server.ts'), true), { action: 'restart', reason: '.env changed' });
     // A trigger in the batch names itself.
-    assert.deepEqual(p.batch(changes('package.json'), true), { action: 'restart', reason: 'package.json changed', settle: true });
+    assert.deepEqual(p.batch(changes('package.json'), true), { action: 'restart', reason: 'package.json changed' });
   });
 
   it('with nothing else running: the new process is kept, nothing is owed', () => {

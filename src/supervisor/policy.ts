@@ -30,10 +30,11 @@ export type BatchDecision =
   /** Nothing to do: devhot is closing, or no app runs and nothing it runs on changed. */
   | { action: 'none' }
   /**
-   * A new process. `settle`: the batch holds a file the new process reads at start (a trigger),
-   * so the save must be complete first, and the saves made meanwhile are part of the restart.
+   * A new process. It reads every file at start, so the wiring lets these saves complete first
+   * (a file may be caught between truncate and write), and the saves made meanwhile are part of
+   * the restart.
    */
-  | { action: 'restart'; reason: string; settle: boolean }
+  | { action: 'restart'; reason: string }
   /** Browsers get `browser`; the app applies `app` in-process (when there are any). */
   | { action: 'update'; browser: BrowserChange[]; app: FileChange[] };
 
@@ -91,11 +92,11 @@ export class SupervisorPolicy {
     // by any file written in the project: a log or pid file the old app keeps writing (or
     // devhot's own `--json > out.txt`) retried the failing restart in an endless loop.
     const trigger = changes.map((c) => this.options.restartTrigger(c.file)).find(Boolean) ?? (touchesSource ? this.owed : undefined);
-    if (trigger) return { action: 'restart', reason: trigger, settle: true };
+    if (trigger) return { action: 'restart', reason: trigger };
     if (!appRunning || !this.options.hot) {
       // Restart-only mode (like tsx watch), or nothing runs to update: a new process.
       if (!touchesSource) return { action: 'none' };
-      return { action: 'restart', reason: !this.options.hot ? `${this.rel(changes[0]!.file)} changed` : 'the app had exited', settle: false };
+      return { action: 'restart', reason: !this.options.hot ? `${this.rel(changes[0]!.file)} changed` : 'the app had exited' };
     }
     // Stylesheets and templates are not modules: browsers swap or reload, the app is untouched.
     const browser = changes.filter((c) => BROWSER_EXTENSIONS.has(extname(c.file))).map(({ file }): BrowserChange => {

@@ -26,8 +26,11 @@ import { restartTriggerByName, SupervisorPolicy, type BatchDecision } from './po
 /** The built browser client the channel serves. */
 const CLIENT_FILE = fileURLToPath(new URL('../../client/client.js', import.meta.url));
 
-/** Editors and shells truncate, then write: a restart lets the file settle before it is read. */
-const RESTART_SETTLE_MS = 50;
+/**
+ * The longest a restart waits for the watcher to settle on the saves it restarts for (plus
+ * --delay): a file rewritten without pause must not hold the queue.
+ */
+const SETTLE_LIMIT_MS = 1000;
 
 export interface SupervisorOptions {
   config: ResolvedConfig;
@@ -228,7 +231,7 @@ class DevhotSupervisor implements Supervisor {
       case 'none':
         return;
       case 'restart':
-        if (decision.settle) await this.settle();
+        await this.settle(changes);
         await this.restartNow(decision.reason);
         return;
       case 'update':
@@ -242,11 +245,15 @@ class DevhotSupervisor implements Supervisor {
   }
 
   /**
-   * Before a restart that a trigger file asked for: let the save finish. The new process reads
-   * every file anew, so the saves made meanwhile are part of this restart.
+   * Before a restart for saves: wait until the watcher has said all it will about these files.
+   * Editors and shells truncate, then write, and the watcher reports a file caught empty as it
+   * is, then once more at its re-check: the new process must read the written file, and the
+   * re-check must not restart a second time. The new process reads every file anew, so the
+   * saves made meanwhile are part of this restart.
    */
-  private async settle(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, RESTART_SETTLE_MS));
+  private async settle(changes: FileChange[]): Promise<void> {
+    const limit = SETTLE_LIMIT_MS + this.config.delay;
+    await Promise.race([this.watcher.settled(changes.map((c) => c.file)), new Promise((resolve) => setTimeout(resolve, limit).unref())]);
     this.saves.discard();
   }
 

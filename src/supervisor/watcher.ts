@@ -30,11 +30,15 @@ const ALWAYS_IGNORED = ['node_modules', '.git', '.hg', '.svn', 'dist', 'build', 
 
 /** chokidar swallows repeated 'change' events of one file within this window. */
 const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
-/** How long an emptied file may stay empty before it counts as saved empty. */
-const EMPTY_FILE_WAIT_MS = 100;
 
 export interface Watcher {
   ready: Promise<void>;
+  /**
+   * Resolves once the watcher has said all it will about these files for now: no re-check of
+   * them is due and none waits in a batch not yet handed over. A restart waits for this, so the
+   * re-check of the save it restarts for is part of it and does not restart a second time.
+   */
+  settled(files: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,17 +74,29 @@ export function createWatcher(options: WatcherOptions): Watcher {
   let pending = new ChangeSet();
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
-  const flushNow = () => {
-    immediate = undefined;
-    flush();
+  /** Per file: its signature when last reported, and the timer of its re-check. */
+  const seen = new Map<string, string>();
+  const rechecks = new Map<string, NodeJS.Timeout>();
+  /** Callers of settled(), each waiting until the watcher has said all it will about some files. */
+  const waiters = new Set<{ files: readonly string[]; resolve(): void }>();
+
+  const busy = (file: string) => rechecks.has(file) || pending.has(file);
+  const wake = () => {
+    for (const waiter of waiters) {
+      if (waiter.files.some(busy)) continue;
+      waiters.delete(waiter);
+      waiter.resolve();
+    }
   };
   const flush = () => {
     timer = undefined;
+    immediate = undefined;
     const batch = pending;
     pending = new ChangeSet();
     if (batch.size > 0) options.onBatch(batch.list());
+    wake();
   };
-  const record = (kind: ChangeKind) => (path: string) => {
+  const record = (kind: ChangeKind, path: string) => {
     // unlink then add within one batch is a change (a rename over the file): see mergeKind.
     pending.add({ file: resolve(path), kind });
     if (options.delay > 0) {
@@ -89,72 +105,45 @@ export function createWatcher(options: WatcherOptions): Watcher {
     } else if (!immediate) {
       // Events of one poll phase (a rename's unlink + add, a multi-file save) make one batch,
       // without the ≥ 1 ms a setTimeout(0) costs on every save.
-      immediate = setImmediate(flushNow);
+      immediate = setImmediate(flush);
     }
   };
-  // Two ways a save could go wrong between chokidar and the runner:
-  //
-  // - chokidar drops a 'change' that comes within 50 ms of the previous one for the same file
-  //   (its throttle in FSWatcher#_emit), so of two quick saves the last one was lost and the
-  //   stale version kept serving. After each add/change we look at the file again once that
-  //   window has passed and report it once more if it changed since.
-  // - editors and shells save by truncate-then-write, and the event for the truncate arrives
-  //   first: the runner then ran an empty module (its exports gone, requests answered with
-  //   `undefined`) until the write's event. An empty file is waited on (bounded) for its
-  //   content, as Vite does (vitejs/vite#610); a file that stays empty is reported as it is.
-  const seen = new Map<string, string>();
-  const rechecks = new Map<string, NodeJS.Timeout>();
-  const emptyWaits = new Map<string, NodeJS.Timeout>();
-  const look = (file: string): { signature: string; size: number } | undefined => {
+  const signature = (file: string): string | undefined => {
     try {
       const s = statSync(file);
-      return { signature: `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`, size: s.size };
+      return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
     } catch {
       return undefined;
     }
   };
-  const recheckLater = (file: string) => {
-    seen.set(file, look(file)?.signature ?? 'gone');
+  // chokidar drops a 'change' that comes within 50 ms of the previous one for the same file (its
+  // throttle in FSWatcher#_emit), so of two quick saves the last one was lost and the stale
+  // version kept serving. After each add/change we look at the file again once that window has
+  // passed and report it once more if it changed since.
+  //
+  // A file caught empty (editors and shells save by truncate-then-write, and the truncate's event
+  // can come first) is reported as it is, without waiting here: the runner, which reads the
+  // file, waits for its content (readSettled in src/runner/loader.ts), and this re-check reports
+  // the write if chokidar dropped its event.
+  const onFileEvent = (kind: 'add' | 'change', path: string): void => {
+    const file = resolve(path);
+    record(kind, file);
+    seen.set(file, signature(file) ?? 'gone');
     clearTimeout(rechecks.get(file));
     const recheck = setTimeout(() => {
       rechecks.delete(file);
-      const now = look(file);
-      if (now && now.signature !== seen.get(file)) onFileEvent('change', file);
+      const now = signature(file);
+      if (now && now !== seen.get(file)) onFileEvent('change', file);
       else seen.delete(file);
+      wake();
     }, CHOKIDAR_CHANGE_THROTTLE_MS + 20);
     recheck.unref();
     rechecks.set(file, recheck);
   };
-  const onFileEvent = (kind: 'add' | 'change', path: string) => {
-    const file = resolve(path);
-    const waiting = emptyWaits.get(file);
-    if (waiting) {
-      clearTimeout(waiting);
-      emptyWaits.delete(file);
-    }
-    const now = look(file);
-    if (now && now.size === 0) {
-      const since = Date.now();
-      const tick = () => {
-        const later = look(file);
-        if (later && later.size === 0 && Date.now() - since < EMPTY_FILE_WAIT_MS) {
-          emptyWaits.set(file, setTimeout(tick, 10).unref());
-          return;
-        }
-        emptyWaits.delete(file);
-        if (!later) return; // deleted meanwhile: its unlink event reports it
-        record(kind)(file);
-        recheckLater(file);
-      };
-      emptyWaits.set(file, setTimeout(tick, 10).unref());
-      return;
-    }
-    record(kind)(file);
-    recheckLater(file);
-  };
+
   watcher.on('add', (path) => onFileEvent('add', path));
   watcher.on('change', (path) => onFileEvent('change', path));
-  watcher.on('unlink', record('unlink'));
+  watcher.on('unlink', (path) => record('unlink', path));
   watcher.on('error', (error) => {
     const code = (error as NodeJS.ErrnoException).code;
     // A file or directory removed while chokidar looked at it: the unlink event says it all.
@@ -165,12 +154,20 @@ export function createWatcher(options: WatcherOptions): Watcher {
   const ready = new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
   return {
     ready,
+    settled(files) {
+      return new Promise((resolveSettled) => {
+        waiters.add({ files: files.map((f) => resolve(f)), resolve: resolveSettled });
+        wake();
+      });
+    },
     async close() {
       if (timer) clearTimeout(timer);
       if (immediate) clearImmediate(immediate);
-      for (const t of [...rechecks.values(), ...emptyWaits.values()]) clearTimeout(t);
+      for (const t of rechecks.values()) clearTimeout(t);
       rechecks.clear();
-      emptyWaits.clear();
+      // Nothing more will be reported: whoever waits for the watcher to settle may go on.
+      pending = new ChangeSet();
+      wake();
       await watcher.close();
     },
   };
