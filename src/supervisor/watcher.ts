@@ -42,108 +42,147 @@ export interface Watcher {
   close(): Promise<void>;
 }
 
-export function createWatcher(options: WatcherOptions): Watcher {
+/** chokidar's `ignored`: the never-watched names, then --exclude unless --include says otherwise. */
+function ignoredPaths(options: WatcherOptions, extra: ReadonlySet<string>): (path: string) => boolean {
   const { root } = options;
   const ignoredName = new Set(ALWAYS_IGNORED);
   const excluded = createMatcher(options.exclude);
   const included = createMatcher(options.include.filter(isGlob));
-  const extra = new Set(options.extraFiles.map((f) => resolve(root, f)));
-  const ignored = (path: string): boolean => {
+  return (path) => {
     if (extra.has(path)) return false;
     const rel = relative(root, path);
-    if (rel === '' ) return false;
+    if (rel === '') return false;
     if (rel.startsWith('..')) return false; // an --include path outside root: its own rules
     const parts = rel.split(sep);
     if (parts.some((p) => ignoredName.has(p))) return true;
     const posix = parts.join('/');
-    if (excluded(posix) && !included(posix)) return true;
-    return false;
+    return excluded(posix) && !included(posix);
   };
+}
 
+/** What tells two versions of a file apart without reading it; undefined once it is gone. */
+function signature(file: string): string | undefined {
+  try {
+    const s = statSync(file);
+    return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The events of one tick (or of --delay) gathered into one batch before they are handed over.
+ * That is batching, not a queue: nothing here waits for the supervisor, which queues the batches
+ * itself (saves that arrive while it applies one join its next batch).
+ *
+ * chokidar drops a 'change' that comes within 50 ms of the previous one for the same file (its
+ * throttle in FSWatcher#_emit), so of two quick saves the last one was lost and the stale version
+ * kept serving. After each add/change the file is looked at again once that window has passed,
+ * and reported once more if it changed since.
+ *
+ * A file caught empty (editors and shells save by truncate-then-write, and the truncate's event
+ * can come first) is reported as it is, without waiting here: the runner, which reads the file,
+ * waits for its content (readSettled, in the runner), and the re-check reports the
+ * write if chokidar dropped its event.
+ */
+class Batches {
+  private pending = new ChangeSet();
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  /** Per file: its signature when last reported, and the timer of its re-check. */
+  private readonly seen = new Map<string, string>();
+  private readonly rechecks = new Map<string, NodeJS.Timeout>();
+  /** Callers of settled(), each waiting until the watcher has said all it will about some files. */
+  private readonly waiters = new Set<{ files: readonly string[]; resolve(): void }>();
+
+  constructor(
+    private readonly delay: number,
+    private readonly onBatch: (changes: FileChange[]) => void,
+  ) {}
+
+  /** Into the batch being gathered; handed over at the end of this tick, or after --delay. */
+  record(kind: ChangeKind, path: string): void {
+    // unlink then add within one batch is a change (a rename over the file): see mergeKind.
+    this.pending.add({ file: resolve(path), kind });
+    if (this.delay > 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.flush(), this.delay);
+    } else if (!this.immediate) {
+      // Events of one poll phase (a rename's unlink + add, a multi-file save) make one batch,
+      // without the ≥ 1 ms a setTimeout(0) costs on every save.
+      this.immediate = setImmediate(() => this.flush());
+    }
+  }
+
+  /** An add or change: recorded, and looked at again once chokidar's throttle window has passed. */
+  saved(kind: 'add' | 'change', path: string): void {
+    const file = resolve(path);
+    this.record(kind, file);
+    this.seen.set(file, signature(file) ?? 'gone');
+    clearTimeout(this.rechecks.get(file));
+    const recheck = setTimeout(() => this.recheck(file), CHOKIDAR_CHANGE_THROTTLE_MS + 20);
+    recheck.unref();
+    this.rechecks.set(file, recheck);
+  }
+
+  settled(files: readonly string[]): Promise<void> {
+    return new Promise((resolveSettled) => {
+      this.waiters.add({ files, resolve: resolveSettled });
+      this.wake();
+    });
+  }
+
+  /** Nothing more will be reported: whoever waits for the watcher to settle may go on. */
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    for (const t of this.rechecks.values()) clearTimeout(t);
+    this.rechecks.clear();
+    this.pending = new ChangeSet();
+    this.wake();
+  }
+
+  private recheck(file: string): void {
+    this.rechecks.delete(file);
+    const now = signature(file);
+    if (now && now !== this.seen.get(file)) this.saved('change', file);
+    else this.seen.delete(file);
+    this.wake();
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    this.immediate = undefined;
+    const batch = this.pending;
+    this.pending = new ChangeSet();
+    if (batch.size > 0) this.onBatch(batch.list());
+    this.wake();
+  }
+
+  private wake(): void {
+    const busy = (file: string) => this.rechecks.has(file) || this.pending.has(file);
+    for (const waiter of this.waiters) {
+      if (waiter.files.some(busy)) continue;
+      this.waiters.delete(waiter);
+      waiter.resolve();
+    }
+  }
+}
+
+export function createWatcher(options: WatcherOptions): Watcher {
+  const { root } = options;
+  const extra = options.extraFiles.map((f) => resolve(root, f));
   const paths = [root, ...options.include.filter((p) => !isGlob(p)).map((p) => resolve(root, p)), ...extra];
   const watcher: FSWatcher = watch(paths, {
-    ignored,
+    ignored: ignoredPaths(options, new Set(extra)),
     ignoreInitial: true,
     // Editors that save by rename are reported as a change, not an unlink + add.
     atomic: true,
   });
-
-  // The events of one tick (or of --delay) are gathered into one batch before they are handed
-  // over. That is batching, not a queue: nothing here waits for the supervisor, which queues
-  // the batches itself (saves that arrive while it applies one join its next batch).
-  let pending = new ChangeSet();
-  let timer: NodeJS.Timeout | undefined;
-  let immediate: NodeJS.Immediate | undefined;
-  /** Per file: its signature when last reported, and the timer of its re-check. */
-  const seen = new Map<string, string>();
-  const rechecks = new Map<string, NodeJS.Timeout>();
-  /** Callers of settled(), each waiting until the watcher has said all it will about some files. */
-  const waiters = new Set<{ files: readonly string[]; resolve(): void }>();
-
-  const busy = (file: string) => rechecks.has(file) || pending.has(file);
-  const wake = () => {
-    for (const waiter of waiters) {
-      if (waiter.files.some(busy)) continue;
-      waiters.delete(waiter);
-      waiter.resolve();
-    }
-  };
-  const flush = () => {
-    timer = undefined;
-    immediate = undefined;
-    const batch = pending;
-    pending = new ChangeSet();
-    if (batch.size > 0) options.onBatch(batch.list());
-    wake();
-  };
-  const record = (kind: ChangeKind, path: string) => {
-    // unlink then add within one batch is a change (a rename over the file): see mergeKind.
-    pending.add({ file: resolve(path), kind });
-    if (options.delay > 0) {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(flush, options.delay);
-    } else if (!immediate) {
-      // Events of one poll phase (a rename's unlink + add, a multi-file save) make one batch,
-      // without the ≥ 1 ms a setTimeout(0) costs on every save.
-      immediate = setImmediate(flush);
-    }
-  };
-  const signature = (file: string): string | undefined => {
-    try {
-      const s = statSync(file);
-      return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-    } catch {
-      return undefined;
-    }
-  };
-  // chokidar drops a 'change' that comes within 50 ms of the previous one for the same file (its
-  // throttle in FSWatcher#_emit), so of two quick saves the last one was lost and the stale
-  // version kept serving. After each add/change we look at the file again once that window has
-  // passed and report it once more if it changed since.
-  //
-  // A file caught empty (editors and shells save by truncate-then-write, and the truncate's event
-  // can come first) is reported as it is, without waiting here: the runner, which reads the
-  // file, waits for its content (readSettled in src/runner/loader.ts), and this re-check reports
-  // the write if chokidar dropped its event.
-  const onFileEvent = (kind: 'add' | 'change', path: string): void => {
-    const file = resolve(path);
-    record(kind, file);
-    seen.set(file, signature(file) ?? 'gone');
-    clearTimeout(rechecks.get(file));
-    const recheck = setTimeout(() => {
-      rechecks.delete(file);
-      const now = signature(file);
-      if (now && now !== seen.get(file)) onFileEvent('change', file);
-      else seen.delete(file);
-      wake();
-    }, CHOKIDAR_CHANGE_THROTTLE_MS + 20);
-    recheck.unref();
-    rechecks.set(file, recheck);
-  };
-
-  watcher.on('add', (path) => onFileEvent('add', path));
-  watcher.on('change', (path) => onFileEvent('change', path));
-  watcher.on('unlink', (path) => record('unlink', path));
+  const batches = new Batches(options.delay, options.onBatch);
+  watcher.on('add', (path) => batches.saved('add', path));
+  watcher.on('change', (path) => batches.saved('change', path));
+  watcher.on('unlink', (path) => batches.record('unlink', path));
   watcher.on('error', (error) => {
     const code = (error as NodeJS.ErrnoException).code;
     // A file or directory removed while chokidar looked at it: the unlink event says it all.
@@ -154,20 +193,9 @@ export function createWatcher(options: WatcherOptions): Watcher {
   const ready = new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
   return {
     ready,
-    settled(files) {
-      return new Promise((resolveSettled) => {
-        waiters.add({ files: files.map((f) => resolve(f)), resolve: resolveSettled });
-        wake();
-      });
-    },
+    settled: (files) => batches.settled(files.map((f) => resolve(f))),
     async close() {
-      if (timer) clearTimeout(timer);
-      if (immediate) clearImmediate(immediate);
-      for (const t of rechecks.values()) clearTimeout(t);
-      rechecks.clear();
-      // Nothing more will be reported: whoever waits for the watcher to settle may go on.
-      pending = new ChangeSet();
-      wake();
+      batches.close();
       await watcher.close();
     },
   };
