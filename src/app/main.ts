@@ -83,13 +83,6 @@ process.on('disconnect', () => {
   }
 });
 
-process.on('message', (message: ToApp, handle?: object) => {
-  void handle;
-  handleMessage(message, handle).catch((error) => {
-    send({ type: 'uncaught', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }) });
-  });
-});
-
 async function handleMessage(message: ToApp, handle: object | undefined): Promise<void> {
   switch (message.type) {
     case 'handle':
@@ -134,3 +127,10 @@ async function handleMessage(message: ToApp, handle: object | undefined): Promis
     }
   }
 }
+
+process.on('message', (message: ToApp, handle?: object) => {
+  void handle;
+  handleMessage(message, handle).catch((error) => {
+    send({ type: 'uncaught', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }) });
+  });
+});

@@ -28,6 +28,15 @@ export interface AppProcessOptions {
 
 export type StartOutcome = { ok: true; result: UpdateResult } | { ok: false; error: ErrorPayload | undefined; exited: boolean };
 
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** What an update or reload resolves to when the app cannot answer it. */
+function notApplied(reason: string): UpdateResult {
+  return { status: 'needs-restart', rung: 'restart', reason, files: [], duration: 0 };
+}
+
 export class AppProcess {
   readonly child: ChildProcess;
   private nextId = 1;
@@ -203,13 +212,4 @@ export class AppProcess {
       }
     }
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** What an update or reload resolves to when the app cannot answer it. */
-function notApplied(reason: string): UpdateResult {
-  return { status: 'needs-restart', rung: 'restart', reason, files: [], duration: 0 };
 }

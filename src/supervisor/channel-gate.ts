@@ -18,6 +18,18 @@ export interface GateOptions {
   appOrigins(): string[];
 }
 
+/** How the bound host appears in URLs: wildcard addresses become 'localhost', IPv6 gets brackets. */
+export function urlHost(host: string): string {
+  const bare = bareHost(host);
+  if (bare === '0.0.0.0' || bare === '::' || bare === '') return 'localhost';
+  return bare.includes(':') ? `[${bare}]` : bare;
+}
+
+export function requestUrl(req: http.IncomingMessage): URL {
+  // Only the path and query matter; the base is never used for anything else.
+  return new URL(req.url ?? '/', 'http://devhot.invalid');
+}
+
 export class ChannelGate {
   private readonly hostRule: HostRule;
   /** The channel's own port, known once it listens (its own pages' origin needs it). */
@@ -64,16 +76,4 @@ export class ChannelGate {
       ...this.hostRule.extra.filter((h) => !h.startsWith('.')).map((h) => `http://${urlHost(h)}:${port}`),
     ];
   }
-}
-
-/** How the bound host appears in URLs: wildcard addresses become 'localhost', IPv6 gets brackets. */
-export function urlHost(host: string): string {
-  const bare = bareHost(host);
-  if (bare === '0.0.0.0' || bare === '::' || bare === '') return 'localhost';
-  return bare.includes(':') ? `[${bare}]` : bare;
-}
-
-export function requestUrl(req: http.IncomingMessage): URL {
-  // Only the path and query matter; the base is never used for anything else.
-  return new URL(req.url ?? '/', 'http://devhot.invalid');
 }

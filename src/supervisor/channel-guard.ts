@@ -82,6 +82,19 @@ export function hostAllowed(hostname: string | undefined, rule: HostRule): boole
   return false;
 }
 
+function parseOrigin(text: string): { protocol: string; hostname: string; port: string } | undefined {
+  if (text === 'null') return undefined;
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    const hostname = bareHost(url.hostname);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    return { protocol: url.protocol, hostname, port };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * An origin the channel accepts: one of `allowed` exactly, or, when an allowed origin is on a
  * loopback name, any loopback name with the same scheme and port (`http://127.0.0.1:3000` is the
@@ -97,17 +110,4 @@ export function originAllowed(origin: string, allowed: readonly string[]): boole
     if (isLoopbackName(a.hostname) && isLoopbackName(o.hostname)) return true;
   }
   return false;
-}
-
-function parseOrigin(text: string): { protocol: string; hostname: string; port: string } | undefined {
-  if (text === 'null') return undefined;
-  try {
-    const url = new URL(text);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-    const hostname = bareHost(url.hostname);
-    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-    return { protocol: url.protocol, hostname, port };
-  } catch {
-    return undefined;
-  }
 }

@@ -23,18 +23,26 @@ export interface HttpOptions {
   clientFile: string;
 }
 
-/** The server's 'request' listener. */
-export function httpHandler(options: HttpOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  return (req, res) => {
-    handleHttp(options, req, res).catch((error: unknown) => {
-      try {
-        if (!res.headersSent) json(res, 500, { ok: false, error: errorText(error) });
-        else res.destroy();
-      } catch {
-        res.destroy();
-      }
-    });
+async function serveClient(clientFile: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await fs.promises.readFile(clientFile);
+  } catch {
+    return text(res, 404, `devhot: the browser client is not built: ${clientFile} is missing. Run \`npm run build\` in devhot.`);
+  }
+  const headers: http.OutgoingHttpHeaders = {
+    'Content-Type': 'text/javascript; charset=utf-8',
+    'Content-Length': body.length,
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+    Vary: 'Origin',
   };
+  // A module script from another origin is fetched in CORS mode. The app's page (an allowed
+  // origin, already checked by the gate) gets its own origin echoed; nobody ever gets '*'.
+  const origin = req.headers.origin;
+  if (origin !== undefined) headers['Access-Control-Allow-Origin'] = origin;
+  res.writeHead(200, headers);
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 async function handleHttp({ gate, handlers, clientFile }: HttpOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -65,24 +73,16 @@ async function handleHttp({ gate, handlers, clientFile }: HttpOptions, req: http
   }
 }
 
-async function serveClient(clientFile: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  let body: Buffer;
-  try {
-    body = await fs.promises.readFile(clientFile);
-  } catch {
-    return text(res, 404, `devhot: the browser client is not built: ${clientFile} is missing. Run \`npm run build\` in devhot.`);
-  }
-  const headers: http.OutgoingHttpHeaders = {
-    'Content-Type': 'text/javascript; charset=utf-8',
-    'Content-Length': body.length,
-    'Cache-Control': 'no-cache',
-    'X-Content-Type-Options': 'nosniff',
-    Vary: 'Origin',
+/** The server's 'request' listener. */
+export function httpHandler(options: HttpOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  return (req, res) => {
+    handleHttp(options, req, res).catch((error: unknown) => {
+      try {
+        if (!res.headersSent) json(res, 500, { ok: false, error: errorText(error) });
+        else res.destroy();
+      } catch {
+        res.destroy();
+      }
+    });
   };
-  // A module script from another origin is fetched in CORS mode. The app's page (an allowed
-  // origin, already checked by the gate) gets its own origin echoed; nobody ever gets '*'.
-  const origin = req.headers.origin;
-  if (origin !== undefined) headers['Access-Control-Allow-Origin'] = origin;
-  res.writeHead(200, headers);
-  res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -47,38 +47,39 @@ export function json(res: http.ServerResponse, status: number, value: unknown, h
   res.end(body);
 }
 
+/** A failure to listen, as an error that names the host or port and what to do. */
+function listenError(error: NodeJS.ErrnoException, port: number, host: string): Error {
+  if (error.code === 'EADDRINUSE') {
+    return new DevhotError(ErrorCodes.PORT_IN_USE, `devhot's channel cannot listen on ${host}:${port}: the port is already in use.`, {
+      fix: `stop the process holding port ${port}, or choose another channel port (0 picks a free one).`,
+      cause: error,
+    });
+  }
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') {
+    return new DevhotError(ErrorCodes.BAD_OPTION, `devhot's channel cannot listen on host '${host}': it is not an address of this machine.`, {
+      fix: 'pass --host with a local address or name (127.0.0.1, localhost, 0.0.0.0 to expose).',
+      cause: error,
+    });
+  }
+  if (error.code === 'EACCES') {
+    return new DevhotError(ErrorCodes.BAD_OPTION, `devhot's channel may not listen on ${host}:${port} (permission denied).`, { fix: 'choose a port above 1023, or 0 for a free one.', cause: error });
+  }
+  return error;
+}
+
 export function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      server.off('listening', onListening);
-      if (error.code === 'EADDRINUSE') {
-        reject(
-          new DevhotError(ErrorCodes.PORT_IN_USE, `devhot's channel cannot listen on ${host}:${port}: the port is already in use.`, {
-            fix: `stop the process holding port ${port}, or choose another channel port (0 picks a free one).`,
-            cause: error,
-          }),
-        );
-      } else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') {
-        reject(
-          new DevhotError(ErrorCodes.BAD_OPTION, `devhot's channel cannot listen on host '${host}': it is not an address of this machine.`, {
-            fix: 'pass --host with a local address or name (127.0.0.1, localhost, 0.0.0.0 to expose).',
-            cause: error,
-          }),
-        );
-      } else if (error.code === 'EACCES') {
-        reject(new DevhotError(ErrorCodes.BAD_OPTION, `devhot's channel may not listen on ${host}:${port} (permission denied).`, { fix: 'choose a port above 1023, or 0 for a free one.', cause: error }));
-      } else {
-        reject(error);
-      }
-    };
-    const onListening = () => {
-      server.off('error', onError);
+    // One handler for both outcomes ('listening' passes no argument), removed by whichever comes.
+    const done = (error?: NodeJS.ErrnoException) => {
+      server.off('error', done);
+      server.off('listening', done);
+      if (error) return reject(listenError(error, port, host));
       // From here on a server error (rare: EMFILE on accept) is not fatal to the supervisor.
       server.on('error', () => {});
       resolve();
     };
-    server.once('error', onError);
-    server.once('listening', onListening);
+    server.once('error', done);
+    server.once('listening', done);
     server.listen(port, host);
   });
 }

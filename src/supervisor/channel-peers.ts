@@ -26,6 +26,25 @@ interface Peer {
   logs: boolean;
 }
 
+/** The id of something shaped like a request that parseClientMessage refused (unknown method). */
+function requestIdOf(text: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!value || typeof value !== 'object') return undefined;
+    const m = value as Record<string, unknown>;
+    if (m.type !== 'request' || typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 200) return undefined;
+    return m.id;
+  } catch {
+    return undefined;
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
 export class ChannelPeers {
   private readonly peers = new Map<WebSocket, Peer>();
   /** Upgrades accepted by the gate and not yet open: they count against maxClients too. */
@@ -164,23 +183,4 @@ export class ChannelPeers {
     if (ws.bufferedAmount > MAX_BUFFERED) return void ws.terminate();
     ws.send(text);
   }
-}
-
-/** The id of something shaped like a request that parseClientMessage refused (unknown method). */
-function requestIdOf(text: string): string | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (!value || typeof value !== 'object') return undefined;
-    const m = value as Record<string, unknown>;
-    if (m.type !== 'request' || typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 200) return undefined;
-    return m.id;
-  } catch {
-    return undefined;
-  }
-}
-
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
-  return data.toString('utf8');
 }

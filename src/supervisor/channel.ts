@@ -15,7 +15,7 @@ import type http from 'node:http';
 import { createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { CHANNEL_PATH, CLIENT_PATH, PROTOCOL_VERSION, type ServerMessage } from '../shared/protocol.js';
+import { CHANNEL_PATH, CLIENT_PATH, PROTOCOL_VERSION, type ServerMessage, type SessionFile } from '../shared/protocol.js';
 import { listen, refuseSocket, removeSessionFile, writeSessionFile } from './channel-io.js';
 import { ChannelGate, requestUrl, urlHost } from './channel-gate.js';
 import { ChannelPeers } from './channel-peers.js';
@@ -67,6 +67,27 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 const DEFAULT_MAX_CLIENTS = 100;
 const DEFAULT_HEARTBEAT_MS = 30_000;
 
+interface SessionKeeper {
+  remove(): void;
+}
+
+/**
+ * Write the session file (none when `file` is false) and remove it on remove(), or when the
+ * process exits without close() (process.exit in a test). Throws when it cannot be written.
+ */
+function keepSessionFile(file: string | false, session: SessionFile): SessionKeeper {
+  if (!file) return { remove: () => {} };
+  const removeSync = () => removeSessionFile(file, session.token);
+  writeSessionFile(file, session);
+  process.on('exit', removeSync);
+  return {
+    remove() {
+      process.off('exit', removeSync);
+      removeSync();
+    },
+  };
+}
+
 export async function createChannel(options: ChannelOptions): Promise<Channel> {
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
   const token = randomBytes(24).toString('base64url');
@@ -108,21 +129,14 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
   gate.port = port;
   const url = `ws://${urlHost(options.host)}:${port}${CHANNEL_PATH}`;
 
-  // Remove the session file even when the process exits without close() (process.exit in a test).
-  const sessionFile = options.sessionFile;
-  const removeSessionSync = () => {
-    if (sessionFile) removeSessionFile(sessionFile, token);
-  };
-  if (sessionFile) {
-    try {
-      writeSessionFile(sessionFile, { protocol: PROTOCOL_VERSION, version: options.version, pid: process.pid, url, token, root: options.root });
-    } catch (error) {
-      clearInterval(heartbeat);
-      wss.close();
-      server.close();
-      throw error;
-    }
-    process.on('exit', removeSessionSync);
+  let session: SessionKeeper;
+  try {
+    session = keepSessionFile(options.sessionFile, { protocol: PROTOCOL_VERSION, version: options.version, pid: process.pid, url, token, root: options.root });
+  } catch (error) {
+    clearInterval(heartbeat);
+    wss.close();
+    server.close();
+    throw error;
   }
 
   return {
@@ -139,10 +153,7 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await Promise.allSettled([closed, new Promise<void>((resolve) => wss.close(() => resolve()))]);
-        if (sessionFile) {
-          process.off('exit', removeSessionSync);
-          removeSessionSync();
-        }
+        session.remove();
       })();
       return closing;
     },

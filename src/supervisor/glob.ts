@@ -6,24 +6,8 @@
  */
 export type Matcher = (relativePath: string) => boolean;
 
-export function createMatcher(patterns: readonly string[]): Matcher {
-  const tests = patterns.map(compile);
-  return (path) => tests.some((t) => t(path));
-}
-
 export function isGlob(pattern: string): boolean {
   return /[*?{}[\]]/.test(pattern);
-}
-
-function compile(raw: string): Matcher {
-  const pattern = raw.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/$/, '');
-  if (!isGlob(pattern)) {
-    return (path) => path === pattern || path.startsWith(`${pattern}/`) || (!pattern.includes('/') && path.split('/').includes(pattern));
-  }
-  const re = new RegExp(`^${toRegExp(pattern)}(?:/.*)?$`);
-  if (pattern.includes('/')) return (path) => re.test(path);
-  // No slash: the name of any file or directory on the path.
-  return (path) => path.split('/').some((_, i, parts) => re.test(parts.slice(i).join('/')) || re.test(parts[i]!));
 }
 
 function toRegExp(glob: string): string {
@@ -58,4 +42,20 @@ function toRegExp(glob: string): string {
     }
   }
   return out;
+}
+
+function compile(raw: string): Matcher {
+  const pattern = raw.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/$/, '');
+  if (!isGlob(pattern)) {
+    return (path) => path === pattern || path.startsWith(`${pattern}/`) || (!pattern.includes('/') && path.split('/').includes(pattern));
+  }
+  const re = new RegExp(`^${toRegExp(pattern)}(?:/.*)?$`);
+  if (pattern.includes('/')) return (path) => re.test(path);
+  // No slash: the name of any file or directory on the path.
+  return (path) => path.split('/').some((_, i, parts) => re.test(parts.slice(i).join('/')) || re.test(parts[i]!));
+}
+
+export function createMatcher(patterns: readonly string[]): Matcher {
+  const tests = patterns.map(compile);
+  return (path) => tests.some((t) => t(path));
 }

@@ -59,10 +59,9 @@ export interface Supervisor {
   close(): Promise<void>;
 }
 
-export async function startSupervisor(options: SupervisorOptions): Promise<Supervisor> {
-  const supervisor = new DevhotSupervisor(options);
-  await supervisor.start();
-  return supervisor;
+/** An app process that runs (and so can update). */
+function running(app: AppProcess | undefined): boolean {
+  return !!app && !app.exited;
 }
 
 class DevhotSupervisor implements Supervisor {
@@ -376,7 +375,8 @@ class DevhotSupervisor implements Supervisor {
   }
 }
 
-/** An app process that runs (and so can update). */
-function running(app: AppProcess | undefined): boolean {
-  return !!app && !app.exited;
+export async function startSupervisor(options: SupervisorOptions): Promise<Supervisor> {
+  const supervisor = new DevhotSupervisor(options);
+  await supervisor.start();
+  return supervisor;
 }
