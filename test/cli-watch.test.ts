@@ -67,3 +67,33 @@ for (const file of ['package.json', 'tsconfig.json']) {
     assert.equal((await get(port)).body, 'a1b1');
   });
 }
+
+test('restart triggers are the config files the runner read: an extended base restarts, an unrelated tsconfig does not', async (t) => {
+  const fixture = createFixture(t, {
+    ...tree(),
+    'tsconfig.json': JSON.stringify({ extends: './configs/base.json' }),
+    'configs/base.json': JSON.stringify({ compilerOptions: { target: 'es2022' } }),
+    'tsconfig.build.json': JSON.stringify({ compilerOptions: { outDir: 'dist' } }),
+  });
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port) } });
+  await waitForBody(port, 'a1b1');
+  const pid = (await get(port, '/pid')).body;
+
+  // Not read by the runner: a save of it is nothing to apply, and the same process keeps serving.
+  let from = devhot.mark();
+  fixture.write('tsconfig.build.json', JSON.stringify({ compilerOptions: { outDir: 'out' } }));
+  fixture.write('a.ts', `export const a = 'a2';\n`);
+  await waitForBody(port, 'a2b1');
+  await devhot.waitEvent(isUpdate('applied'), 'the update of a.ts', { from });
+  assert.equal(devhot.find(isRestart('starting'), from).length, 0, devhot.describe());
+  assert.equal((await get(port, '/pid')).body, pid);
+
+  // The base that tsconfig.json extends is part of the chain the runner read.
+  from = devhot.mark();
+  fixture.write('configs/base.json', JSON.stringify({ compilerOptions: { target: 'es2023' } }));
+  const starting = await devhot.waitEvent(isRestart('starting'), 'restart starting', { from });
+  assert.equal(starting.reason, 'configs/base.json changed');
+  await devhot.waitEvent(isRestart('ready'), 'restart ready', { from });
+  assert.notEqual((await get(port, '/pid')).body, pid);
+});

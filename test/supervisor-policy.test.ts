@@ -9,18 +9,20 @@ import { describe, it } from 'node:test';
 import type { ChangeKind, FileChange } from '../src/shared/ipc.js';
 import type { UpdateResult } from '../src/shared/results.js';
 import { ChangeSet, coalesce, mergeKind } from '../src/supervisor/change-set.js';
-import { restartTriggerByName, SupervisorPolicy, type PolicyOptions } from '../src/supervisor/policy.js';
+import { restartTriggers, SupervisorPolicy, type PolicyOptions } from '../src/supervisor/policy.js';
 
 const ROOT = '/p';
 const ENV = `${ROOT}/.env`;
 const CONFIG = `${ROOT}/devhot.config.ts`;
+/** What the app reported: the tsconfig chain (with a base in configs/) and the package.json files it read. */
+const APP_CONFIG = new Set(['tsconfig.json', 'configs/base.json', 'package.json', 'packages/api/package.json'].map((f) => `${ROOT}/${f}`));
 
 function policy(overrides: Partial<PolicyOptions> = {}): SupervisorPolicy {
   return new SupervisorPolicy({
     root: ROOT,
     hot: true,
     restartOnCrash: false,
-    restartTrigger: restartTriggerByName({ root: ROOT, envFiles: [ENV], configFile: CONFIG }),
+    restartTrigger: restartTriggers({ root: ROOT, envFiles: [ENV], configFile: CONFIG, appConfigFiles: () => APP_CONFIG }),
     ...overrides,
   });
 }
@@ -58,11 +60,17 @@ describe('a batch of saves', () => {
       ['package.json', 'package.json changed'],
       ['packages/api/package.json', 'packages/api/package.json changed'],
       ['tsconfig.json', 'tsconfig.json changed'],
-      ['tsconfig.build.json', 'tsconfig.build.json changed'],
+      ['configs/base.json', 'configs/base.json changed'],
       ['build/Release/addon.node', 'native addon build/Release/addon.node changed'],
     ];
     for (const [rel, reason] of cases) {
       assert.deepEqual(policy().batch(changes('src/a.ts', rel), true), { action: 'restart', reason }, rel);
+    }
+  });
+
+  it('config files the app did not read are not restart triggers', () => {
+    for (const rel of ['tsconfig.build.json', 'packages/web/package.json', 'configs/other.json']) {
+      assert.equal(policy().batch(changes(rel), true).action, 'update', rel);
     }
   });
 

@@ -83,6 +83,16 @@ process.on('disconnect', () => {
   }
 });
 
+/** The restart triggers the supervisor watches for, sent when they change (modules loaded read more). */
+let configFilesSent = '';
+function reportConfigFiles(): void {
+  const files = [...runner.configFiles].sort();
+  const key = files.join('\0');
+  if (key === configFilesSent) return;
+  configFilesSent = key;
+  send({ type: 'config-files', files });
+}
+
 async function handleMessage(message: ToApp, handle: object | undefined): Promise<void> {
   switch (message.type) {
     case 'handle':
@@ -96,12 +106,15 @@ async function handleMessage(message: ToApp, handle: object | undefined): Promis
       } catch (error) {
         send({ type: 'start-failed', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }) });
       }
+      reportConfigFiles();
       return;
     case 'update':
       send({ type: 'result', id: message.id, result: await answer(message.changes.map((c) => c.file), () => runner.update(message.changes)) });
+      reportConfigFiles();
       return;
     case 'reload':
       send({ type: 'result', id: message.id, result: await answer([], () => runner.reload({ all: message.all })) });
+      reportConfigFiles();
       return;
     case 'shutdown':
       await drainServers(config.drainTimeout, message.reason === 'exit');

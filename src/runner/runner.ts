@@ -20,6 +20,7 @@ import type { ResolvedRunnerOptions, RunnerOptions } from './options.js';
 import { resolveRunnerOptions } from './options.js';
 import { RunnerState } from './state.js';
 import { Transaction } from './transaction.js';
+import { SerialQueue } from '../shared/serial-queue.js';
 import { runUpdate } from './update.js';
 
 export type { Rung, UpdateResult };
@@ -58,7 +59,8 @@ class DevhotRunner implements Runner {
   private started = false;
   private closed = false;
   private closing: Promise<void> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Updates, reloads, the start and close, one at a time: the last save always wins. */
+  private readonly queue = new SerialQueue();
   /** Files of a failed update, retried with the next one until it succeeds. */
   private readonly retry = new Set<string>();
 
@@ -99,9 +101,7 @@ class DevhotRunner implements Runner {
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => {});
-    return run;
+    return this.queue.run(task);
   }
 
   private guard<T>(fn: () => Promise<T>): Promise<T> {

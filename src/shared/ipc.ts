@@ -55,6 +55,11 @@ export type FromApp =
   | { type: 'hot-send'; event: string; data: unknown; file: string }
   /** An update the runner started itself (import.meta.hot.invalidate() outside an update). */
   | { type: 'late-update'; result: UpdateResult }
+  /**
+   * The files whose change needs a new process (the runner's configFiles: the tsconfig chain and
+   * every package.json it read), sent after the start and whenever the set changes.
+   */
+  | { type: 'config-files'; files: string[] }
   /** After `shutdown`: the servers stopped accepting and their requests finished (or timed out). */
   | { type: 'drained' }
   | { type: 'graph'; id: number; modules: ModuleInfo[] };

@@ -201,6 +201,7 @@ export class AppProcess {
         this.drainWaiter = undefined;
         return;
       case 'listen-error':
+      case 'config-files':
       case 'uncaught':
       case 'hot-send':
       case 'late-update':

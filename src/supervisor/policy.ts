@@ -6,7 +6,7 @@
  * supervisor.ts does what the answers say; test/supervisor-policy.test.ts asks the questions
  * without spawning anything.
  */
-import { basename, extname, relative } from 'node:path';
+import { extname, relative } from 'node:path';
 import type { FileChange } from '../shared/ipc.js';
 import type { UpdateResult } from '../shared/results.js';
 
@@ -18,7 +18,7 @@ export interface PolicyOptions {
   restartOnCrash: boolean;
   /**
    * Why a change of this file cannot be applied in-process (the process restarts), or undefined.
-   * A function so the source of the rule can change (today file names, see restartTriggerByName).
+   * A function so the source of the rule stays outside the policy (see restartTriggers).
    */
   restartTrigger(file: string): string | undefined;
 }
@@ -158,20 +158,25 @@ export interface TriggerFiles {
   envFiles: readonly string[];
   /** The devhot config file (absolute), if any. */
   configFile: string | undefined;
+  /**
+   * What the running app reported as its config files (the runner's `configFiles`: the tsconfig
+   * chain with its `extends`, and every package.json it read), absolute.
+   */
+  appConfigFiles(): ReadonlySet<string>;
 }
 
 /**
- * The files whose change cannot be applied in-process, recognised by name: env files, devhot's
- * config, package.json, tsconfig*.json and native addons.
+ * The files whose change cannot be applied in-process: env files, devhot's config, native
+ * addons, and the files the runner read its configuration from. The runner knows which tsconfig
+ * files and package.json files it read, so a base config in `configs/` restarts the app and an
+ * unrelated `tsconfig.build.json` or another workspace package's package.json does not.
  */
-export function restartTriggerByName(files: TriggerFiles): (file: string) => string | undefined {
+export function restartTriggers(files: TriggerFiles): (file: string) => string | undefined {
   return (file) => {
     const rel = relative(files.root, file) || file;
     if (files.envFiles.includes(file)) return `${rel} changed`;
     if (files.configFile === file) return `${rel} (devhot config) changed`;
-    const name = basename(file);
-    if (name === 'package.json') return `${rel} changed`;
-    if (/^tsconfig.*\.json$/.test(name)) return `${rel} changed`;
+    if (files.appConfigFiles().has(file)) return `${rel} changed`;
     if (extname(file) === '.node') return `native addon ${rel} changed`;
     return undefined;
   };

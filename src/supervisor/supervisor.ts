@@ -21,7 +21,7 @@ import { createWatcher, type Watcher } from './watcher.js';
 import { createChannel, type Channel, type ChannelHandlers } from './channel.js';
 import { ChannelBridge } from './channel-bridge.js';
 import { isExposed } from './channel-guard.js';
-import { restartTriggerByName, SupervisorPolicy, type BatchDecision } from './policy.js';
+import { restartTriggers, SupervisorPolicy, type BatchDecision } from './policy.js';
 
 /** The built browser client the channel serves. */
 const CLIENT_FILE = fileURLToPath(new URL('../../client/client.js', import.meta.url));
@@ -80,6 +80,8 @@ class DevhotSupervisor implements Supervisor {
   private channel!: Channel;
   private apps!: AppSlot;
   private watcher!: Watcher;
+  /** The runner's config files, as the app last reported them: a change to one restarts the app. */
+  private appConfigFiles: ReadonlySet<string> = new Set();
   /** The start banner is out: later addresses are announced one by one. */
   private started = false;
   private closing: Promise<void> | undefined;
@@ -91,7 +93,7 @@ class DevhotSupervisor implements Supervisor {
       root: this.config.root,
       hot: this.config.hot,
       restartOnCrash: this.config.restartOnCrash,
-      restartTrigger: restartTriggerByName(this.config),
+      restartTrigger: restartTriggers({ ...this.config, appConfigFiles: () => this.appConfigFiles }),
     });
     this.queue = new SerialQueue((error) => this.logger.log({ event: 'warn', message: `internal error: ${(error as Error).stack ?? error}` }));
     this.saves = this.queue.batch((changes) => this.applyBatch(coalesce(changes)));
@@ -349,6 +351,9 @@ class DevhotSupervisor implements Supervisor {
       case 'late-update':
         this.logger.log({ event: 'update', result: message.result });
         this.emit({ type: 'update', result: message.result });
+        return;
+      case 'config-files':
+        this.appConfigFiles = new Set(message.files);
         return;
       default:
         return;

@@ -1,0 +1,76 @@
+/**
+ * Module namespace exotic objects (ECMA-262 §10.4.6), what `import * as ns`, `import()` and
+ * `export * as ns` give: a null prototype, `Symbol.toStringTag` 'Module', not extensible, the
+ * export names sorted by code unit, each an enumerable, writable, non-configurable data property
+ * whose value is read live from the module's binding (a binding in its TDZ throws a
+ * ReferenceError, even from `Object.keys`), and define/set/delete/setPrototypeOf refused.
+ *
+ * A Proxy does it: its target holds the same keys as non-configurable writable data properties
+ * and is made non-extensible, so every invariant a Proxy must keep is kept by construction, and
+ * the traps only read the live values. One namespace per module instance, created when first
+ * asked for (most modules are never imported as a namespace); its names never change, as a
+ * module record's do not: a hot update makes a new instance, with a namespace of its own.
+ */
+
+/** Reads the current value of an export; throws the binding's ReferenceError while it is in its TDZ. */
+export type ExportReader = (name: string) => unknown;
+
+export function createNamespace(names: readonly string[], read: ExportReader): object {
+  // Sorted as [[OwnPropertyKeys]] must list them: by UTF-16 code units, which `<` compares.
+  const sorted = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const exported = new Set(sorted);
+  const target: Record<PropertyKey, unknown> = Object.create(null);
+  for (const name of sorted) Object.defineProperty(target, name, { value: undefined, writable: true, enumerable: true, configurable: false });
+  Object.defineProperty(target, Symbol.toStringTag, { value: 'Module', writable: false, enumerable: false, configurable: false });
+  Object.preventExtensions(target);
+
+  const descriptor = (key: string | symbol): PropertyDescriptor | undefined => {
+    if (typeof key === 'symbol') return Reflect.getOwnPropertyDescriptor(target, key);
+    if (!exported.has(key)) return undefined;
+    return { value: read(key), writable: true, enumerable: true, configurable: false };
+  };
+
+  return new Proxy(target, {
+    get(_target, key) {
+      if (typeof key === 'symbol') return Reflect.get(target, key);
+      return exported.has(key) ? read(key) : undefined;
+    },
+    has(_target, key) {
+      return typeof key === 'symbol' ? Reflect.has(target, key) : exported.has(key);
+    },
+    getOwnPropertyDescriptor(_target, key) {
+      return descriptor(key);
+    },
+    defineProperty(_target, key, desc) {
+      // §10.4.6.6: only a define that changes nothing succeeds.
+      if (typeof key === 'symbol') return Reflect.defineProperty(target, key, desc);
+      const current = descriptor(key);
+      if (current === undefined) return false;
+      if (desc.configurable === true || desc.enumerable === false || desc.writable === false) return false;
+      if ('get' in desc || 'set' in desc) return false;
+      return !('value' in desc) || Object.is(desc.value, current.value);
+    },
+    set() {
+      return false;
+    },
+    deleteProperty(_target, key) {
+      if (typeof key === 'symbol') return Reflect.deleteProperty(target, key);
+      return !exported.has(key);
+    },
+    ownKeys() {
+      return Reflect.ownKeys(target);
+    },
+    getPrototypeOf() {
+      return null;
+    },
+    setPrototypeOf(_target, proto) {
+      return proto === null;
+    },
+    isExtensible() {
+      return false;
+    },
+    preventExtensions() {
+      return true;
+    },
+  });
+}
