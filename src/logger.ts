@@ -35,23 +35,8 @@ export interface Logger {
 export function createLogger(options: LoggerOptions): Logger {
   const c = options.colors ?? pc;
   const write = options.write ?? ((text: string) => void process.stdout.write(text));
-  const rel = (file: string) => relative(options.root, file) || file;
-  const time = () => c.dim(new Date().toLocaleTimeString());
   const line = (text: string) => write(`${text}\n`);
-
-  let lastError = '';
-  const formatError = (error: ErrorPayload): string => {
-    const loc = error.file ? `${rel(error.file)}${error.line ? `:${error.line}:${error.column ?? 1}` : ''}` : '';
-    // The payload's message ends with its location for other readers; show it once, up front.
-    const message = loc && error.message.endsWith(`(${loc})`) ? error.message.slice(0, -(loc.length + 3)) : error.message;
-    const parts = [`${c.red(c.bold('error'))}${loc ? ` ${c.cyan(loc)}` : ''} ${message}`];
-    if (error.frame) parts.push(c.yellow(error.frame));
-    if (!error.frame && error.stack) parts.push(c.dim(error.stack.split('\n').slice(1, 6).join('\n')));
-    if (error.fix) parts.push(c.dim(`fix: ${error.fix}`));
-    if (error.code) parts.push(c.dim(error.code));
-    return parts.join('\n');
-  };
-
+  const format = new HumanFormat(c, options.root);
   return {
     clear() {
       if (options.clearScreen && !options.json) write('\x1b[2J\x1b[3J\x1b[H');
@@ -62,68 +47,101 @@ export function createLogger(options: LoggerOptions): Logger {
       for (const [key, text] of lines) line(`  ${c.dim('press')} ${c.bold(key)} ${c.dim(`+ enter to ${text}`)}`);
     },
     log(event) {
-      if (options.json) {
-        line(JSON.stringify({ time: Date.now(), ...event }));
-        return;
-      }
-      switch (event.event) {
-        case 'start': {
-          line('');
-          line(`  ${c.green(c.bold('devhot'))} ${c.green(`v${event.version}`)}  ${c.dim('ready in')} ${c.bold(`${Math.round(event.readyMs)} ms`)}`);
-          line('');
-          line(`  ${c.green('➜')}  ${c.bold('Entry')}:  ${c.cyan(rel(event.entry))}`);
-          for (const url of event.urls) line(`  ${c.green('➜')}  ${c.bold('Local')}:  ${c.cyan(url)}`);
-          if (event.urls.length === 0) line(`  ${c.green('➜')}  ${c.dim('no server listening yet')}`);
-          if (event.channel) line(`  ${c.green('➜')}  ${c.bold('Channel')}: ${c.dim(event.channel)}`);
-          return;
-        }
-        case 'update': {
-          const r = event.result;
-          const ms = c.dim(`${r.duration.toFixed(1)} ms`);
-          const files = r.files.map(rel).join(', ');
-          if (r.status === 'applied') {
-            const n = `${r.reexecuted.length} module${r.reexecuted.length === 1 ? '' : 's'}`;
-            if (r.rung === 'hot-update') line(`${time()} ${c.green('hot update')} ${c.cyan(files)} ${c.dim(`(${n})`)} ${ms}`);
-            else line(`${time()} ${c.yellow('entry re-executed')}${r.reason ? `: ${r.reason}` : ''} ${c.dim(`(${n})`)} ${ms}`);
-            for (const w of r.warnings) line(`${time()} ${c.yellow('warning')} ${w}`);
-          } else if (r.status === 'unchanged') {
-            line(`${time()} ${c.dim(`no change to apply (${files || 'nothing'})`)}`);
-          } else if (r.status === 'needs-restart') {
-            line(`${time()} ${c.yellow('restart needed')}: ${r.reason}`);
-          } else {
-            const text = formatError(r.error);
-            // The same error again (an editor saving twice): one line, not the whole frame.
-            line(`${time()} ${c.red(`update failed (${r.phase})`)} ${c.dim(text === lastError ? '— same error as above' : '— the previous version keeps running')}`);
-            if (text !== lastError) line(text);
-            lastError = text;
-            return;
-          }
-          lastError = '';
-          return;
-        }
-        case 'error':
-          line(`${time()} ${c.red(event.source === 'uncaught' ? 'uncaught error in the app (it keeps running)' : event.source === 'start' ? 'the app failed to start' : 'error')}`);
-          line(formatError(event.error));
-          return;
-        case 'restart':
-          if (event.phase === 'starting') line(`${time()} ${c.yellow('restart')}: ${event.reason}`);
-          else if (event.phase === 'ready') line(`${time()} ${c.green('restarted')} ${c.dim(`in ${Math.round(event.ms ?? 0)} ms`)}`);
-          else line(`${time()} ${c.red('restart failed')}: ${event.reason}`);
-          return;
-        case 'exit':
-          line(`${time()} ${c.red('app exited')} ${c.dim(`(${event.signal ?? `code ${event.code}`})`)}: ${event.reason}`);
-          return;
-        case 'info':
-          line(`${time()} ${event.message}`);
-          return;
-        case 'warn':
-          line(`${time()} ${c.yellow('warning')} ${event.message}`);
-          return;
-        default: {
-          const unknown: never = event;
-          void unknown;
-        }
-      }
+      if (options.json) line(JSON.stringify({ time: Date.now(), ...event }));
+      else for (const text of format.event(event)) line(text);
     },
   };
+}
+
+/** The terminal's lines for each event: Vite-style, with colours from `c`. */
+class HumanFormat {
+  /** The last error printed, so the same error again (an editor saving twice) takes one line. */
+  private lastError = '';
+
+  constructor(
+    private readonly c: Colors,
+    private readonly root: string,
+  ) {}
+
+  event(event: LogEvent): string[] {
+    const { c } = this;
+    switch (event.event) {
+      case 'start':
+        return this.start(event);
+      case 'update':
+        return this.update(event.result);
+      case 'error': {
+        const what = event.source === 'uncaught' ? 'uncaught error in the app (it keeps running)' : event.source === 'start' ? 'the app failed to start' : 'error';
+        return [`${this.time()} ${c.red(what)}`, this.error(event.error)];
+      }
+      case 'restart':
+        if (event.phase === 'starting') return [`${this.time()} ${c.yellow('restart')}: ${event.reason}`];
+        if (event.phase === 'ready') return [`${this.time()} ${c.green('restarted')} ${c.dim(`in ${Math.round(event.ms ?? 0)} ms`)}`];
+        return [`${this.time()} ${c.red('restart failed')}: ${event.reason}`];
+      case 'exit':
+        return [`${this.time()} ${c.red('app exited')} ${c.dim(`(${event.signal ?? `code ${event.code}`})`)}: ${event.reason}`];
+      case 'info':
+        return [`${this.time()} ${event.message}`];
+      case 'warn':
+        return [`${this.time()} ${c.yellow('warning')} ${event.message}`];
+      default: {
+        const unknown: never = event;
+        void unknown;
+        return [];
+      }
+    }
+  }
+
+  private rel(file: string): string {
+    return relative(this.root, file) || file;
+  }
+
+  private time(): string {
+    return this.c.dim(new Date().toLocaleTimeString());
+  }
+
+  private start(event: Extract<LogEvent, { event: 'start' }>): string[] {
+    const { c } = this;
+    const lines = ['', `  ${c.green(c.bold('devhot'))} ${c.green(`v${event.version}`)}  ${c.dim('ready in')} ${c.bold(`${Math.round(event.readyMs)} ms`)}`, ''];
+    lines.push(`  ${c.green('➜')}  ${c.bold('Entry')}:  ${c.cyan(this.rel(event.entry))}`);
+    for (const url of event.urls) lines.push(`  ${c.green('➜')}  ${c.bold('Local')}:  ${c.cyan(url)}`);
+    if (event.urls.length === 0) lines.push(`  ${c.green('➜')}  ${c.dim('no server listening yet')}`);
+    if (event.channel) lines.push(`  ${c.green('➜')}  ${c.bold('Channel')}: ${c.dim(event.channel)}`);
+    return lines;
+  }
+
+  private update(r: UpdateResult): string[] {
+    const { c } = this;
+    const ms = c.dim(`${r.duration.toFixed(1)} ms`);
+    const files = r.files.map((f) => this.rel(f)).join(', ');
+    if (r.status === 'error') {
+      const text = this.error(r.error);
+      const same = text === this.lastError;
+      this.lastError = text;
+      const head = `${this.time()} ${c.red(`update failed (${r.phase})`)} ${c.dim(same ? '— same error as above' : '— the previous version keeps running')}`;
+      return same ? [head] : [head, text];
+    }
+    this.lastError = '';
+    if (r.status === 'unchanged') return [`${this.time()} ${c.dim(`no change to apply (${files || 'nothing'})`)}`];
+    if (r.status === 'needs-restart') return [`${this.time()} ${c.yellow('restart needed')}: ${r.reason}`];
+    const n = `${r.reexecuted.length} module${r.reexecuted.length === 1 ? '' : 's'}`;
+    const head =
+      r.rung === 'hot-update'
+        ? `${this.time()} ${c.green('hot update')} ${c.cyan(files)} ${c.dim(`(${n})`)} ${ms}`
+        : `${this.time()} ${c.yellow('entry re-executed')}${r.reason ? `: ${r.reason}` : ''} ${c.dim(`(${n})`)} ${ms}`;
+    return [head, ...r.warnings.map((w) => `${this.time()} ${c.yellow('warning')} ${w}`)];
+  }
+
+  private error(error: ErrorPayload): string {
+    const { c } = this;
+    const loc = error.file ? `${this.rel(error.file)}${error.line ? `:${error.line}:${error.column ?? 1}` : ''}` : '';
+    // The payload's message ends with its location for other readers; show it once, up front.
+    const message = loc && error.message.endsWith(`(${loc})`) ? error.message.slice(0, -(loc.length + 3)) : error.message;
+    const parts = [`${c.red(c.bold('error'))}${loc ? ` ${c.cyan(loc)}` : ''} ${message}`];
+    if (error.frame) parts.push(c.yellow(error.frame));
+    if (!error.frame && error.stack) parts.push(c.dim(error.stack.split('\n').slice(1, 6).join('\n')));
+    if (error.fix) parts.push(c.dim(`fix: ${error.fix}`));
+    if (error.code) parts.push(c.dim(error.code));
+    return parts.join('\n');
+  }
 }

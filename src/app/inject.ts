@@ -88,34 +88,47 @@ export function installHtmlInjection(scriptTag: string): void {
   proto.end = function (this: Res, ...args: unknown[]) {
     const state = this[STATE];
     if (state?.phase === 'done' || this.headersSent) return end.apply(this, args);
-    const held = state?.args;
     this[STATE] = { phase: 'done' };
-    const chunk = args[0];
-    const encoding = typeof args[1] === 'string' ? args[1] : undefined;
-    const headers = held ? ((typeof held[1] === 'string' ? held[2] : held[1]) as Headers) : undefined;
-    const body = typeof chunk === 'function' ? undefined : chunk;
-    const injected = mayInject(this, this.statusCode, headers) ? inject(body, encoding, charsetOf(this, headers), tag()) : undefined;
-    if (injected === undefined) {
-      if (held) writeHead.apply(this, held);
-      return end.apply(this, args);
-    }
-    const length = typeof injected === 'string' ? Buffer.byteLength(injected, encoding as BufferEncoding | undefined) : injected.length;
-    let replay = held;
-    if (held) {
-      const at = typeof held[1] === 'string' ? 2 : 1;
-      replay = [...held];
-      replay[at] = adjustHeaders(held[at] as Headers, length);
-    }
-    if (this.hasHeader('content-length')) this.setHeader('content-length', length);
-    // The validator describes the page without the tag, and the tag carries the session's
-    // token: a 304 after devhot restarted would revive a page with a stale token. No ETag.
-    this.removeHeader('etag');
-    // hono's node-server may set the internal length instead of a header (trySetContentLength).
-    if (typeof this._contentLength === 'number') this._contentLength = length;
-    if (replay) writeHead.apply(this, replay);
-    const rest = args.slice(1);
-    return end.call(this, injected, ...rest);
+    return endWithTag(this, args, state?.args, tag(), { writeHead, end });
   } as typeof proto.end;
+}
+
+/** The response's own writeHead and end, from before the patch. */
+interface Originals {
+  writeHead: (this: Res, ...args: unknown[]) => Res;
+  end: (this: Res, ...args: unknown[]) => Res;
+}
+
+/**
+ * end() of a response that may get the tag: `held` is the writeHead held back until now. The body
+ * gets the tag when it is a whole HTML page; the held headers are replayed with Content-Length
+ * corrected and no ETag. Anything else is sent as it was given.
+ */
+function endWithTag(res: Res, args: unknown[], held: unknown[] | undefined, tag: string, { writeHead, end }: Originals): Res {
+  const chunk = args[0];
+  const encoding = typeof args[1] === 'string' ? args[1] : undefined;
+  const headers = held ? ((typeof held[1] === 'string' ? held[2] : held[1]) as Headers) : undefined;
+  const body = typeof chunk === 'function' ? undefined : chunk;
+  const injected = mayInject(res, res.statusCode, headers) ? inject(body, encoding, charsetOf(res, headers), tag) : undefined;
+  if (injected === undefined) {
+    if (held) writeHead.apply(res, held);
+    return end.apply(res, args);
+  }
+  const length = typeof injected === 'string' ? Buffer.byteLength(injected, encoding as BufferEncoding | undefined) : injected.length;
+  let replay = held;
+  if (held) {
+    const at = typeof held[1] === 'string' ? 2 : 1;
+    replay = [...held];
+    replay[at] = adjustHeaders(held[at] as Headers, length);
+  }
+  if (res.hasHeader('content-length')) res.setHeader('content-length', length);
+  // The validator describes the page without the tag, and the tag carries the session's
+  // token: a 304 after devhot restarted would revive a page with a stale token. No ETag.
+  res.removeHeader('etag');
+  // hono's node-server may set the internal length instead of a header (trySetContentLength).
+  if (typeof res._contentLength === 'number') res._contentLength = length;
+  if (replay) writeHead.apply(res, replay);
+  return end.call(res, injected, ...args.slice(1));
 }
 
 /** Whether the headers so far describe a response we may rewrite. */

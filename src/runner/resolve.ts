@@ -7,13 +7,13 @@
  * packages in node_modules via `exports` (Node's algorithm) or `main`.
  * It runs for every import of every module, so all fs lookups and results are cached.
  */
-import fs from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DevhotError, ErrorCodes } from '../errors.js';
-import { isMissing, readIfExists } from '../shared/fs-read.js';
+import { readIfExists } from '../shared/fs-read.js';
 import { createPackageJsonReader, type PackageJson, type PackageJsonReader } from '../shared/package-json.js';
+import { FileProbe, USER_EXTENSIONS } from './file-probe.js';
 import { findInNodeModules } from './node-modules.js';
 import { exportedSubpaths, resolvePackageExports, resolvePackageImports, splitPackageSpecifier } from './package-exports.js';
 import { readTsconfig, type TsconfigHost } from './tsconfig.js';
@@ -48,27 +48,11 @@ export interface Resolver {
   readonly configFiles: ReadonlySet<string>;
 }
 
-/** File extensions devhot evaluates itself. */
-export const USER_EXTENSIONS: readonly string[] = Object.freeze(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.json']);
-const USER_EXTENSION_SET: ReadonlySet<string> = new Set(USER_EXTENSIONS);
-/** What Node's CJS loader appends; inside node_modules a `.ts` shipped next to the `.js` must not win. */
-const NODE_EXTENSIONS: readonly string[] = ['.js', '.json', '.node'];
-/** What TypeScript users write under NodeNext (`./a.js`) for the file they have (`./a.ts`). */
-const TS_TWINS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['.js', ['.ts', '.tsx']],
-  ['.jsx', ['.tsx']],
-  ['.mjs', ['.mts']],
-  ['.cjs', ['.cts']],
-]);
 // Node's default conditions. 'module-sync' is on wherever require(esm) is (Node 20.19+, 22.12+),
 // which our engines floor (>= 20.19) guarantees; 'node-addons' is on unless --no-addons.
 const IMPORT_CONDITIONS: ReadonlySet<string> = new Set(['node', 'import', 'module-sync', 'node-addons', 'default']);
 const REQUIRE_CONDITIONS: ReadonlySet<string> = new Set(['node', 'require', 'module-sync', 'node-addons', 'default']);
-const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 const URL_SCHEME = /^[a-z][a-z\d+.-]*:/i;
-
-const FILE = 1;
-const DIR = 2;
 
 export function createResolver(options: ResolverOptions): Resolver {
   return new DevhotResolver(options);
@@ -77,14 +61,11 @@ export function createResolver(options: ResolverOptions): Resolver {
 class DevhotResolver implements Resolver {
   readonly configFiles = new Set<string>();
   private readonly root: string;
-  /** Real root + sep: a project that itself lives under some node_modules is still user code. */
-  private readonly rootPrefix: string;
   private readonly tsconfigFile: string | undefined;
   private readonly tsconfigRequired: boolean;
   private readonly results = new Map<string, ResolveResult>();
-  private readonly stats = new Map<string, number>();
-  private readonly reals = new Map<string, string>();
   private readonly packages: PackageJsonReader;
+  private readonly files: FileProbe;
   private readonly scopes = new Map<string, string | null>();
   private tsconfig: TsconfigPaths | undefined;
   /** A broken tsconfig fails the resolutions that need it, not the resolver's construction. */
@@ -95,7 +76,7 @@ class DevhotResolver implements Resolver {
       if (text !== undefined) this.configFiles.add(file);
       return text;
     },
-    isFile: (file) => this.stat(file) === FILE,
+    isFile: (file) => this.files.isFile(file),
     findPackageDir: (name, fromDir) => this.findPackageDir(name, fromDir),
     readPackageJson: (dir) => this.packageJson(dir),
   };
@@ -103,7 +84,7 @@ class DevhotResolver implements Resolver {
   constructor(options: ResolverOptions) {
     this.root = path.resolve(options.root);
     this.packages = options.packages ?? createPackageJsonReader({ root: this.root });
-    this.rootPrefix = realpathOr(this.root) + path.sep;
+    this.files = new FileProbe(this.root, (dir) => this.packageJson(dir));
     this.tsconfigRequired = typeof options.tsconfig === 'string';
     this.tsconfigFile =
       options.tsconfig === false ? undefined : path.resolve(this.root, options.tsconfig ?? 'tsconfig.json');
@@ -124,8 +105,7 @@ class DevhotResolver implements Resolver {
 
   clearCache(): void {
     this.results.clear();
-    this.stats.clear();
-    this.reals.clear();
+    this.files.clear();
     this.packages.clear();
     this.scopes.clear();
     this.configFiles.clear();
@@ -166,7 +146,7 @@ class DevhotResolver implements Resolver {
 
   /** Rule 3: a file or directory path. */
   private resolvePath(abs: string, specifier: string, importer: string, dirOnly: boolean): ResolveResult {
-    const file = this.probe(abs, dirOnly);
+    const file = this.files.probe(abs, dirOnly);
     if (file !== undefined) return this.classify(file, specifier, importer);
     throw this.resolveError(specifier, importer, `Check the path and the file extension; ${this.tried(abs, dirOnly)}.`);
   }
@@ -178,7 +158,7 @@ class DevhotResolver implements Resolver {
     const r = resolvePackageImports(pkg?.imports, specifier, kind === 'require' ? REQUIRE_CONDITIONS : IMPORT_CONDITIONS);
     if (scope !== undefined && r.kind === 'path') {
       const target = path.resolve(scope, r.path);
-      const file = this.probe(target, false);
+      const file = this.files.probe(target, false);
       if (file !== undefined) return this.classify(file, specifier, importer);
       throw this.resolveError(
         specifier,
@@ -205,11 +185,11 @@ class DevhotResolver implements Resolver {
 
   /** Rule 5: tsconfig `paths`, then `baseUrl`; undefined when nothing there matches a file. */
   private resolveWithPaths(specifier: string, dir: string, importer: string): ResolveResult | undefined {
-    if (this.tsconfigFile === undefined || this.inNodeModules(dir)) return undefined;
+    if (this.tsconfigFile === undefined || this.files.inNodeModules(dir)) return undefined;
     if (this.tsconfigError !== undefined) throw this.tsconfigError;
     if (this.tsconfig === undefined) return undefined;
     for (const candidate of tsconfigCandidates(this.tsconfig, specifier)) {
-      const file = this.probe(candidate, false);
+      const file = this.files.probe(candidate, false);
       if (file !== undefined) return this.classify(file, specifier, importer);
     }
     return undefined;
@@ -246,7 +226,7 @@ class DevhotResolver implements Resolver {
       // Node takes export targets literally; the TS twin is for workspace packages whose
       // exports name the built .js while devhot runs the .ts source.
       const target = path.resolve(pkgDir, r.path);
-      const file = this.probeTarget(target);
+      const file = this.files.probeTarget(target);
       if (file !== undefined) return this.classify(file, specifier, importer);
       throw this.resolveError(
         specifier,
@@ -256,16 +236,16 @@ class DevhotResolver implements Resolver {
     }
     const target = path.join(pkgDir, parsed.subpath);
     const dirOnly = parsed.subpath === '.' || parsed.subpath.endsWith('/');
-    const file = this.probe(target, dirOnly);
+    const file = this.files.probe(target, dirOnly);
     if (file !== undefined) return this.classify(file, specifier, importer);
     throw this.resolveError(specifier, importer, `Check the import path or reinstall ${parsed.name}; ${this.tried(target, dirOnly)}.`);
   }
 
   private classify(file: string, specifier: string, importer: string): ResolveResult {
-    const real = this.realpath(file);
+    const real = this.files.realpath(file);
     const ext = path.extname(real);
-    if (ext === '.node' || this.inNodeModules(real)) return { kind: 'external', url: pathToFileURL(real).href };
-    if (USER_EXTENSION_SET.has(ext)) return { kind: 'user', file: real };
+    if (ext === '.node' || this.files.inNodeModules(real)) return { kind: 'external', url: pathToFileURL(real).href };
+    if (USER_EXTENSIONS.includes(ext)) return { kind: 'user', file: real };
     throw new DevhotError(
       ErrorCodes.UNSUPPORTED_FILE,
       `Cannot import ${this.rel(real)} ('${specifier}') from ${this.rel(importer)}: devhot does not evaluate ${ext === '' ? 'files without an extension' : `${ext} files`}`,
@@ -275,65 +255,15 @@ class DevhotResolver implements Resolver {
     );
   }
 
-  /** File, then directory. `tried` collects the candidates, for the error message only. */
-  private probe(base: string, dirOnly: boolean, tried?: string[]): string | undefined {
-    const inNodeModules = this.inNodeModules(base);
-    if (!dirOnly) {
-      const file = this.probeFile(base, inNodeModules, tried);
-      if (file !== undefined) return file;
-    }
-    return this.stat(base) === DIR ? this.probeDir(base, inNodeModules, tried) : undefined;
-  }
-
-  private probeFile(base: string, inNodeModules: boolean, tried?: string[]): string | undefined {
-    const ext = path.extname(base);
-    // In user code an extensionless file is not something devhot can evaluate: './config' means config.ts.
-    if ((inNodeModules || ext !== '') && this.isFile(base, tried)) return base;
-    if (!inNodeModules) {
-      for (const twin of TS_TWINS.get(ext) ?? []) {
-        const file = base.slice(0, -ext.length) + twin;
-        if (this.isFile(file, tried)) return file;
-      }
-    }
-    for (const e of inNodeModules ? NODE_EXTENSIONS : USER_EXTENSIONS) {
-      if (this.isFile(base + e, tried)) return base + e;
-    }
-    return undefined;
-  }
-
-  /** package.json `main` (probed like a path), then `index`. */
-  private probeDir(dir: string, inNodeModules: boolean, tried?: string[]): string | undefined {
-    const main = this.packageJson(dir)?.main;
-    if (typeof main === 'string' && main !== '') {
-      const base = path.resolve(dir, main);
-      const file =
-        this.probeFile(base, inNodeModules, tried) ??
-        (this.stat(base) === DIR ? this.probeFile(path.join(base, 'index'), inNodeModules, tried) : undefined);
-      if (file !== undefined) return file;
-    }
-    return this.probeFile(path.join(dir, 'index'), inNodeModules, tried);
-  }
-
-  /** An `exports` target: the file itself, or its TS twin outside node_modules. */
-  private probeTarget(target: string): string | undefined {
-    if (this.stat(target) === FILE) return target;
-    if (this.inNodeModules(target)) return undefined;
-    const ext = path.extname(target);
-    return TS_TWINS.get(ext)
-      ?.map((twin) => target.slice(0, -ext.length) + twin)
-      .find((file) => this.stat(file) === FILE);
-  }
-
   private tried(base: string, dirOnly: boolean): string {
-    const tried: string[] = [];
-    this.probe(base, dirOnly, tried);
+    const tried = this.files.tried(base, dirOnly);
     return tried.length === 0 ? `${this.rel(base)} is not a directory` : `devhot tried: ${tried.map((f) => this.rel(f)).join(', ')}`;
   }
 
   /** The package's real directory in the nearest node_modules (workspace links → source). */
   private findPackageDir(name: string, fromDir: string): string | undefined {
-    const dir = findInNodeModules(name, fromDir, (d) => this.stat(d) === DIR);
-    return dir === undefined ? undefined : this.realpath(dir);
+    const dir = findInNodeModules(name, fromDir, (d) => this.files.isDirectory(d));
+    return dir === undefined ? undefined : this.files.realpath(dir);
   }
 
   /** Node's LOOKUP_PACKAGE_SCOPE: the nearest directory with a package.json, not crossing node_modules. */
@@ -359,40 +289,6 @@ class DevhotResolver implements Resolver {
     return pkg;
   }
 
-  private isFile(file: string, tried?: string[]): boolean {
-    tried?.push(file);
-    return this.stat(file) === FILE;
-  }
-
-  private stat(file: string): number {
-    let kind = this.stats.get(file);
-    if (kind === undefined) {
-      kind = 0;
-      try {
-        const st = fs.statSync(file, { throwIfNoEntry: false });
-        kind = st === undefined ? 0 : st.isFile() ? FILE : st.isDirectory() ? DIR : 0;
-      } catch (error) {
-        // 'a.ts/index' when a.ts is a file: ENOTDIR just means "not there".
-        if (!isMissing(error)) throw error;
-      }
-      this.stats.set(file, kind);
-    }
-    return kind;
-  }
-
-  private realpath(file: string): string {
-    let real = this.reals.get(file);
-    if (real === undefined) {
-      real = realpathOr(file);
-      this.reals.set(file, real);
-    }
-    return real;
-  }
-
-  private inNodeModules(file: string): boolean {
-    return file.includes(NODE_MODULES, file.startsWith(this.rootPrefix) ? this.rootPrefix.length - 1 : 0);
-  }
-
   private loadTsconfig(): void {
     this.tsconfig = undefined;
     this.tsconfigError = undefined;
@@ -400,7 +296,7 @@ class DevhotResolver implements Resolver {
     if (file === undefined) return;
     // Watched even while missing: creating a root tsconfig.json changes resolution.
     this.configFiles.add(file);
-    if (!this.tsconfigRequired && this.stat(file) !== FILE) return;
+    if (!this.tsconfigRequired && !this.files.isFile(file)) return;
     try {
       this.tsconfig = compilePaths(readTsconfig(file, this.host));
     } catch (error) {
@@ -421,10 +317,3 @@ function isRelative(specifier: string): boolean {
   return specifier === '.' || specifier === '..' || specifier.startsWith('./') || specifier.startsWith('../');
 }
 
-function realpathOr(file: string): string {
-  try {
-    return fs.realpathSync.native(file);
-  } catch {
-    return file;
-  }
-}

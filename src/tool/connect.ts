@@ -123,173 +123,209 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+function open(ws: WebSocket, session: SessionFile, connectTimeout: number, requestTimeout: number): Promise<DevhotConnection> {
+  return new Connection(ws, session, requestTimeout).greeting(connectTimeout);
+}
+
 /**
- * Wait for the server's 'connected' greeting, turning every way this can fail into a clear error,
- * then hand out the connection. One 'message' handler serves from the first frame on: the
+ * One connection. `greeting()` waits for the server's 'connected' message, turning every way
+ * this can fail into a clear error. One 'message' handler serves from the first frame on: the
  * greeting and a standing error often arrive in one TCP chunk, and are emitted synchronously.
  * Messages that arrive before the caller's `await connect()` has resumed are held and delivered
  * on the next turn, so listeners attached right after the await see them.
  */
-function open(ws: WebSocket, session: SessionFile, connectTimeout: number, requestTimeout: number): Promise<DevhotConnection> {
-  const listeners = new Map<string, Set<Listener>>();
-  const pending = new Map<string, Pending>();
-  let nextId = 1;
-  let greeted: ConnectedMessage | undefined;
-  let held: ServerMessage[] | undefined = [];
+class Connection implements DevhotConnection {
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private greeted: ConnectedMessage | undefined;
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 1;
+  private held: ServerMessage[] | undefined = [];
 
-  const emit = (key: string, message: ServerMessage) => {
-    for (const listener of listeners.get(key) ?? []) {
+  constructor(
+    private readonly ws: WebSocket,
+    readonly session: SessionFile,
+    private readonly requestTimeout: number,
+  ) {
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => {
+        for (const [id, request] of this.pending) {
+          clearTimeout(request.timer);
+          request.reject(new Error(`devhot closed the connection before replying (code ${code})`));
+          this.pending.delete(id);
+        }
+        resolve({ code, reason: reason.toString() });
+      });
+    });
+  }
+
+  get connected(): ConnectedMessage {
+    return this.greeted!;
+  }
+
+  greeting(connectTimeout: number): Promise<DevhotConnection> {
+    const { ws, session } = this;
+    return new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        if (this.greeted) return;
+        clearTimeout(timer);
+        ws.terminate();
+        reject(error);
+      };
+      const timer = setTimeout(
+        () => fail(new DevhotError(ErrorCodes.NO_SESSION, `devhot at ${session.url} did not answer within ${connectTimeout} ms.`, { fix: `check that devhot (pid ${session.pid}) is not hung, or restart it.` })),
+        connectTimeout,
+      );
+      ws.on('error', (error: NodeJS.ErrnoException) => fail(connectError(session, error)));
+      ws.on('unexpected-response', (_req, res) => {
+        const status = res.statusCode ?? 0;
+        res.resume();
+        const why = status === 401 ? 'it refused the token (the session file belongs to another run)' : `it answered HTTP ${status}`;
+        fail(new DevhotError(ErrorCodes.NO_SESSION, `cannot connect to devhot at ${session.url}: ${why}.`, { fix: status === 503 ? 'too many clients are connected; close some and retry.' : FIX }));
+      });
+      void this.closed.then(() => fail(new DevhotError(ErrorCodes.NO_SESSION, `devhot at ${session.url} closed the connection before greeting.`, { fix: FIX })));
+      ws.on('message', (data, isBinary) => {
+        const message = isBinary ? undefined : parseServerMessage(String(data));
+        if (!message) return;
+        if (this.greeted) return this.receive(message);
+        const refused = refuseGreeting(session, message);
+        if (refused) return fail(refused);
+        clearTimeout(timer);
+        this.greeted = message as ConnectedMessage;
+        resolve(this);
+        setImmediate(() => this.release());
+      });
+    });
+  }
+
+  on<T extends ServerMessageType | '*'>(type: T, listener: (message: MessageOf<T>) => void): () => void {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(listener as Listener);
+    return () => this.off(type, listener);
+  }
+
+  off<T extends ServerMessageType | '*'>(type: T, listener: (message: MessageOf<T>) => void): void {
+    this.listeners.get(type)?.delete(listener as Listener);
+  }
+
+  request<M extends RequestMethod>(method: M, params?: RequestParams<M>): Promise<RequestResults[M]> {
+    return new Promise((resolve, reject) => {
+      const id = String(this.nextId++);
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`devhot did not reply to '${method}' within ${this.requestTimeout} ms`));
+      }, this.requestTimeout);
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      try {
+        this.sendMessage({ type: 'request', id, method, ...params } as ClientMessage);
+      } catch (error) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(error as Error);
+      }
+    });
+  }
+
+  status(): Promise<AppState> {
+    return this.request('status');
+  }
+
+  graph(): Promise<ModuleInfo[]> {
+    return this.request('graph');
+  }
+
+  reload(all = false): Promise<unknown> {
+    return this.request('reload', { all });
+  }
+
+  restart(): Promise<unknown> {
+    return this.request('restart');
+  }
+
+  send(event: string, data?: unknown): void {
+    this.sendMessage({ type: 'custom', event, data });
+  }
+
+  subscribeLogs(): void {
+    this.sendMessage({ type: 'subscribe', logs: true });
+  }
+
+  async close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    this.ws.close(1000);
+    // A server that does not answer the close handshake is cut off.
+    const timer = setTimeout(() => this.ws.terminate(), 2000);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  /** A message after the greeting: held until the caller has its connection, then dispatched. */
+  private receive(message: ServerMessage): void {
+    if (this.held) this.held.push(message);
+    else this.dispatch(message);
+  }
+
+  private release(): void {
+    const messages = this.held ?? [];
+    this.held = undefined;
+    for (const m of messages) this.dispatch(m);
+  }
+
+  private dispatch(message: ServerMessage): void {
+    if (message.type === 'reply') {
+      const request = this.pending.get(message.id);
+      if (request) {
+        this.pending.delete(message.id);
+        clearTimeout(request.timer);
+        if (message.ok) request.resolve(message.result);
+        else request.reject(new Error(message.error));
+      }
+    }
+    this.emit(message.type, message);
+    this.emit('*', message);
+  }
+
+  private emit(key: string, message: ServerMessage): void {
+    for (const listener of this.listeners.get(key) ?? []) {
       try {
         listener(message);
       } catch {
         // One listener's exception must not starve the others or the connection.
       }
     }
-  };
-  const dispatch = (message: ServerMessage) => {
-    if (message.type === 'reply') {
-      const request = pending.get(message.id);
-      if (request) {
-        pending.delete(message.id);
-        clearTimeout(request.timer);
-        if (message.ok) request.resolve(message.result);
-        else request.reject(new Error(message.error));
-      }
-    }
-    emit(message.type, message);
-    emit('*', message);
-  };
-
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    ws.on('close', (code, reason) => {
-      for (const [id, request] of pending) {
-        clearTimeout(request.timer);
-        request.reject(new Error(`devhot closed the connection before replying (code ${code})`));
-        pending.delete(id);
-      }
-      resolve({ code, reason: reason.toString() });
-    });
-  });
-
-  const sendMessage = (message: ClientMessage) => {
-    if (ws.readyState !== WebSocket.OPEN) throw new Error('the connection to devhot is closed');
-    ws.send(JSON.stringify(message));
-  };
-
-  return new Promise((resolve, reject) => {
-    const fail = (error: Error) => {
-      if (greeted) return;
-      clearTimeout(timer);
-      ws.terminate();
-      reject(error);
-    };
-    const timer = setTimeout(
-      () => fail(new DevhotError(ErrorCodes.NO_SESSION, `devhot at ${session.url} did not answer within ${connectTimeout} ms.`, { fix: `check that devhot (pid ${session.pid}) is not hung, or restart it.` })),
-      connectTimeout,
-    );
-    ws.on('error', (error: NodeJS.ErrnoException) => {
-      const refused = error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET';
-      fail(
-        new DevhotError(ErrorCodes.NO_SESSION, refused ? `no devhot session is running: nothing listens at ${session.url} (the session file is stale).` : `cannot connect to devhot at ${session.url}: ${error.message}`, {
-          fix: FIX,
-          cause: error,
-        }),
-      );
-    });
-    ws.on('unexpected-response', (_req, res) => {
-      const status = res.statusCode ?? 0;
-      res.resume();
-      const why = status === 401 ? 'it refused the token (the session file belongs to another run)' : `it answered HTTP ${status}`;
-      fail(new DevhotError(ErrorCodes.NO_SESSION, `cannot connect to devhot at ${session.url}: ${why}.`, { fix: status === 503 ? 'too many clients are connected; close some and retry.' : FIX }));
-    });
-    void closed.then(() => fail(new DevhotError(ErrorCodes.NO_SESSION, `devhot at ${session.url} closed the connection before greeting.`, { fix: FIX })));
-
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      let message: ServerMessage;
-      try {
-        message = JSON.parse(String(data)) as ServerMessage;
-      } catch {
-        return;
-      }
-      if (!message || typeof message.type !== 'string') return;
-      if (greeted) {
-        if (held) held.push(message);
-        else dispatch(message);
-        return;
-      }
-      if (message.type !== 'connected') return fail(new Error(`devhot at ${session.url} did not greet with 'connected' but '${message.type}'.`));
-      if (message.protocol !== PROTOCOL_VERSION) {
-        return fail(
-          new DevhotError(ErrorCodes.NO_SESSION, `devhot ${message.version} speaks channel protocol ${message.protocol}; this client speaks ${PROTOCOL_VERSION}.`, {
-            fix: 'use the devhot package of the running session (npx devhot from the same project).',
-          }),
-        );
-      }
-      clearTimeout(timer);
-      greeted = message;
-      resolve(connection(message));
-      setImmediate(() => {
-        const messages = held ?? [];
-        held = undefined;
-        for (const m of messages) dispatch(m);
-      });
-    });
-  });
-
-  function connection(connected: ConnectedMessage): DevhotConnection {
-    const self: DevhotConnection = {
-      session,
-      connected,
-      closed,
-      on(type, listener) {
-        let set = listeners.get(type);
-        if (!set) listeners.set(type, (set = new Set()));
-        set.add(listener as Listener);
-        return () => self.off(type, listener);
-      },
-      off(type, listener) {
-        listeners.get(type)?.delete(listener as Listener);
-      },
-      request(method, params) {
-        return new Promise((resolve, reject) => {
-          const id = String(nextId++);
-          const timer = setTimeout(() => {
-            pending.delete(id);
-            reject(new Error(`devhot did not reply to '${method}' within ${requestTimeout} ms`));
-          }, requestTimeout);
-          pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-          try {
-            sendMessage({ type: 'request', id, method, ...params } as ClientMessage);
-          } catch (error) {
-            clearTimeout(timer);
-            pending.delete(id);
-            reject(error as Error);
-          }
-        });
-      },
-      status: () => self.request('status'),
-      graph: () => self.request('graph'),
-      reload: (all = false) => self.request('reload', { all }),
-      restart: () => self.request('restart'),
-      send(event, data) {
-        sendMessage({ type: 'custom', event, data });
-      },
-      subscribeLogs() {
-        sendMessage({ type: 'subscribe', logs: true });
-      },
-      async close() {
-        if (ws.readyState !== WebSocket.CLOSED) {
-          ws.close(1000);
-          // A server that does not answer the close handshake is cut off.
-          const timer = setTimeout(() => ws.terminate(), 2000);
-          await closed;
-          clearTimeout(timer);
-        }
-      },
-    };
-    return self;
   }
+
+  private sendMessage(message: ClientMessage): void {
+    if (this.ws.readyState !== WebSocket.OPEN) throw new Error('the connection to devhot is closed');
+    this.ws.send(JSON.stringify(message));
+  }
+}
+
+function parseServerMessage(text: string): ServerMessage | undefined {
+  try {
+    const message = JSON.parse(text) as ServerMessage;
+    return message && typeof message.type === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a first message is not a greeting this client can accept, or undefined when it is. */
+function refuseGreeting(session: SessionFile, message: ServerMessage): Error | undefined {
+  if (message.type !== 'connected') return new Error(`devhot at ${session.url} did not greet with 'connected' but '${message.type}'.`);
+  if (message.protocol === PROTOCOL_VERSION) return undefined;
+  return new DevhotError(ErrorCodes.NO_SESSION, `devhot ${message.version} speaks channel protocol ${message.protocol}; this client speaks ${PROTOCOL_VERSION}.`, {
+    fix: 'use the devhot package of the running session (npx devhot from the same project).',
+  });
+}
+
+function connectError(session: SessionFile, error: NodeJS.ErrnoException): DevhotError {
+  const refused = error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET';
+  const message = refused
+    ? `no devhot session is running: nothing listens at ${session.url} (the session file is stale).`
+    : `cannot connect to devhot at ${session.url}: ${error.message}`;
+  return new DevhotError(ErrorCodes.NO_SESSION, message, { fix: FIX, cause: error });
 }
 
 function processAlive(pid: number): boolean {
