@@ -74,7 +74,10 @@ function walk(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-export function createCliProject(dir: string, options: { modules: number; branching: number; variant: Variant; accept: boolean; salt: string }): CliProject {
+export function createCliProject(
+  dir: string,
+  options: { modules: number; branching: number; variant: Variant; accept: boolean; salt: string },
+): CliProject {
   const p: GeneratedProject = generateProject(dir, { modules: options.modules, branching: options.branching, accept: options.accept });
   const root = p.root;
   writeFileSync(join(root, 'src', 'server.ts'), serverSource(options.modules));

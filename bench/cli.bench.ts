@@ -77,7 +77,18 @@ const gapMs = Number(args.gap);
 const rapidGapMs = Number(args['rapid-gap']);
 const timeoutMs = Number(args.timeout) * 1000;
 const branching = Number(args.branching);
-for (const [name, v, min] of [['sizes', Math.min(...sizes), 2], ['edits', edits, 1], ['warmups', warmups, 0], ['restarts', restarts, 0], ['interval', intervalMs, 0], ['settle', settleMs, 0], ['gap', gapMs, 0], ['rapid-gap', rapidGapMs, 0], ['timeout', timeoutMs, 1000], ['branching', branching, 1]] as const) {
+for (const [name, v, min] of [
+  ['sizes', Math.min(...sizes), 2],
+  ['edits', edits, 1],
+  ['warmups', warmups, 0],
+  ['restarts', restarts, 0],
+  ['interval', intervalMs, 0],
+  ['settle', settleMs, 0],
+  ['gap', gapMs, 0],
+  ['rapid-gap', rapidGapMs, 0],
+  ['timeout', timeoutMs, 1000],
+  ['branching', branching, 1],
+] as const) {
   if (!Number.isFinite(v) || v < min || (name !== 'interval' && !Number.isInteger(v))) {
     console.error(`bad --${name}`);
     process.exit(2);
@@ -129,7 +140,10 @@ const PEERS: Record<string, PeerSpec> = {
     command: (p) => ({ file: process.execPath, argv: ['--watch', p.entry] }),
   },
 };
-const peerNames = args.peers.split(',').map((s) => s.trim()).filter(Boolean);
+const peerNames = args.peers
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 for (const name of peerNames) {
   if (!PEERS[name]) {
     console.error(`unknown peer ${name} (known: ${Object.keys(PEERS).join(', ')})`);
@@ -276,7 +290,9 @@ function readProcStat(pid: number): { ppid: number; pgid: number; state: string 
 }
 
 function allPids(): number[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number);
 }
 
 /** The root and all its descendants that are alive (not zombies). */
@@ -490,14 +506,25 @@ async function runPeer(spec: PeerSpec, size: number, workDir: string): Promise<P
       const got = await pollUntil(port, (p) => p.body === want, saved + timeoutMs, failures);
       if (got.ok) await settle(port, (p) => p.body === want, now() + timeoutMs, failures);
       if (!got.ok) failures.add('no new version within timeout');
-      const sample: EditSample = { ms: got.ok ? got.at - saved : undefined, failed: failures.count, requests: got.requests, timedOut: !got.ok };
+      const sample: EditSample = {
+        ms: got.ok ? got.at - saved : undefined,
+        failed: failures.count,
+        requests: got.requests,
+        timedOut: !got.ok,
+      };
       if (spec.name.startsWith('devhot')) {
         sample.updates = proc.events
           .slice(eventsBefore)
           .filter((e) => e.event.event === 'update')
           .map((e) => {
             const r = e.event.result as { status: string; rung?: string; duration?: number; reexecuted?: unknown[] };
-            return { status: r.status, rung: r.rung, duration: r.duration, reexecuted: r.reexecuted?.length, loggedAfterSaveMs: (e.event.time as number) - savedWall };
+            return {
+              status: r.status,
+              rung: r.rung,
+              duration: r.duration,
+              reexecuted: r.reexecuted?.length,
+              loggedAfterSaveMs: (e.event.time as number) - savedWall,
+            };
           });
       }
       if (i >= warmups) {
@@ -522,7 +549,11 @@ async function runPeer(spec: PeerSpec, size: number, workDir: string): Promise<P
       const saved = now();
       const got = await pollUntil(port, (p) => p.body === want, saved + Math.min(timeoutMs, 5000), failures);
       if (got.ok) await settle(port, (p) => p.body === want, now() + timeoutMs, failures);
-      result.rapid = { ms: got.ok ? got.at - saved : undefined, failed: failures.count, servedInstead: got.ok ? undefined : (got.last?.body ?? got.last?.error) };
+      result.rapid = {
+        ms: got.ok ? got.at - saved : undefined,
+        failed: failures.count,
+        servedInstead: got.ok ? undefined : (got.last?.body ?? got.last?.error),
+      };
       if (!got.ok) {
         // Recover: one more save, far enough from the last one.
         await sleep(200);
@@ -546,7 +577,12 @@ async function runPeer(spec: PeerSpec, size: number, workDir: string): Promise<P
         if (got.ok) await settle(port, (p) => p.env === want, now() + timeoutMs, failures);
         if (!got.ok) failures.add('no new process within timeout');
         const ready = proc.events.slice(eventsBefore).find((e) => e.event.event === 'restart' && e.event.phase === 'ready');
-        result.restarts.push({ ms: got.ok ? got.at - saved : undefined, failed: failures.count, timedOut: !got.ok, loggedReadyMs: ready ? (ready.event.time as number) - savedWall : undefined });
+        result.restarts.push({
+          ms: got.ok ? got.at - saved : undefined,
+          failed: failures.count,
+          timedOut: !got.ok,
+          loggedReadyMs: ready ? (ready.event.time as number) - savedWall : undefined,
+        });
         result.restartFailures.merge(failures);
         proc.sample();
         // Let the old process drain and exit before the next restart.
@@ -580,8 +616,16 @@ function ms(v: number | undefined): string {
   return `${v.toFixed(1)} ms`;
 }
 
-const p50 = (r: PeerResult) => percentile(r.edits.flatMap((e) => (e.ms === undefined ? [] : [e.ms])), 50);
-const p95 = (r: PeerResult) => percentile(r.edits.flatMap((e) => (e.ms === undefined ? [] : [e.ms])), 95);
+const p50 = (r: PeerResult) =>
+  percentile(
+    r.edits.flatMap((e) => (e.ms === undefined ? [] : [e.ms])),
+    50,
+  );
+const p95 = (r: PeerResult) =>
+  percentile(
+    r.edits.flatMap((e) => (e.ms === undefined ? [] : [e.ms])),
+    95,
+  );
 
 function failedCell(r: PeerResult): string {
   if (r.error && r.edits.length === 0) return `error: ${r.error}`;
@@ -608,7 +652,9 @@ function table(size: number, results: PeerResult[]): string[] {
   for (const r of results) {
     const mid = p50(r);
     const ratio = base !== undefined && mid !== undefined && base > 0 ? `${(mid / base).toFixed(mid / base >= 10 ? 0 : 1)}×` : '–';
-    out.push(`| ${r.label} | ${ms(r.coldStartMs)} | ${ms(mid)} | ${ms(p95(r))} | ${failedCell(r)} | ${r.rssKb ? `${(r.rssKb / 1024).toFixed(0)} MB` : '–'} | ${r.peer === 'devhot' ? '1×' : ratio} | ${rapidCell(r)} |`);
+    out.push(
+      `| ${r.label} | ${ms(r.coldStartMs)} | ${ms(mid)} | ${ms(p95(r))} | ${failedCell(r)} | ${r.rssKb ? `${(r.rssKb / 1024).toFixed(0)} MB` : '–'} | ${r.peer === 'devhot' ? '1×' : ratio} | ${rapidCell(r)} |`,
+    );
   }
   return out;
 }
@@ -648,9 +694,14 @@ function devhotDetail(results: PeerResult[]): string[] {
 async function main(): Promise<void> {
   const started = now();
   const workDir = mkdtempSync(join(tmpdir(), 'devhot-cli-bench-'));
-  const command = `node ${process.argv.slice(1).map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
+  const command = `node ${process.argv
+    .slice(1)
+    .map((a) => (/\s/.test(a) ? JSON.stringify(a) : a))
+    .join(' ')}`;
   const machine = `node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GB, Linux ${release()}`;
-  log(`devhot CLI benchmark: sizes ${sizes.join(', ')}; peers ${peerNames.join(', ')}; ${warmups} warm-ups + ${edits} edits${peerNames.some((p) => p.startsWith('devhot')) ? `, ${restarts} forced restarts (devhot)` : ''}`);
+  log(
+    `devhot CLI benchmark: sizes ${sizes.join(', ')}; peers ${peerNames.join(', ')}; ${warmups} warm-ups + ${edits} edits${peerNames.some((p) => p.startsWith('devhot')) ? `, ${restarts} forced restarts (devhot)` : ''}`,
+  );
   log(`work dir ${workDir}`);
   const all: PeerResult[] = [];
   const out: string[] = [];
@@ -663,7 +714,9 @@ async function main(): Promise<void> {
         const r = await runPeer(PEERS[name]!, size, workDir);
         results.push(r);
         all.push(r);
-        log(`    cold ${ms(r.coldStartMs)}, p50 ${ms(p50(r))}, p95 ${ms(p95(r))}, failed ${r.failures.count}, RSS ${(r.rssKb / 1024).toFixed(0)} MB (${((now() - t) / 1000).toFixed(1)} s)`);
+        log(
+          `    cold ${ms(r.coldStartMs)}, p50 ${ms(p50(r))}, p95 ${ms(p95(r))}, failed ${r.failures.count}, RSS ${(r.rssKb / 1024).toFixed(0)} MB (${((now() - t) / 1000).toFixed(1)} s)`,
+        );
       }
       out.push(...table(size, results), '');
       const detail = devhotDetail(results);
@@ -676,7 +729,10 @@ async function main(): Promise<void> {
   // Targets.
   const devhotAt = (size: number) => all.find((r) => r.peer === 'devhot' && r.size === size);
   const verdicts: string[] = [];
-  for (const [size, limit] of [[300, 10], [3000, 20]] as const) {
+  for (const [size, limit] of [
+    [300, 10],
+    [3000, 20],
+  ] as const) {
     const r = devhotAt(size);
     if (!r) continue;
     const v = p50(r);
@@ -687,11 +743,15 @@ async function main(): Promise<void> {
     const failed = devhots.reduce((s, r) => s + r.failures.count + r.edits.filter((e) => e.timedOut).length, 0);
     verdicts.push(`zero failed requests during edits: ${failed === 0 ? 'met' : `MISSED (${failed})`}`);
     const lost = devhots.filter((r) => r.rapid && r.rapid.ms === undefined);
-    verdicts.push(`no lost save (2 saves ${rapidGapMs} ms apart): ${lost.length === 0 ? 'met' : `MISSED (${lost.map((r) => `${r.peer} ${r.size}`).join(', ')})`}`);
+    verdicts.push(
+      `no lost save (2 saves ${rapidGapMs} ms apart): ${lost.length === 0 ? 'met' : `MISSED (${lost.map((r) => `${r.peer} ${r.size}`).join(', ')})`}`,
+    );
     const restartRuns = devhots.filter((r) => r.restarts.length > 0);
     if (restartRuns.length > 0) {
       const rf = restartRuns.reduce((s, r) => s + r.restartFailures.count, 0);
-      verdicts.push(`forced restart refuses nothing: ${rf === 0 ? 'met' : `MISSED (${rf} failed)`} (${restartRuns.reduce((s, r) => s + r.restarts.length, 0)} restarts)`);
+      verdicts.push(
+        `forced restart refuses nothing: ${rf === 0 ? 'met' : `MISSED (${rf} failed)`} (${restartRuns.reduce((s, r) => s + r.restarts.length, 0)} restarts)`,
+      );
     }
   }
   const left = all.reduce((s, r) => s + r.leftBehind.length, 0);
@@ -710,7 +770,11 @@ async function main(): Promise<void> {
     `processes left behind: ${left}; total time ${((now() - started) / 1000).toFixed(0)} s`,
   ];
   console.log(report.join('\n'));
-  if (args.out) writeFileSync(resolve(args.out), `${JSON.stringify({ command, machine, results: all.map((r) => ({ ...r, failures: Object.fromEntries(r.failures.kinds), restartFailures: Object.fromEntries(r.restartFailures.kinds) })) }, null, 2)}\n`);
+  if (args.out)
+    writeFileSync(
+      resolve(args.out),
+      `${JSON.stringify({ command, machine, results: all.map((r) => ({ ...r, failures: Object.fromEntries(r.failures.kinds), restartFailures: Object.fromEntries(r.restartFailures.kinds) })) }, null, 2)}\n`,
+    );
 }
 
 await main();

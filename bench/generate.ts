@@ -97,7 +97,9 @@ export function moduleSource(i: number, n: number, b: number, leaf?: { version: 
   L.push('');
   L.push(`export type Mode${i} = 'fast' | 'safe' | 'off';`);
   L.push('');
-  L.push(`export const DEFAULTS_${i}: Readonly<Record${i}> = Object.freeze({ id: ${i}, name: ${builtin[1](i)}, tags: ['t${i % 7}', 'g${Math.floor(i / PER_DIR)}'], score: ${i % 13} });`);
+  L.push(
+    `export const DEFAULTS_${i}: Readonly<Record${i}> = Object.freeze({ id: ${i}, name: ${builtin[1](i)}, tags: ['t${i % 7}', 'g${Math.floor(i / PER_DIR)}'], score: ${i % 13} });`,
+  );
   if (leaf) {
     L.push('');
     L.push(`export const LEAF_VERSION = ${leaf.version};`);
@@ -130,13 +132,14 @@ export function moduleSource(i: number, n: number, b: number, leaf?: { version: 
   L.push('');
   L.push(`export function compute${i}(seed: number, log?: Logger): number {`);
   L.push(`  const store = new Store${i}(log).add(normalize${i}({ id: seed, score: seed % 10 }));`);
-  L.push(`  ${kids.length > 0 ? "let" : "const"} value = store.total() + DEFAULTS_${i}.score;`);
+  L.push(`  ${kids.length > 0 ? 'let' : 'const'} value = store.total() + DEFAULTS_${i}.score;`);
   for (const c of kids) L.push(`  value += compute${c}(seed + ${c}, log);`);
   L.push('  return value % 1_000_003;');
   L.push('}');
   L.push('');
   L.push(`export function check${i}(value: number): Result<number> {`);
-  L.push("  return Number.isFinite(value) ? { ok: true, value } : { ok: false, error: new Error(`bad value ${value}`) };");
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the generated TypeScript holds a template literal
+  L.push('  return Number.isFinite(value) ? { ok: true, value } : { ok: false, error: new Error(`bad value ${value}`) };');
   L.push('}');
   L.push('');
   L.push(`/** Modules in this subtree, computed at load time from the children's exports. */`);
@@ -221,7 +224,12 @@ export function generateProject(dir: string, options: GenerateOptions): Generate
  * New content for the leaf: a new version number, so every write is a real change. `salt` makes
  * the content unique to one run, so a disk cache shared between runs cannot turn edits into hits.
  */
-export function leafSource(project: Pick<GeneratedProject, 'modules' | 'branching'>, version: number, accept: boolean, salt?: string): string {
+export function leafSource(
+  project: Pick<GeneratedProject, 'modules' | 'branching'>,
+  version: number,
+  accept: boolean,
+  salt?: string,
+): string {
   return moduleSource(project.modules - 1, project.modules, project.branching, { version, accept, ...(salt ? { salt } : {}) });
 }
 

@@ -56,7 +56,13 @@ const warmup = Number(args.warmup);
 const heapUpdates = Number(args['heap-updates']);
 const branching = Number(args.branching);
 const timeoutMs = Number(args.timeout) * 1000;
-for (const [name, v] of [['sizes', Math.min(...sizes)], ['updates', iterations], ['warmup', warmup], ['heap-updates', heapUpdates], ['branching', branching]] as const) {
+for (const [name, v] of [
+  ['sizes', Math.min(...sizes)],
+  ['updates', iterations],
+  ['warmup', warmup],
+  ['heap-updates', heapUpdates],
+  ['branching', branching],
+] as const) {
   if (!Number.isInteger(v) || v < 0 || (name === 'sizes' && v < 2) || (name === 'updates' && v < 1)) {
     console.error(`bad --${name}`);
     process.exit(2);
@@ -154,7 +160,9 @@ async function measure(n: number, base: string): Promise<SizeFigures> {
   log(`n=${n}: ${project.modules} modules, ${project.lines} lines, leaf chain ${project.chain.length}`);
 
   const startFlags = (kind: string): string[] =>
-    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=start-n${n}-${kind}.cpuprofile`, '--cpu-prof-interval=200'] : [];
+    profileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=start-n${n}-${kind}.cpuprofile`, '--cpu-prof-interval=200']
+      : [];
   const coldEmpty = await worker<StartResult>({ mode: 'start', ...common }, `cold start n=${n} (empty cache)`, startFlags('empty'));
   log(`  devhot cold, empty cache: start() ${ms(coldEmpty.result.startMs)}, spawn→ready ${ms(coldEmpty.readyMs)}`);
   const coldWarm = await worker<StartResult>({ mode: 'start', ...common }, `cold start n=${n} (warm cache)`, startFlags('warm'));
@@ -246,8 +254,16 @@ function report(figures: SizeFigures[]): string {
   out.push(row('  modules re-executed; reported `duration` p50', (f) => `${f.hot.reexecuted}; ${ms2(quantile(f.hot.inner, 0.5))} ms`));
   out.push(row('**update(), no accept** (entry-reexecuted) p50 / p95 / max', (f) => updateCell(f.entry)));
   out.push(row('  modules re-executed; reported `duration` p50', (f) => `${f.entry.reexecuted}; ${ms2(quantile(f.entry.inner, 0.5))} ms`));
-  out.push(row(`**heap growth after ${heapUpdates} updates** (heapUsed, after GC)`, (f) => (f.hot.heap ? mb(f.hot.heap.heapUsedAfter - f.hot.heap.heapUsedBefore) : '–')));
-  out.push(row('  external / rss growth', (f) => (f.hot.heap ? `${mb(f.hot.heap.externalAfter - f.hot.heap.externalBefore)} / ${mb(f.hot.heap.rssAfter - f.hot.heap.rssBefore)}` : '–')));
+  out.push(
+    row(`**heap growth after ${heapUpdates} updates** (heapUsed, after GC)`, (f) =>
+      f.hot.heap ? mb(f.hot.heap.heapUsedAfter - f.hot.heap.heapUsedBefore) : '–',
+    ),
+  );
+  out.push(
+    row('  external / rss growth', (f) =>
+      f.hot.heap ? `${mb(f.hot.heap.externalAfter - f.hot.heap.externalBefore)} / ${mb(f.hot.heap.rssAfter - f.hot.heap.rssBefore)}` : '–',
+    ),
+  );
   out.push(row('  heapUsed after', (f) => (f.hot.heap ? `${(f.hot.heap.heapUsedAfter / 2 ** 20).toFixed(1)} MB` : '–')));
   out.push('');
 
@@ -268,13 +284,17 @@ function report(figures: SizeFigures[]): string {
   if (big.tsxEmpty?.readyMs !== undefined && big.coldEmpty.readyMs !== undefined) {
     // "Well under" taken as at most half of tsx's time, both with empty caches.
     const r = big.coldEmpty.readyMs / big.tsxEmpty.readyMs;
-    out.push(`| cold start (empty cache) ≤ ½ of tsx's at ${at} | ${ms(big.coldEmpty.readyMs)} vs ${ms(big.tsxEmpty.readyMs)} (×${r.toFixed(2)}) | ${mark(r <= 0.5)} |`);
+    out.push(
+      `| cold start (empty cache) ≤ ½ of tsx's at ${at} | ${ms(big.coldEmpty.readyMs)} vs ${ms(big.tsxEmpty.readyMs)} (×${r.toFixed(2)}) | ${mark(r <= 0.5)} |`,
+    );
   } else {
     out.push(`| cold start at ${at} well under tsx's | – | ${mark(undefined)} |`);
   }
   if (big.tsxWarm?.readyMs !== undefined && big.coldWarm.readyMs !== undefined) {
     const r = big.coldWarm.readyMs / big.tsxWarm.readyMs;
-    out.push(`| cold start (warm caches) ≤ ½ of tsx's at ${at} | ${ms(big.coldWarm.readyMs)} vs ${ms(big.tsxWarm.readyMs)} (×${r.toFixed(2)}) | ${mark(r <= 0.5)} |`);
+    out.push(
+      `| cold start (warm caches) ≤ ½ of tsx's at ${at} | ${ms(big.coldWarm.readyMs)} vs ${ms(big.tsxWarm.readyMs)} (×${r.toFixed(2)}) | ${mark(r <= 0.5)} |`,
+    );
   }
   return out.join('\n');
 }
@@ -305,12 +325,22 @@ async function main(): Promise<void> {
         for (const kind of ['empty', 'warm'] as const) {
           const file = join(profileDir, `start-n${f.modules}-${kind}.cpuprofile`);
           console.log('');
-          console.log(formatProfile(summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 20), `CPU profile, cold start n=${f.modules}, ${kind} cache (whole process)`));
+          console.log(
+            formatProfile(
+              summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 20),
+              `CPU profile, cold start n=${f.modules}, ${kind} cache (whole process)`,
+            ),
+          );
         }
         for (const kind of ['hot', 'entry'] as const) {
           const file = join(profileDir, `update-n${f.modules}-${kind}.cpuprofile`);
           console.log('');
-          console.log(formatProfile(summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 20), `CPU profile, ${iterations} updates, n=${f.modules}, ${kind === 'hot' ? 'self-accept' : 'entry re-executed'}`));
+          console.log(
+            formatProfile(
+              summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 20),
+              `CPU profile, ${iterations} updates, n=${f.modules}, ${kind === 'hot' ? 'self-accept' : 'entry re-executed'}`,
+            ),
+          );
         }
       }
     }

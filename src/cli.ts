@@ -37,15 +37,37 @@ cli
 
 // Tool subcommands: talk to a running devhot through its session file (src/tool/).
 const rootOption = ['--root <dir>', 'Project root of the running devhot (default: current directory)'] as const;
-cli.command('status', 'Show the running session: app state, URLs, the standing error').option(...rootOption).option('--json', 'Print one JSON object').action((flags: Record<string, unknown>) => tool('status', flags));
-cli.command('events', 'Print every channel message as a JSON line until Ctrl-C').option(...rootOption).option('--logs', "Include the app's output").action((flags: Record<string, unknown>) => tool('events', flags));
-cli.command('reload', 'Re-run the entry of the running app').option(...rootOption).option('--all', 'Re-run every module').option('--json', 'Print the reply as JSON').action((flags: Record<string, unknown>) => tool('reload', flags));
-cli.command('restart', 'Restart the running app process').option(...rootOption).option('--json', 'Print the reply as JSON').action((flags: Record<string, unknown>) => tool('restart', flags));
+cli
+  .command('status', 'Show the running session: app state, URLs, the standing error')
+  .option(...rootOption)
+  .option('--json', 'Print one JSON object')
+  .action((flags: Record<string, unknown>) => tool('status', flags));
+cli
+  .command('events', 'Print every channel message as a JSON line until Ctrl-C')
+  .option(...rootOption)
+  .option('--logs', "Include the app's output")
+  .action((flags: Record<string, unknown>) => tool('events', flags));
+cli
+  .command('reload', 'Re-run the entry of the running app')
+  .option(...rootOption)
+  .option('--all', 'Re-run every module')
+  .option('--json', 'Print the reply as JSON')
+  .action((flags: Record<string, unknown>) => tool('reload', flags));
+cli
+  .command('restart', 'Restart the running app process')
+  .option(...rootOption)
+  .option('--json', 'Print the reply as JSON')
+  .action((flags: Record<string, unknown>) => tool('restart', flags));
 
 async function tool(name: 'status' | 'events' | 'reload' | 'restart', flags: Record<string, unknown>): Promise<void> {
   const commands = await import('./tool/commands.js');
   const options = { root: flags.root as string | undefined, json: flags.json === true, all: flags.all === true, logs: flags.logs === true };
-  const command = { status: commands.statusCommand, events: commands.eventsCommand, reload: commands.reloadCommand, restart: commands.restartCommand }[name];
+  const command = {
+    status: commands.statusCommand,
+    events: commands.eventsCommand,
+    reload: commands.reloadCommand,
+    restart: commands.restartCommand,
+  }[name];
   process.exitCode = await command(options);
 }
 
@@ -100,7 +122,11 @@ async function run(entry: string | undefined, args: string[], flags: Record<stri
     exiting = true;
     void supervisor.close().then(() => process.exit(code));
   };
-  const signals: Array<[NodeJS.Signals, number]> = [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]];
+  const signals: Array<[NodeJS.Signals, number]> = [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+    ['SIGHUP', 1],
+  ];
   for (const [signal, n] of signals) process.on(signal, () => exit(128 + n));
   installShortcuts({ enabled: config.shortcuts, supervisor, logger, quit: () => exit(0) });
 }
@@ -125,7 +151,9 @@ function fail(error: unknown): never {
     if (error.fix) process.stderr.write(`${pc.dim(`fix: ${error.fix}`)}\n`);
     process.stderr.write(`${pc.dim(error.code)}\n`);
   } else if (error instanceof Error && error.name === 'CACError') {
-    process.stderr.write(`${pc.red(pc.bold('devhot'))} ${pc.red(asTyped(error.message))}\n${pc.dim('fix: run `devhot --help` for the flags devhot knows.')}\n${pc.dim(ErrorCodes.BAD_OPTION)}\n`);
+    process.stderr.write(
+      `${pc.red(pc.bold('devhot'))} ${pc.red(asTyped(error.message))}\n${pc.dim('fix: run `devhot --help` for the flags devhot knows.')}\n${pc.dim(ErrorCodes.BAD_OPTION)}\n`,
+    );
   } else {
     process.stderr.write(`${pc.red(pc.bold('devhot'))} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   }

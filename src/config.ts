@@ -216,7 +216,8 @@ export function resolveConfig(cli: DevhotOptions, file: DevhotOptions = {}, conf
     hot: o.hot ?? true,
     json: o.json ?? false,
     restartOnCrash: o.restartOnCrash ?? false,
-    cacheDir: o.cacheDir === undefined ? join(root, 'node_modules', '.devhot', 'cache') : o.cacheDir === false ? false : resolve(root, o.cacheDir),
+    cacheDir:
+      o.cacheDir === undefined ? join(root, 'node_modules', '.devhot', 'cache') : o.cacheDir === false ? false : resolve(root, o.cacheDir),
     tsconfig: o.tsconfig === undefined || o.tsconfig === false ? o.tsconfig : resolve(root, o.tsconfig),
     shortcuts: (o.shortcuts ?? true) && Boolean(process.stdin.isTTY) && !process.env.CI && !o.json,
     configFile,
@@ -255,4 +256,3 @@ function checkNumber(flag: string, value: unknown): number {
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
-

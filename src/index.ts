@@ -9,7 +9,15 @@ export { DevhotError, ErrorCodes, isDevhotError } from './errors.js';
 export type { ErrorCode, SourceLocation } from './errors.js';
 export type { HotContext as DevhotHotContext } from './runner/hot.js';
 export { connect, readSession, defaultSessionFile } from './tool/connect.js';
-export type { ConnectOptions, DevhotConnection, ConnectedMessage, MessageOf, RequestResults, RequestParams, ServerMessageType } from './tool/connect.js';
+export type {
+  ConnectOptions,
+  DevhotConnection,
+  ConnectedMessage,
+  MessageOf,
+  RequestResults,
+  RequestParams,
+  ServerMessageType,
+} from './tool/connect.js';
 export { PROTOCOL_VERSION, CHANNEL_PATH, CLIENT_PATH, parseClientMessage } from './shared/protocol.js';
 export type { ServerMessage, ClientMessage, AppState, ModuleInfo, ChannelError, SessionFile, RequestMethod } from './shared/protocol.js';
 export { defineConfig, resolveConfig, loadConfigFile, findConfigFile } from './config.js';

@@ -71,7 +71,12 @@ class HumanFormat {
       case 'update':
         return this.update(event.result);
       case 'error': {
-        const what = event.source === 'uncaught' ? 'uncaught error in the app (it keeps running)' : event.source === 'start' ? 'the app failed to start' : 'error';
+        const what =
+          event.source === 'uncaught'
+            ? 'uncaught error in the app (it keeps running)'
+            : event.source === 'start'
+              ? 'the app failed to start'
+              : 'error';
         return [`${this.time()} ${c.red(what)}`, this.error(event.error)];
       }
       case 'restart':
@@ -102,7 +107,11 @@ class HumanFormat {
 
   private start(event: Extract<LogEvent, { event: 'start' }>): string[] {
     const { c } = this;
-    const lines = ['', `  ${c.green(c.bold('devhot'))} ${c.green(`v${event.version}`)}  ${c.dim('ready in')} ${c.bold(`${Math.round(event.readyMs)} ms`)}`, ''];
+    const lines = [
+      '',
+      `  ${c.green(c.bold('devhot'))} ${c.green(`v${event.version}`)}  ${c.dim('ready in')} ${c.bold(`${Math.round(event.readyMs)} ms`)}`,
+      '',
+    ];
     lines.push(`  ${c.green('➜')}  ${c.bold('Entry')}:  ${c.cyan(this.rel(event.entry))}`);
     for (const url of event.urls) lines.push(`  ${c.green('➜')}  ${c.bold('Local')}:  ${c.cyan(url)}`);
     if (event.urls.length === 0) lines.push(`  ${c.green('➜')}  ${c.dim('no server listening yet')}`);

@@ -27,7 +27,10 @@ import { poll, type After } from './helpers/poll.js';
 const CHROMIUM = '/usr/bin/chromium';
 const CLIENT_FILE = path.join(REPO_ROOT, 'dist', 'client', 'client.js');
 
-const skip = !fs.existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} is missing (apt-get install chromium); browser tests skipped outside CI` : false;
+const skip =
+  !fs.existsSync(CHROMIUM) && !process.env.CI
+    ? `${CHROMIUM} is missing (apt-get install chromium); browser tests skipped outside CI`
+    : false;
 if (skip) process.stderr.write(`browser.test: ${skip}\n`);
 
 /** A fresh browser (own profile directory) with one page; closed and removed after the test. */
@@ -40,7 +43,15 @@ async function openPage(t: After): Promise<Page> {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   } catch (error) {
     fs.rmSync(profile, { recursive: true, force: true });
@@ -110,7 +121,15 @@ async function fakeChannel(t: After): Promise<FakeChannel> {
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
-      ws.send(JSON.stringify({ type: 'connected', protocol: 1, version: 'test', urls: [], state: { status: 'running', pid: 1, urls: [], error: undefined } } satisfies ServerMessage));
+      ws.send(
+        JSON.stringify({
+          type: 'connected',
+          protocol: 1,
+          version: 'test',
+          urls: [],
+          state: { status: 'running', pid: 1, urls: [], error: undefined },
+        } satisfies ServerMessage),
+      );
     });
   });
   const listenChannel = () => new Promise<void>((r) => channel.listen(channelPort, '127.0.0.1', r));
@@ -244,7 +263,10 @@ test('client: error shows a text-only overlay; Esc closes it; error-cleared and 
   assert.match(text, /Fix the syntax error/);
   assert.match(text, /<img src=x onerror=/, 'markup in the message shows as text');
   assert.equal(await page.evaluate(`document.querySelector('devhot-error-overlay').shadowRoot.querySelector('img')`), null);
-  assert.equal(await page.evaluate(`document.querySelector('devhot-error-overlay').shadowRoot.querySelector('pre').textContent.includes('> 3 |')`), true);
+  assert.equal(
+    await page.evaluate(`document.querySelector('devhot-error-overlay').shadowRoot.querySelector('pre').textContent.includes('> 3 |')`),
+    true,
+  );
   assert.equal(await page.evaluate('window.__xss'), undefined);
 
   await page.keyboard.press('Escape');
@@ -265,11 +287,20 @@ test('client: error shows a text-only overlay; Esc closes it; error-cleared and 
   // A standing error is shown to a page that connects late (the connected message's state).
   channel.send(error);
   await until(page, `${OVERLAY_TEXT}.includes('src/routes.ts')`, 'the overlay again');
-  channel.send({ type: 'update', files: ['src/routes.ts'], modules: ['src/routes.ts'], rung: 'hot-update', reason: undefined, duration: 1 });
+  channel.send({
+    type: 'update',
+    files: ['src/routes.ts'],
+    modules: ['src/routes.ts'],
+    rung: 'hot-update',
+    reason: undefined,
+    duration: 1,
+  });
   await until(page, `${RELOADED} && ${NO_OVERLAY}`, 'the good update to reload without the overlay');
 });
 
-test('client: when devhot goes away, the page polls until devhot runs again (its channel on a new port), then reloads', { skip }, async (t) => {
+test('client: when devhot goes away, the page polls until devhot runs again (its channel on a new port), then reloads', {
+  skip,
+}, async (t) => {
   const { page, channel } = await openFake(t);
   let failedPolls = 0;
   page.on('requestfailed', (request) => {
@@ -311,7 +342,9 @@ export const router = Router();
 router.get('/api', (_req, res) => void res.json({ ok: true }));
 `;
 
-test('devhot: template edit reloads; CSS edit swaps without reload; syntax error overlay and its fix; --env-file restart reloads', { skip }, async (t) => {
+test('devhot: template edit reloads; CSS edit swaps without reload; syntax error overlay and its fix; --env-file restart reloads', {
+  skip,
+}, async (t) => {
   const fixture = createFixture(t, {
     'server.ts': SERVER,
     'views.ts': VIEWS('v1'),
@@ -365,8 +398,15 @@ test('devhot: template edit reloads; CSS edit swaps without reload; syntax error
   from = devhot.mark();
   fixture.write('.env', 'GREETING=restarted\n');
   await devhot.waitEvent(isRestart('ready'), 'the restart', { from, timeout: 15_000 });
-  await until(page, `${RELOADED} && document.querySelector('#greeting')?.textContent === 'restarted'`, 'the reload after the restart', 15_000).catch(async (error: Error) => {
-    const seen = await page.evaluate(`JSON.stringify({ marker: window.__marker, greeting: document.querySelector('#greeting')?.textContent })`).catch(String);
+  await until(
+    page,
+    `${RELOADED} && document.querySelector('#greeting')?.textContent === 'restarted'`,
+    'the reload after the restart',
+    15_000,
+  ).catch(async (error: Error) => {
+    const seen = await page
+      .evaluate(`JSON.stringify({ marker: window.__marker, greeting: document.querySelector('#greeting')?.textContent })`)
+      .catch(String);
     throw new Error(`${error.message}; page: ${seen}; GET / now: ${(await get(port, '/')).body}${devhot.describe()}`);
   });
   await until(page, CONNECTED, 'the client to reconnect after the restart');

@@ -10,11 +10,25 @@ import type { AppState, ServerMessage } from '../src/shared/protocol.js';
 import { openClient, startChannel } from './helpers/channel.js';
 
 const ROOT = '/project';
-const payload = (message: string): ErrorPayload => ({ code: 'DEVHOT_ERR_TRANSFORM', message, file: `${ROOT}/src/a.ts`, line: 3, column: 7 });
+const payload = (message: string): ErrorPayload => ({
+  code: 'DEVHOT_ERR_TRANSFORM',
+  message,
+  file: `${ROOT}/src/a.ts`,
+  line: 3,
+  column: 7,
+});
 
 async function setup(t: Parameters<typeof startChannel>[0]) {
   let bridge!: ChannelBridge;
-  const { channel } = await startChannel(t, { handlers: { state: () => bridge.state(), graph: async () => [], reload: async () => undefined, restart: async () => undefined, custom: () => {} } });
+  const { channel } = await startChannel(t, {
+    handlers: {
+      state: () => bridge.state(),
+      graph: async () => [],
+      reload: async () => undefined,
+      restart: async () => undefined,
+      custom: () => {},
+    },
+  });
   bridge = new ChannelBridge(ROOT, channel);
   const statuses = (messages: ServerMessage[]): AppState['status'][] =>
     messages.filter((m): m is Extract<ServerMessage, { type: 'status' }> => m.type === 'status').map((m) => m.state.status);
@@ -43,7 +57,11 @@ test('a failed start stands until a good restart: then error-cleared, and a page
   await late.next('connected');
   // A round trip: whatever the channel sent on connect has arrived before the reply.
   await late.request('status');
-  assert.equal(late.messages.some((m) => m.type === 'error'), false, JSON.stringify(late.messages));
+  assert.equal(
+    late.messages.some((m) => m.type === 'error'),
+    false,
+    JSON.stringify(late.messages),
+  );
 });
 
 test('an uncaught error in a request handler is sent, but does not stand: later pages do not get it', async (t) => {
@@ -58,7 +76,11 @@ test('an uncaught error in a request handler is sent, but does not stand: later 
   const connected = await late.next('connected');
   assert.equal(connected.state.error, undefined);
   await late.request('status');
-  assert.equal(late.messages.some((m) => m.type === 'error'), false, JSON.stringify(late.messages));
+  assert.equal(
+    late.messages.some((m) => m.type === 'error'),
+    false,
+    JSON.stringify(late.messages),
+  );
 });
 
 test('a failed restart leaves the state on the process that still serves, with the error standing', async (t) => {

@@ -31,7 +31,14 @@ describe('channel: messages', () => {
     });
     assert.equal(fs.statSync(sessionFile).mode & 0o777, 0o600);
     const session = JSON.parse(fs.readFileSync(sessionFile, 'utf8')) as SessionFile;
-    assert.deepEqual(session, { protocol: PROTOCOL_VERSION, version: '9.9.9-test', pid: process.pid, url: channel.url, token: channel.token, root });
+    assert.deepEqual(session, {
+      protocol: PROTOCOL_VERSION,
+      version: '9.9.9-test',
+      pid: process.pid,
+      url: channel.url,
+      token: channel.token,
+      root,
+    });
     assert.equal(
       channel.scriptTag(),
       `<script type="module" src="http://127.0.0.1:${channel.port}${CLIENT_PATH}?token=${channel.token}"></script>`,
@@ -42,7 +49,12 @@ describe('channel: messages', () => {
     const { channel, calls } = await startChannel(t);
     const client = await openClient(t, channel, { bearer: true });
     const status = await client.request('status');
-    assert.deepEqual(status, { type: 'reply', id: status.id, ok: true, result: { status: 'running', pid: 4242, urls: ['http://localhost:3000'] } });
+    assert.deepEqual(status, {
+      type: 'reply',
+      id: status.id,
+      ok: true,
+      result: { status: 'running', pid: 4242, urls: ['http://localhost:3000'] },
+    });
     const graph = await client.request('graph');
     assert.equal(graph.ok, true);
     assert.deepEqual(graph.ok && graph.result, GRAPH);
@@ -98,13 +110,20 @@ describe('channel: messages', () => {
   test('the standing error is replayed to a late client, and cleared by error-cleared or an update', async (t) => {
     const { channel } = await startChannel(t);
     const early = await openClient(t, channel);
-    const error: ServerMessage = { type: 'error', source: 'update', error: { message: 'Unexpected token', file: 'src/a.ts', line: 3, column: 7 } };
+    const error: ServerMessage = {
+      type: 'error',
+      source: 'update',
+      error: { message: 'Unexpected token', file: 'src/a.ts', line: 3, column: 7 },
+    };
     channel.broadcast(error);
     assert.deepEqual(await early.next('error'), error);
 
     const late = await openClient(t, channel);
     await late.next('error');
-    assert.deepEqual(late.messages.map((m) => m.type), ['connected', 'error']);
+    assert.deepEqual(
+      late.messages.map((m) => m.type),
+      ['connected', 'error'],
+    );
 
     channel.broadcast({ type: 'error-cleared' });
     await late.next('error-cleared');
@@ -112,13 +131,19 @@ describe('channel: messages', () => {
     await later.next('connected');
     // Nothing more arrives: a round trip proves the replay would have come before the reply.
     await later.request('status');
-    assert.deepEqual(later.messages.map((m) => m.type), ['connected', 'reply']);
+    assert.deepEqual(
+      later.messages.map((m) => m.type),
+      ['connected', 'reply'],
+    );
 
     channel.broadcast(error);
     channel.broadcast({ type: 'update', files: ['src/a.ts'], modules: ['src/a.ts'], rung: 'hot-update', reason: undefined, duration: 3 });
     const afterUpdate = await openClient(t, channel);
     await afterUpdate.request('status');
-    assert.deepEqual(afterUpdate.messages.map((m) => m.type), ['connected', 'reply']);
+    assert.deepEqual(
+      afterUpdate.messages.map((m) => m.type),
+      ['connected', 'reply'],
+    );
   });
 
   test('logs go only to clients that subscribed', async (t) => {
@@ -131,13 +156,26 @@ describe('channel: messages', () => {
     assert.deepEqual(await subscriber.next('log'), { type: 'log', stream: 'stdout', text: 'listening on 3000\n' });
     channel.broadcast({ type: 'full-reload', reason: 'marker' });
     await plain.next('full-reload');
-    assert.equal(plain.messages.some((m) => m.type === 'log'), false);
+    assert.equal(
+      plain.messages.some((m) => m.type === 'log'),
+      false,
+    );
   });
 
   test('garbage JSON and binary frames are ignored; the socket keeps working', async (t) => {
     const { channel, calls } = await startChannel(t);
     const client = await openClient(t, channel);
-    for (const junk of ['{not json', 'null', '42', '"str"', '[]', '{"type":"nope"}', '{"type":"request","method":"status"}', '{"type":"custom"}']) client.sendJson(junk);
+    for (const junk of [
+      '{not json',
+      'null',
+      '42',
+      '"str"',
+      '[]',
+      '{"type":"nope"}',
+      '{"type":"request","method":"status"}',
+      '{"type":"custom"}',
+    ])
+      client.sendJson(junk);
     client.ws.send(Buffer.from([0, 1, 2, 3]), { binary: true });
     const reply = await client.request('status');
     assert.equal(reply.ok, true);
@@ -225,12 +263,24 @@ describe('channel: refusals before the upgrade', () => {
   test('a foreign Origin → 403; the app origin (any loopback spelling) and devhot’s own → 101', async (t) => {
     const { channel } = await startChannel(t);
     const auth = { Authorization: `Bearer ${channel.token}` };
-    for (const origin of ['http://evil.example', 'http://localhost:3001', 'https://localhost:3000', 'null', 'http://localhost.evil.example:3000']) {
+    for (const origin of [
+      'http://evil.example',
+      'http://localhost:3001',
+      'https://localhost:3000',
+      'null',
+      'http://localhost.evil.example:3000',
+    ]) {
       const res = await upgradeStatus(channel.port, { headers: { ...auth, Origin: origin } });
       assert.equal(res.status, 403, origin);
       assert.match(res.body, /Origin/);
     }
-    for (const origin of ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000', `http://127.0.0.1:${channel.port}`, `http://localhost:${channel.port}`]) {
+    for (const origin of [
+      'http://localhost:3000',
+      'http://127.0.0.1:3000',
+      'http://[::1]:3000',
+      `http://127.0.0.1:${channel.port}`,
+      `http://localhost:${channel.port}`,
+    ]) {
       assert.equal((await upgradeStatus(channel.port, { headers: { ...auth, Origin: origin } })).status, 101, origin);
     }
   });
@@ -239,12 +289,26 @@ describe('channel: refusals before the upgrade', () => {
     const { channel } = await startChannel(t, { allowedHosts: ['dev.example.test'] });
     const auth = { Authorization: `Bearer ${channel.token}` };
     const port = channel.port;
-    for (const host of [`evil.example:${port}`, 'evil.example', `localhost.evil.example:${port}`, `192.168.1.5:${port}`, `sub.dev.example.test:${port}`]) {
+    for (const host of [
+      `evil.example:${port}`,
+      'evil.example',
+      `localhost.evil.example:${port}`,
+      `192.168.1.5:${port}`,
+      `sub.dev.example.test:${port}`,
+    ]) {
       const res = await upgradeStatus(port, { headers: { ...auth, Host: host } });
       assert.equal(res.status, 403, host);
       assert.match(res.body, /Host/);
     }
-    for (const host of [`localhost:${port}`, `app.localhost:${port}`, `127.0.0.1:${port}`, `127.1.2.3:${port}`, `[::1]:${port}`, `dev.example.test:${port}`, `LOCALHOST:${port}`]) {
+    for (const host of [
+      `localhost:${port}`,
+      `app.localhost:${port}`,
+      `127.0.0.1:${port}`,
+      `127.1.2.3:${port}`,
+      `[::1]:${port}`,
+      `dev.example.test:${port}`,
+      `LOCALHOST:${port}`,
+    ]) {
       assert.equal((await upgradeStatus(port, { headers: { ...auth, Host: host } })).status, 101, host);
     }
   });
@@ -260,18 +324,20 @@ describe('channel: refusals before the upgrade', () => {
   test('a flood of 200 connections with maxClients 20: the excess is refused with 503, a good client still gets replies', async (t) => {
     const { channel } = await startChannel(t, { maxClients: 20 });
     const outcomes = await Promise.all(
-      Array.from({ length: 200 }, (_, i) =>
-        new Promise<number | 'open'>((resolve) => {
-          // Every tenth attempt has no token: refused with 401 without taking a slot.
-          const ws = new WebSocket(i % 10 === 0 ? channel.url : `${channel.url}?token=${channel.token}`);
-          t.after(() => ws.terminate());
-          ws.on('error', () => {});
-          ws.once('open', () => resolve('open'));
-          ws.once('unexpected-response', (_req, res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          });
-        }),
+      Array.from(
+        { length: 200 },
+        (_, i) =>
+          new Promise<number | 'open'>((resolve) => {
+            // Every tenth attempt has no token: refused with 401 without taking a slot.
+            const ws = new WebSocket(i % 10 === 0 ? channel.url : `${channel.url}?token=${channel.token}`);
+            t.after(() => ws.terminate());
+            ws.on('error', () => {});
+            ws.once('open', () => resolve('open'));
+            ws.once('unexpected-response', (_req, res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            });
+          }),
       ),
     );
     const count = (o: number | 'open') => outcomes.filter((x) => x === o).length;
@@ -287,16 +353,18 @@ describe('channel: refusals before the upgrade', () => {
   test('after a flood is gone, a good client connects and gets replies', async (t) => {
     const { channel } = await startChannel(t, { maxClients: 20 });
     const flood = await Promise.all(
-      Array.from({ length: 200 }, () =>
-        new Promise<WebSocket | undefined>((resolve) => {
-          const ws = new WebSocket(`${channel.url}?token=${channel.token}`);
-          ws.on('error', () => {});
-          ws.once('open', () => resolve(ws));
-          ws.once('unexpected-response', (_req, res) => {
-            res.resume();
-            resolve(undefined);
-          });
-        }),
+      Array.from(
+        { length: 200 },
+        () =>
+          new Promise<WebSocket | undefined>((resolve) => {
+            const ws = new WebSocket(`${channel.url}?token=${channel.token}`);
+            ws.on('error', () => {});
+            ws.once('open', () => resolve(ws));
+            ws.once('unexpected-response', (_req, res) => {
+              res.resume();
+              resolve(undefined);
+            });
+          }),
       ),
     );
     const open = flood.filter((ws): ws is WebSocket => ws !== undefined);
@@ -437,7 +505,13 @@ describe('channel: the gate, as pure functions', () => {
       appOrigins: () => [],
       sessionFile: false,
       clientFile: '/nowhere/client.js',
-      handlers: { state: () => ({ status: 'stopped', pid: undefined, urls: [], error: undefined }), graph: async () => [], reload: async () => undefined, restart: async () => undefined, custom: () => {} },
+      handlers: {
+        state: () => ({ status: 'stopped', pid: undefined, urls: [], error: undefined }),
+        graph: async () => [],
+        reload: async () => undefined,
+        restart: async () => undefined,
+        custom: () => {},
+      },
     });
     t.after(() => channel.close());
     assert.equal(channel.url, `ws://localhost:${channel.port}${CHANNEL_PATH}`);

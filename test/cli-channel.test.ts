@@ -44,14 +44,27 @@ export {};
   onCleanup(t, () => tool.close());
   const messages: ServerMessage[] = [];
   tool.on('*', (m) => messages.push(m));
-  const next = <T extends ServerMessage['type']>(type: T, from: number, match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true) =>
+  const next = <T extends ServerMessage['type']>(
+    type: T,
+    from: number,
+    match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true,
+  ) =>
     poll(
-      () => messages.slice(from).find((m): m is Extract<ServerMessage, { type: T }> => m.type === type && match(m as Extract<ServerMessage, { type: T }>)),
-      `a ${type} message (got ${messages.slice(from).map((m) => m.type).join(', ')})`,
+      () =>
+        messages
+          .slice(from)
+          .find((m): m is Extract<ServerMessage, { type: T }> => m.type === type && match(m as Extract<ServerMessage, { type: T }>)),
+      `a ${type} message (got ${messages
+        .slice(from)
+        .map((m) => m.type)
+        .join(', ')})`,
     );
 
   assert.equal(tool.connected.protocol, 1);
-  assert.ok(tool.connected.urls.some((u) => u.includes(`:${port}`)), tool.connected.urls.join());
+  assert.ok(
+    tool.connected.urls.some((u) => u.includes(`:${port}`)),
+    tool.connected.urls.join(),
+  );
 
   // Status and graph come from the supervisor and the app.
   const status = await tool.status();
@@ -97,7 +110,10 @@ export {};
   const lateMessages: ServerMessage[] = [];
   late.on('*', (m) => lateMessages.push(m));
   assert.equal(late.connected.state.status, 'error');
-  await poll(() => lateMessages.some((m) => m.type === 'error' && m.error.file === 'route.ts'), 'the standing error replayed to a late tool');
+  await poll(
+    () => lateMessages.some((m) => m.type === 'error' && m.error.file === 'route.ts'),
+    'the standing error replayed to a late tool',
+  );
 
   mark = messages.length;
   fixture.write('route.ts', routeModule('v4'));

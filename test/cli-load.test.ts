@@ -137,7 +137,14 @@ http
       save: (i) => fixture.write('hot.ts', hotModule(`h${i}`)),
       check: async (from) => {
         const applied = await eventsFor(isUpdate('applied'), from, SAVES);
-        assert.equal(applied.length, SAVES, devhot.find(() => true, from).map((e) => JSON.stringify(e)).join('\n'));
+        assert.equal(
+          applied.length,
+          SAVES,
+          devhot
+            .find(() => true, from)
+            .map((e) => JSON.stringify(e))
+            .join('\n'),
+        );
         for (const e of applied) {
           assert.equal(e.result.rung, 'hot-update');
           assert.deepEqual(e.result.reexecuted, ['hot.ts']);

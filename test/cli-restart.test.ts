@@ -77,7 +77,9 @@ test('a restart whose new process fails to start keeps the old process serving; 
   // A file that is not source (a log the app writes, notes) is no reason to retry the restart.
   from = devhot.mark();
   fixture.write('notes.txt', 'hello\n');
-  await devhot.waitEvent((e) => e.event === 'update' && e.result.files.includes(fixture.file('notes.txt')), 'notes.txt reaching the app', { from });
+  await devhot.waitEvent((e) => e.event === 'update' && e.result.files.includes(fixture.file('notes.txt')), 'notes.txt reaching the app', {
+    from,
+  });
   assert.deepEqual(devhot.find(isRestart('starting'), from), [], devhot.describe());
   assert.equal(await pidOf(port), pid);
 
@@ -141,6 +143,7 @@ test('--restart-on-crash: an app that exits is started again without a save', as
 test('a request in flight is answered across an entry re-execution, and by the old process across a restart', async (t) => {
   const slowServer = SERVER.replace(
     "if (req.url === '/crash') process.exit(1);",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the fixture's source holds a template literal
     "if (req.url === '/crash') process.exit(1);\n    if (req.url === '/slow') return void setTimeout(() => res.end(`${message} ${process.pid}`), 700);",
   );
   const fixture = createFixture(t, { 'server.ts': slowServer, 'route.ts': route('v1'), '.env': 'TOKEN=a\n' });

@@ -55,7 +55,12 @@ test('in a terminal: h shows help, other lines reach the app, r restarts refusin
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), NO_COLOR: '1' };
   delete env.CI;
   const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} server.ts`;
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: fixture.root, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    cwd: fixture.root,
+    env,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));

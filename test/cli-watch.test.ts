@@ -47,7 +47,11 @@ test('--exclude: files under an excluded glob are not watched', async (t) => {
   await waitForBody(port, 'a2b1');
   await devhot.waitEvent(isUpdate('applied'), 'the update of a.ts', { from });
   const mentioned = devhot.find((e) => e.event === 'update', from).flatMap((e) => e.result.files as string[]);
-  assert.deepEqual(mentioned.filter((f) => f.includes('generated')), [], devhot.describe());
+  assert.deepEqual(
+    mentioned.filter((f) => f.includes('generated')),
+    [],
+    devhot.describe(),
+  );
 });
 
 for (const file of ['package.json', 'tsconfig.json']) {

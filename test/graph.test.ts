@@ -82,7 +82,10 @@ describe('planUpdate', () => {
     const g = graph({ main: ['dep'], dep: [] }, { main: { accepts: ['dep'] } });
     const plan = planUpdate([g.get('dep')!], { entry: g.get('main'), root: ROOT });
     assert.deepEqual(names(plan.reexecute), ['dep']);
-    assert.deepEqual([...plan.acceptedDeps].map(([b, d]) => [names([b])[0], names(d)]), [['main', ['dep']]]);
+    assert.deepEqual(
+      [...plan.acceptedDeps].map(([b, d]) => [names([b])[0], names(d)]),
+      [['main', ['dep']]],
+    );
   });
 
   it('a boundary also reached on a path without a boundary is re-executed, not called back', () => {

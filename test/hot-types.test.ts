@@ -23,7 +23,14 @@ function typecheck(t: { after(fn: () => void): void }, source: string): { code: 
   fs.writeFileSync(
     path.join(dir, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { target: 'ES2023', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node', 'devhot/hot'] },
+      compilerOptions: {
+        target: 'ES2023',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noEmit: true,
+        types: ['node', 'devhot/hot'],
+      },
       include: ['server.ts'],
     }),
   );

@@ -42,13 +42,16 @@ describe('package.json reader', () => {
 
   it('reports invalid JSON as one DevhotError naming the file relative to the root, with a fix', () => {
     const root = project({ 'pkg/package.json': '{ "type": "module", }' });
-    assert.throws(() => createPackageJsonReader({ root }).read(path.join(root, 'pkg')), (e: unknown) => {
-      assert.ok(e instanceof DevhotError);
-      assert.equal(e.code, ErrorCodes.RESOLVE);
-      assert.match(e.message, /^Invalid JSON in pkg\/package\.json: /);
-      assert.match(e.fix ?? '', /package\.json/);
-      return true;
-    });
+    assert.throws(
+      () => createPackageJsonReader({ root }).read(path.join(root, 'pkg')),
+      (e: unknown) => {
+        assert.ok(e instanceof DevhotError);
+        assert.equal(e.code, ErrorCodes.RESOLVE);
+        assert.match(e.message, /^Invalid JSON in pkg\/package\.json: /);
+        assert.match(e.fix ?? '', /package\.json/);
+        return true;
+      },
+    );
   });
 
   it('is what the supervisor reads the entry with: devhot.entry, then main, and invalid JSON says so', () => {

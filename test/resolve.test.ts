@@ -284,8 +284,14 @@ describe('resolver: a project with tsconfig, imports and packages', () => {
       const result = r.resolve(s, probe, kind);
       return result.kind === 'external' ? result.url : result.kind;
     };
-    assert.deepEqual(esm.map((s) => urlOf(s, 'import')), node.esm);
-    assert.deepEqual(cjs.map((s) => urlOf(s, 'require')), node.cjs);
+    assert.deepEqual(
+      esm.map((s) => urlOf(s, 'import')),
+      node.esm,
+    );
+    assert.deepEqual(
+      cjs.map((s) => urlOf(s, 'require')),
+      node.cjs,
+    );
   });
 
   it('lists the tsconfig and package.json files it read', () => {
@@ -336,6 +342,7 @@ describe('resolver: tsconfig extends chains', () => {
     }
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: TypeScript's literal `${configDir}` token
   it('extends a package by name, with ${configDir} and baseUrl from the base', () => {
     const root = makeProject({
       'tsconfig.app.json': json({ extends: '@acme/tsconfig' }),

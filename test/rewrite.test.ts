@@ -28,7 +28,9 @@ function run(code: string, deps: object[] = []): Record<string, unknown> {
 
 describe('rewrite: imports and exports', () => {
   it('lists static dependencies in source order, once each, with import attributes', () => {
-    const r = rewrite(`import a from './a';\nimport { b } from './b';\nimport './a';\nimport data from './d.json' with { type: 'json' };\nexport * from './e';\nexport { f } from './f';\n`);
+    const r = rewrite(
+      `import a from './a';\nimport { b } from './b';\nimport './a';\nimport data from './d.json' with { type: 'json' };\nexport * from './e';\nexport { f } from './f';\n`,
+    );
     assert.deepEqual(r.deps, [
       { specifier: './a' },
       { specifier: './b' },
@@ -59,7 +61,10 @@ describe('rewrite: imports and exports', () => {
   });
 
   it('reads imported bindings through the namespace, and calls them with this undefined', () => {
-    const body = bodyOf(rewrite(`import { f, g as h } from './x';\nimport * as ns from './y';\nimport d from './z';\nf(); h\`t\`; ns.k(); d.m; new f();\n`).code);
+    const body = bodyOf(
+      rewrite(`import { f, g as h } from './x';\nimport * as ns from './y';\nimport d from './z';\nf(); h\`t\`; ns.k(); d.m; new f();\n`)
+        .code,
+    );
     assert.match(body, /\(0, __dh_i0\.f\)\(\)/);
     assert.match(body, /\(0, __dh_i0\.g\)`t`/);
     assert.match(body, /__dh_i1\.k\(\)/);

@@ -24,7 +24,7 @@ test('syntax error in a .ts file: transform error with file, line, column and fr
   assert.match(result.error.message, /greet\.ts/);
   assert.equal(ns('main.ts').hello('old'), 'hello old');
 
-  const fixed = expectStatus(await runner.update([project.edit('greet.ts', "+ ;", "+ name + '!';")]), 'applied');
+  const fixed = expectStatus(await runner.update([project.edit('greet.ts', '+ ;', "+ name + '!';")]), 'applied');
   assert.deepEqual(fixed.reexecuted, ['greet.ts', 'main.ts']);
   assert.equal(ns('main.ts').hello('new'), 'hello new!');
 });
@@ -89,7 +89,10 @@ test('a failed evaluation keeps the last good code serving: disposed modules run
     ].join('\n'),
   });
   assert.equal(G[K].open, 1);
-  const result = expectStatus(await runner.update([project.write('routes.ts', `throw new Error('broken route');\nexport const route = () => 'v2';\n`)]), 'error');
+  const result = expectStatus(
+    await runner.update([project.write('routes.ts', `throw new Error('broken route');\nexport const route = () => 'v2';\n`)]),
+    'error',
+  );
   assert.equal(result.phase, 'evaluate');
   // The resource is open again and answers with the last good code.
   assert.equal(G[K].open, 1);
@@ -106,7 +109,10 @@ test('a failed self-accepting update: the old instance is restored and the next 
     'svc.ts': `export const svc = () => 'ok1';\nimport.meta.hot?.accept();\n`,
     'main.ts': `import { svc } from './svc.ts';\nexport const call = () => svc();\n`,
   });
-  const result = expectStatus(await runner.update([project.write('svc.ts', `export const svc = () => 'bad';\nimport.meta.hot?.accept();\nnull!.boom;\n`)]), 'error');
+  const result = expectStatus(
+    await runner.update([project.write('svc.ts', `export const svc = () => 'bad';\nimport.meta.hot?.accept();\nnull!.boom;\n`)]),
+    'error',
+  );
   assert.equal(result.phase, 'evaluate');
   assert.match(result.error.message, /TypeError/);
   assert.equal(result.error.line, 3);
@@ -120,7 +126,10 @@ test('a dispose handler that throws is a warning, not a failure', async (t) => {
     'main.ts': `export const v = 1;\nimport.meta.hot?.accept();\nimport.meta.hot?.dispose(() => { throw new Error('dispose broke'); });\n`,
   });
   const result = expectStatus(await runner.update([project.edit('main.ts', 'v = 1', 'v = 2')]), 'applied');
-  assert.ok(result.warnings.some((w) => w.includes('dispose broke')), JSON.stringify(result.warnings));
+  assert.ok(
+    result.warnings.some((w) => w.includes('dispose broke')),
+    JSON.stringify(result.warnings),
+  );
   assert.equal(ns('main.ts').v, 2);
 });
 
@@ -199,19 +208,27 @@ test('a failed update is retried with the next save of another file', async (t) 
     'main.ts': `import { a } from './a.ts';\nimport { b } from './b.ts';\nexport const got = () => a + b;\n`,
   });
   // a.ts gets a good change, b.ts a broken one, saved together: nothing applies.
-  expectStatus(await runner.update([project.write('a.ts', `export const a = 'a2';\n`), project.write('b.ts', `export const b = ;\n`)]), 'error');
+  expectStatus(
+    await runner.update([project.write('a.ts', `export const a = 'a2';\n`), project.write('b.ts', `export const b = ;\n`)]),
+    'error',
+  );
   assert.equal(ns('main.ts').got(), 'a1b1');
   // Fixing b.ts alone applies a.ts's change too.
   expectStatus(await runner.update([project.write('b.ts', `export const b = 'b2';\n`)]), 'applied');
   assert.equal(ns('main.ts').got(), 'a2b2');
 });
 
-test('an error thrown by a later version maps to that version\'s lines', async (t) => {
+test("an error thrown by a later version maps to that version's lines", async (t) => {
   const { project, runner, ns } = await startProject(t, {
     'thrower.ts': `export function boom(): never {\n  throw new Error('v1');\n}\n`,
     'main.ts': `export { boom } from './thrower.ts';\n`,
   });
-  expectStatus(await runner.update([project.write('thrower.ts', `// moved down\n\ntype X = 1;\nexport function boom(): never {\n  throw new Error('v2');\n}\n`)]), 'applied');
+  expectStatus(
+    await runner.update([
+      project.write('thrower.ts', `// moved down\n\ntype X = 1;\nexport function boom(): never {\n  throw new Error('v2');\n}\n`),
+    ]),
+    'applied',
+  );
   let stack = '';
   try {
     ns('main.ts').boom();

@@ -62,11 +62,17 @@ test('express 5: editing a route re-executes the entry, which listens again on t
   assert.equal(await get(port), '200 express v2');
 
   // A broken save keeps the last good code serving: a syntax error disposes nothing...
-  const syntax = expectStatus(await runner.update([project.write('routes.ts', `export const hello = () => { throw new Error('x') ;\n`)]), 'error');
+  const syntax = expectStatus(
+    await runner.update([project.write('routes.ts', `export const hello = () => { throw new Error('x') ;\n`)]),
+    'error',
+  );
   assert.equal(syntax.phase, 'transform');
   assert.equal(await get(port), '200 express v2');
   // ...and a module that throws on evaluation gets the disposed entry running its last good version again.
-  const thrown = expectStatus(await runner.update([project.write('routes.ts', `throw new Error('route broke');\nexport const hello = () => 'never';\n`)]), 'error');
+  const thrown = expectStatus(
+    await runner.update([project.write('routes.ts', `throw new Error('route broke');\nexport const hello = () => 'never';\n`)]),
+    'error',
+  );
   assert.equal(thrown.phase, 'evaluate');
   assert.equal(G[K], port);
   assert.equal(await get(port), '200 express v2');
@@ -158,7 +164,10 @@ test('requests made while self-accepting updates run are all answered with a who
     }
   })();
   for (let v = 2; v <= 6; v++) {
-    expectStatus(await runner.update([project.write('routes.ts', `export const hello = () => 'load v${v}';\nimport.meta.hot?.accept();\n`)]), 'applied');
+    expectStatus(
+      await runner.update([project.write('routes.ts', `export const hello = () => 'load v${v}';\nimport.meta.hot?.accept();\n`)]),
+      'applied',
+    );
   }
   stop = true;
   await load;

@@ -186,7 +186,9 @@ test('a changed import list: new deps load, dropped ones are pruned, kept ones a
     'main.ts': `import { a } from './a.ts';\nimport { b } from './b.ts';\nexport const got = a + b;\n`,
   });
   const result = expectStatus(
-    await runner.update([project.write('main.ts', `import { a } from './a.ts';\nimport { c } from './c.ts';\nexport const got = a + c;\n`)]),
+    await runner.update([
+      project.write('main.ts', `import { a } from './a.ts';\nimport { c } from './c.ts';\nexport const got = a + c;\n`),
+    ]),
     'applied',
   );
   assert.equal(ns('main.ts').got, 'ac');
@@ -225,10 +227,7 @@ test('import.meta.hot guards work and the context has the Vite API', async (t) =
 
 test('dispose: every handler runs, newest first, awaited; modules between change and boundary are disposed too', async (t) => {
   const { project, runner } = await startProject(t, {
-    'leaf.ts': [
-      `export const v = 1;`,
-      `import.meta.hot?.dispose(() => { globalThis.__t_disp.push('leaf'); });`,
-    ].join('\n'),
+    'leaf.ts': [`export const v = 1;`, `import.meta.hot?.dispose(() => { globalThis.__t_disp.push('leaf'); });`].join('\n'),
     'mid.ts': [
       `import { v } from './leaf.ts';`,
       `export const m = v;`,
@@ -283,7 +282,10 @@ test('invalidate(message) in a self-accepting module propagates to its importers
   const result = expectStatus(await runner.update([project.edit('dep.ts', "'one'", "'two'")]), 'applied');
   assert.equal(result.rung, 'entry-reexecuted');
   assert.ok(result.reexecuted.includes('main.ts'), JSON.stringify(result));
-  assert.ok(result.warnings.some((w) => w.includes('shape changed')), JSON.stringify(result.warnings));
+  assert.ok(
+    result.warnings.some((w) => w.includes('shape changed')),
+    JSON.stringify(result.warnings),
+  );
   assert.equal(G[K].main, 2);
   assert.equal(ns('main.ts').got, 'two');
 });
@@ -368,7 +370,10 @@ test('an accept handler that throws does not accept: the update goes further, wi
     'main.ts': `${track(K, 'main')}import { m } from './mid.ts';\nexport const got = m();\n`,
   });
   const result = expectStatus(await runner.update([project.edit('dep.ts', 'v = 1', 'v = 2')]), 'applied');
-  assert.ok(result.warnings.some((w) => w.includes('handler broke')), JSON.stringify(result.warnings));
+  assert.ok(
+    result.warnings.some((w) => w.includes('handler broke')),
+    JSON.stringify(result.warnings),
+  );
   assert.equal(result.rung, 'entry-reexecuted');
   assert.equal(G[K].main, 2);
   assert.equal(ns('main.ts').got, 2);
@@ -423,7 +428,10 @@ test('updates are serialised: concurrent update() calls apply in order, the last
     }),
   );
   // All three read the file after the last write: the first applies it, the others see no change.
-  assert.deepEqual(results.map((r) => r.status), ['applied', 'unchanged', 'unchanged']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['applied', 'unchanged', 'unchanged'],
+  );
   assert.equal(ns('main.ts').v, 3);
 });
 
@@ -434,7 +442,10 @@ test('a self-accepting module re-exported with export * adds a name: the barrel 
     'main.ts': `import * as barrel from './barrel.ts';\nexport const keys = () => Object.keys(barrel).sort();\nexport const two = () => (barrel as any).two;\n`,
   });
   assert.deepEqual(ns('main.ts').keys(), ['one']);
-  const result = expectStatus(await runner.update([project.write('s.ts', `export const one = 1;\nexport const two = 2;\nimport.meta.hot?.accept();\n`)]), 'applied');
+  const result = expectStatus(
+    await runner.update([project.write('s.ts', `export const one = 1;\nexport const two = 2;\nimport.meta.hot?.accept();\n`)]),
+    'applied',
+  );
   assert.equal(result.rung, 'hot-update');
   assert.deepEqual(ns('main.ts').keys(), ['one', 'two']);
   assert.equal(ns('main.ts').two(), 2);
@@ -479,7 +490,7 @@ test('hot.data lives until the module is pruned; a module imported again starts 
     'mod.ts': `globalThis.__t_data_seen = import.meta.hot?.data.mark;\nimport.meta.hot?.dispose((d) => { d.mark = 'kept'; });\nexport {};\n`,
     'main.ts': `import './mod.ts';\nexport const x = 1;\n`,
   });
-  expectStatus(await runner.update([project.write('mod.ts', project.read('mod.ts') + '// edit\n')]), 'applied');
+  expectStatus(await runner.update([project.write('mod.ts', `${project.read('mod.ts')}// edit\n`)]), 'applied');
   assert.equal(G.__t_data_seen, 'kept');
   expectStatus(await runner.update([project.write('main.ts', `export const x = 2;\n`)]), 'applied');
   assert.equal(runner.modules.has(project.file('mod.ts')), false);

@@ -150,11 +150,7 @@ test('process.argv follows the args option', async (t) => {
   t.after(() => {
     process.argv = saved;
   });
-  const { project } = await startProject(
-    t,
-    { 'main.ts': `globalThis.__t_argv = process.argv.slice(1);\n` },
-    { args: ['--port', '3000'] },
-  );
+  const { project } = await startProject(t, { 'main.ts': `globalThis.__t_argv = process.argv.slice(1);\n` }, { args: ['--port', '3000'] });
   assert.deepEqual(G.__t_argv, [project.file('main.ts'), '--port', '3000']);
 });
 
@@ -171,7 +167,11 @@ test('extensionless and .js → .ts specifiers, directory index', async (t) => {
 
 test('tsconfig paths and package.json imports (#alias)', async (t) => {
   const { ns } = await startProject(t, {
-    'package.json': JSON.stringify({ name: 'fixture', type: 'module', imports: { '#config': './src/config.ts', '#util/*': './src/util/*.ts' } }),
+    'package.json': JSON.stringify({
+      name: 'fixture',
+      type: 'module',
+      imports: { '#config': './src/config.ts', '#util/*': './src/util/*.ts' },
+    }),
     'tsconfig.json': `{\n  // comments are allowed\n  "compilerOptions": { "baseUrl": ".", "paths": { "@lib/*": ["src/lib/*"] } }\n}\n`,
     'src/lib/math.ts': `export const pi = 3;\n`,
     'src/config.ts': `export const config = 'cfg';\n`,

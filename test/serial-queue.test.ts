@@ -52,7 +52,10 @@ describe('SerialQueue', () => {
     const queue = new SerialQueue(() => {
       throw new Error('reporter');
     });
-    await assert.rejects(queue.run(async () => Promise.reject(new Error('task'))), /task/);
+    await assert.rejects(
+      queue.run(async () => Promise.reject(new Error('task'))),
+      /task/,
+    );
     assert.equal(await queue.run(async () => 1), 1);
   });
 

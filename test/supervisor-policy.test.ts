@@ -76,7 +76,12 @@ describe('a batch of saves', () => {
 
   it('asks the injected trigger check, so the rule can come from elsewhere', () => {
     const asked: string[] = [];
-    const p = policy({ restartTrigger: (file) => (asked.push(file), file.endsWith('.prisma') ? 'schema changed' : undefined) });
+    const p = policy({
+      restartTrigger: (file) => {
+        asked.push(file);
+        return file.endsWith('.prisma') ? 'schema changed' : undefined;
+      },
+    });
     assert.deepEqual(p.batch(changes('src/a.ts', 'schema.prisma'), true), { action: 'restart', reason: 'schema changed' });
     assert.deepEqual(asked, [`${ROOT}/src/a.ts`, `${ROOT}/schema.prisma`]);
     assert.equal(p.batch(changes('package.json'), true).action, 'update');
@@ -103,7 +108,10 @@ describe('a batch of saves', () => {
 describe('a restart that failed', () => {
   it('while the previous process serves: it keeps serving, the restart is owed', () => {
     const p = policy();
-    assert.deepEqual(p.restartFailed('.env changed', true), { keep: 'previous', reason: 'the previous process keeps serving; the next save retries' });
+    assert.deepEqual(p.restartFailed('.env changed', true), {
+      keep: 'previous',
+      reason: 'the previous process keeps serving; the next save retries',
+    });
     assert.equal(p.restartOwed, '.env changed');
   });
 
@@ -135,7 +143,10 @@ describe('a restart that failed', () => {
 
 describe('an app that exits', () => {
   it('is reported and waits for a save without --restart-on-crash', () => {
-    assert.deepEqual(policy().appExited({ current: true, stopping: false }), { action: 'wait', reason: 'waiting for a change to restart it' });
+    assert.deepEqual(policy().appExited({ current: true, stopping: false }), {
+      action: 'wait',
+      reason: 'waiting for a change to restart it',
+    });
   });
 
   it('is ignored when devhot stopped it, when it is not the serving one, or when devhot closes', () => {
@@ -156,7 +167,10 @@ describe('an app that exits', () => {
     };
     const first = waits();
     assert.deepEqual(first, { action: 'restart', reason: 'restarting', restartReason: 'the app exited', afterMs: 100 });
-    assert.deepEqual([200, 400, 800, 1600, 3200, 5000, 5000].map(() => waits()!.afterMs), [200, 400, 800, 1600, 3200, 5000, 5000]);
+    assert.deepEqual(
+      [200, 400, 800, 1600, 3200, 5000, 5000].map(() => waits()!.afterMs),
+      [200, 400, 800, 1600, 3200, 5000, 5000],
+    );
     p.restartSucceeded();
     assert.equal(waits()!.afterMs, 100);
   });
@@ -208,7 +222,14 @@ describe('the batch a burst of saves adds up to', () => {
 
 describe('saves that arrived while an update ran', () => {
   it('coalesce into one batch: one entry per file, kinds merged', () => {
-    const arrived = [change('a.ts'), change('b.ts', 'unlink'), change('a.ts'), change('b.ts', 'add'), change('c.ts', 'add'), change('c.ts')];
+    const arrived = [
+      change('a.ts'),
+      change('b.ts', 'unlink'),
+      change('a.ts'),
+      change('b.ts', 'add'),
+      change('c.ts', 'add'),
+      change('c.ts'),
+    ];
     assert.deepEqual(coalesce(arrived), [change('a.ts'), change('b.ts'), change('c.ts', 'add')]);
   });
 });

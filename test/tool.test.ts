@@ -271,7 +271,12 @@ describe('devhot status | events | reload | restart', () => {
   test('events prints one JSON line per message until SIGINT, then exits 0', async (t) => {
     const { channel, root } = await startChannel(t);
     const run = devhot(t, ['events', '--root', root]);
-    const lines = () => run.output().stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as ServerMessage);
+    const lines = () =>
+      run
+        .output()
+        .stdout.split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as ServerMessage);
     await poll(() => lines().some((m) => m.type === 'connected'), 'the greeting line', 5000, 10);
     channel.broadcast({ type: 'full-reload', reason: 'index.html changed' });
     channel.broadcast({ type: 'custom', event: 'app:hi', data: { n: 1 } });

@@ -46,8 +46,16 @@ describe('tsconfig chain', () => {
       'base.json': json({ compilerOptions: { target: 'es2015', emitDecoratorMetadata: true } }),
     });
     const chain = readTsconfig(path.join(root, 'tsconfig.json'));
-    assert.deepEqual(chain.compilerOptions, { target: 'es2015', emitDecoratorMetadata: true, experimentalDecorators: true, jsx: 'react-jsx' });
-    assert.deepEqual(chain.files, ['tsconfig.json', 'a.json', 'base.json', 'b.json'].map((f) => path.join(root, f)));
+    assert.deepEqual(chain.compilerOptions, {
+      target: 'es2015',
+      emitDecoratorMetadata: true,
+      experimentalDecorators: true,
+      jsx: 'react-jsx',
+    });
+    assert.deepEqual(
+      chain.files,
+      ['tsconfig.json', 'a.json', 'base.json', 'b.json'].map((f) => path.join(root, f)),
+    );
     const esbuild = loadTsconfigForEsbuild(root, undefined);
     assert.deepEqual(esbuild.raw, { compilerOptions: { jsx: 'react-jsx', experimentalDecorators: true, target: 'es2015' } });
     assert.deepEqual(esbuild.files, chain.files);
@@ -57,7 +65,11 @@ describe('tsconfig chain', () => {
   it('finds a package base through its exports, as TypeScript does (not through require.resolve)', () => {
     const root = project({
       'tsconfig.json': json({ extends: '@acme/config/strict' }),
-      'node_modules/@acme/config/package.json': json({ name: '@acme/config', main: 'index.js', exports: { './strict': './tsconfig.strict.json' } }),
+      'node_modules/@acme/config/package.json': json({
+        name: '@acme/config',
+        main: 'index.js',
+        exports: { './strict': './tsconfig.strict.json' },
+      }),
       'node_modules/@acme/config/index.js': '',
       'node_modules/@acme/config/tsconfig.strict.json': json({ compilerOptions: { useDefineForClassFields: false } }),
     });

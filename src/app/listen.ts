@@ -159,7 +159,10 @@ function retire(server: net.Server, successor: net.Server | undefined, forwardTo
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.shouldKeepAlive = false;
     if (successor && successor.listenerCount('request') > 0) successor.emit('request', req, res);
-    else if (forwardTo) forward(req, res, forwardTo, () => previous.forEach((l) => l.call(server, req, res)));
+    else if (forwardTo)
+      forward(req, res, forwardTo, () => {
+        for (const l of previous) l.call(server, req, res);
+      });
     else for (const listener of previous) listener.call(server, req, res);
   });
 }

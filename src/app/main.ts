@@ -60,7 +60,13 @@ async function answer(files: string[], run: () => Promise<UpdateResult>): Promis
   try {
     return await bracket(run);
   } catch (error) {
-    return { status: 'error', phase: 'evaluate', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }), files, duration: 0 };
+    return {
+      status: 'error',
+      phase: 'evaluate',
+      error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }),
+      files,
+      duration: 0,
+    };
   }
 }
 
@@ -109,7 +115,14 @@ async function handleMessage(message: ToApp, handle: object | undefined): Promis
       reportConfigFiles();
       return;
     case 'update':
-      send({ type: 'result', id: message.id, result: await answer(message.changes.map((c) => c.file), () => runner.update(message.changes)) });
+      send({
+        type: 'result',
+        id: message.id,
+        result: await answer(
+          message.changes.map((c) => c.file),
+          () => runner.update(message.changes),
+        ),
+      });
       reportConfigFiles();
       return;
     case 'reload':

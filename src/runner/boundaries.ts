@@ -29,11 +29,7 @@ export class UpdateProgress {
 }
 
 /** Run the accept handlers of a committed pass; returns the modules the next pass starts from. */
-export async function settleBoundaries(
-  txn: Transaction,
-  plan: UpdatePlan,
-  progress: UpdateProgress,
-): Promise<ModuleNode[]> {
+export async function settleBoundaries(txn: Transaction, plan: UpdatePlan, progress: UpdateProgress): Promise<ModuleNode[]> {
   const { state } = txn;
   const next = new Set<ModuleNode>();
   await acceptDeps(state, plan, progress, next);

@@ -7,14 +7,7 @@ import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { rewriteModule, type ModuleFormat, type RewriteDependency } from './rewrite.js';
-import {
-  esbuildVersion,
-  needsEsbuild,
-  transformFile,
-  transformFileSync,
-  transformOptions,
-  type EsbuildTsconfig,
-} from './transform.js';
+import { esbuildVersion, needsEsbuild, transformFile, transformFileSync, transformOptions, type EsbuildTsconfig } from './transform.js';
 import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 
@@ -93,7 +86,7 @@ function cacheKey(optionsKey: string, file: string, source: string, format: Modu
 
 /** esbuild's output (or plain JS) → the runner's rewrite. */
 function finish(file: string, hash: string, format: ModuleFormat, js: string, transformMap: string | null): CompiledModule {
-  let rewritten;
+  let rewritten: ReturnType<typeof rewriteModule>;
   try {
     rewritten = rewriteModule(js, { file, defaultFormat: format });
   } catch (error) {

@@ -34,7 +34,10 @@ export async function discover(txn: Transaction, nodes: Iterable<ModuleNode>, fo
     });
     txn.discovering.set(node, task);
     inflight.add(task);
-    task.then(() => inflight.delete(task), () => {});
+    task.then(
+      () => inflight.delete(task),
+      () => {},
+    );
   };
   for (const node of nodes) start(node, force);
   while (inflight.size > 0) await Promise.all(inflight);

@@ -13,6 +13,7 @@ import type { ErrorPayload, FailurePhase, UpdateResult } from '../shared/results
 
 export type { ErrorPayload };
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI colour sequences this removes
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 export function toErrorPayload(error: unknown, context: { root: string; file: string | undefined; phase: string }): ErrorPayload {
@@ -34,9 +35,10 @@ export function toErrorPayload(error: unknown, context: { root: string; file: st
     } else if (context.file) {
       payload.file = context.file;
     }
-    payload.fix = context.phase === 'link'
-      ? 'Check the import; the previous version keeps running.'
-      : 'Fix the error and save again; the previous version keeps running.';
+    payload.fix =
+      context.phase === 'link'
+        ? 'Check the import; the previous version keeps running.'
+        : 'Fix the error and save again; the previous version keeps running.';
   }
   if (!payload.frame && payload.file && payload.line) {
     try {

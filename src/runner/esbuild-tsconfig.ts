@@ -41,7 +41,8 @@ export function loadTsconfigForEsbuild(root: string, tsconfig: string | false | 
   if (tsconfig === false) return { raw: undefined, files: [], decoratorMetadata: false };
   const file = path.resolve(root, tsconfig ?? 'tsconfig.json');
   // Without one given, a project without tsconfig.json is fine: esbuild's defaults apply.
-  if (tsconfig === undefined && statSync(file, { throwIfNoEntry: false })?.isFile() !== true) return { raw: undefined, files: [], decoratorMetadata: false };
+  if (tsconfig === undefined && statSync(file, { throwIfNoEntry: false })?.isFile() !== true)
+    return { raw: undefined, files: [], decoratorMetadata: false };
   const chain = readTsconfig(file);
   const compilerOptions: Record<string, unknown> = {};
   for (const key of ESBUILD_KEYS) if (chain.compilerOptions[key] !== undefined) compilerOptions[key] = chain.compilerOptions[key];

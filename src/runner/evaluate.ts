@@ -85,7 +85,7 @@ function instantiate(txn: Transaction, node: ModuleNode): ModuleInstance {
     }
   }
   if (compiled.format === 'esm') {
-    instance.body = version.body(moduleRuntime(state, instance));
+    instance.body = version.body(moduleRuntime(state, instance)) as ModuleInstance['body'];
     // Runs the prelude: binds imports, registers export getters, stops at `yield`.
     void instance.body!.next();
   } else {

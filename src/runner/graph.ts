@@ -5,7 +5,7 @@
  */
 import { relative } from 'node:path';
 import type { CompiledModule } from './compile.js';
-import type { ModuleInstance } from './instance.js';
+import type { CompiledBody, ModuleInstance } from './instance.js';
 
 /** A compiled version of a module with its dependencies resolved, ready to instantiate. */
 export interface ModuleVersion {
@@ -18,7 +18,7 @@ export interface ModuleVersion {
    * The compiled body, kept with the version: a module re-executed because a dependency changed
    * runs the same code again, and a generator function gives fresh locals on every call.
    */
-  body?: Function;
+  body?: CompiledBody;
   /** The file was empty: a save that leaves it empty again is not an editor mid-write. */
   emptySource: boolean;
 }
@@ -92,15 +92,12 @@ export function planUpdate(changed: Iterable<ModuleNode>, options: PlanOptions):
     }
     if (node.importers.size === 0) {
       if (node === options.entry) {
-        plan.entryReason ??=
-          origin === node ? `${rel(node)} is the entry` : `${rel(origin)} has no accepting importer`;
+        plan.entryReason ??= origin === node ? `${rel(node)} is the entry` : `${rel(origin)} has no accepting importer`;
       }
       return;
     }
     for (const importer of node.importers) {
-      const accepts =
-        importer.instance?.hot.acceptsDep(node.file) &&
-        !options.ignoreAccept?.has(`${importer.file}\0${node.file}`);
+      const accepts = importer.instance?.hot.acceptsDep(node.file) && !options.ignoreAccept?.has(`${importer.file}\0${node.file}`);
       if (accepts) {
         let deps = plan.acceptedDeps.get(importer);
         if (!deps) plan.acceptedDeps.set(importer, (deps = new Set()));

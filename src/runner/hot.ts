@@ -8,11 +8,13 @@
 export type HotCallback = (mod: Record<string, unknown> | undefined) => void;
 export type HotDepsCallback = (mods: Array<Record<string, unknown> | undefined>) => void;
 export type HotDataHandler = (data: Record<string, unknown>) => void | Promise<void>;
+// biome-ignore lint/suspicious/noExplicitAny: Vite's type for custom event payloads; user code declares its own
 export type HotListener = (payload: any) => void;
 
 export interface AcceptRegistration {
   /** Absolute files of the accepted deps; empty for a self-accept. */
   deps: string[];
+  // biome-ignore lint/suspicious/noExplicitAny: one module or an array of them, per `array`
   callback: ((mods: any) => void) | undefined;
   /** accept([deps], cb) gets an array; accept(dep, cb) gets one module. */
   array: boolean;
@@ -62,7 +64,8 @@ export class HotContext {
     const list = typeof deps === 'string' ? [deps] : [...deps];
     const files = list.map((spec) => this.host.resolveDep(spec));
     for (const file of files) this.acceptedFiles.add(file);
-    this.accepts.push({ deps: files, callback: callback as ((mods: any) => void) | undefined, array: typeof deps !== 'string' });
+    const array = typeof deps !== 'string';
+    this.accepts.push({ deps: files, callback: callback as AcceptRegistration['callback'], array });
   }
 
   /** Vite's partial accept; on the server devhot treats it as a self-accept. */

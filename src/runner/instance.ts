@@ -12,6 +12,9 @@ export type InstanceStatus = 'linked' | 'evaluating' | 'evaluated' | 'errored';
 type Getters = Record<string, () => unknown>;
 type ModuleBody = Generator<undefined, void> | AsyncGenerator<undefined, void>;
 
+/** A compiled module: an ES module's generator function, or a CommonJS file's wrapper. */
+export type CompiledBody = (this: unknown, ...args: unknown[]) => unknown;
+
 /** What rewritten code sees as `__dh__` (see rewrite.ts for who calls what). */
 export interface ModuleRuntime {
   /** Static dependencies' namespaces, by index. */
@@ -43,7 +46,7 @@ export class ModuleInstance {
    */
   previous: ModuleInstance | undefined;
   /** A CommonJS file's compiled wrapper, called when the instance evaluates. */
-  cjsFn: Function | undefined;
+  cjsFn: CompiledBody | undefined;
   cjsModule: { exports: unknown; [key: string]: unknown } | undefined;
   /** Namespaces this instance re-exports with `export * from`, in source order. */
   readonly stars: Array<Record<string, unknown>> = [];
@@ -56,7 +59,7 @@ export class ModuleInstance {
 }
 
 /** Compile a module's code into a function. `lineOffset` keeps reported lines = code lines. */
-export function compileBody(version: ModuleVersion, filename: string, sourceMapComment: string): Function {
+export function compileBody(version: ModuleVersion, filename: string, sourceMapComment: string): CompiledBody {
   const { compiled } = version;
   let header: string;
   if (compiled.format === 'esm') {
@@ -71,7 +74,7 @@ export function compileBody(version: ModuleVersion, filename: string, sourceMapC
     filename,
     lineOffset: -1,
   });
-  return outer() as Function;
+  return outer() as CompiledBody;
 }
 
 /** Make `node.namespace` show exactly the names of its current instance. */
@@ -92,7 +95,7 @@ export function syncNamespace(node: ModuleNode, seen = new Set<ModuleNode>()): v
     }
   }
   for (const key of names) {
-    if (Object.prototype.hasOwnProperty.call(ns, key)) continue;
+    if (Object.hasOwn(ns, key)) continue;
     changed = true;
     Object.defineProperty(ns, key, {
       enumerable: true,

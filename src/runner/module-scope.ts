@@ -28,14 +28,22 @@ export function moduleRuntime(state: RunnerState, instance: ModuleInstance): Mod
   return {
     d: deps.map((dep) => (dep instanceof ModuleNode ? dep.namespace : dep)),
     e: (getters) => setGetters(instance, getters),
-    s: (ns) => addStarExports(instance, ns, deps.find((d): d is ModuleNode => d instanceof ModuleNode && d.namespace === ns)),
+    s: (ns) =>
+      addStarExports(
+        instance,
+        ns,
+        deps.find((d): d is ModuleNode => d instanceof ModuleNode && d.namespace === ns),
+      ),
     m: importMeta(state, node, instance),
     i: (specifier) => dynamicImport(state, node, String(specifier)),
   };
 }
 
 /** What a CommonJS file's wrapper is called with besides Node's five arguments. */
-export function cjsScope(state: RunnerState, instance: ModuleInstance): { require: NodeJS.Require; runtime: Pick<ModuleRuntime, 'm' | 'i'> } {
+export function cjsScope(
+  state: RunnerState,
+  instance: ModuleInstance,
+): { require: NodeJS.Require; runtime: Pick<ModuleRuntime, 'm' | 'i'> } {
   const node = instance.node;
   return {
     require: requireFor(state, node),

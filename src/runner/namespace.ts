@@ -20,7 +20,8 @@ export function createNamespace(names: readonly string[], read: ExportReader): o
   const sorted = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const exported = new Set(sorted);
   const target: Record<PropertyKey, unknown> = Object.create(null);
-  for (const name of sorted) Object.defineProperty(target, name, { value: undefined, writable: true, enumerable: true, configurable: false });
+  for (const name of sorted)
+    Object.defineProperty(target, name, { value: undefined, writable: true, enumerable: true, configurable: false });
   Object.defineProperty(target, Symbol.toStringTag, { value: 'Module', writable: false, enumerable: false, configurable: false });
   Object.preventExtensions(target);
 

@@ -47,7 +47,12 @@ export function resolveRunnerOptions(options: RunnerOptions): ResolvedRunnerOpti
     root,
     entry,
     args: options.args ? Object.freeze([...options.args]) : undefined,
-    cacheDir: options.cacheDir === false ? false : options.cacheDir ? resolve(root, options.cacheDir) : join(root, 'node_modules', '.devhot', 'cache'),
+    cacheDir:
+      options.cacheDir === false
+        ? false
+        : options.cacheDir
+          ? resolve(root, options.cacheDir)
+          : join(root, 'node_modules', '.devhot', 'cache'),
     tsconfig: options.tsconfig === undefined || options.tsconfig === false ? options.tsconfig : resolve(root, options.tsconfig),
     onHotSend: options.onHotSend,
     onUpdate: options.onUpdate,

@@ -56,11 +56,7 @@ export function resolvePackageExports(
 }
 
 /** Resolve a '#name' specifier against a package's `imports` field. */
-export function resolvePackageImports(
-  imports: unknown,
-  specifier: string,
-  conditions: ReadonlySet<string>,
-): TargetResolution {
+export function resolvePackageImports(imports: unknown, specifier: string, conditions: ReadonlySet<string>): TargetResolution {
   if (specifier === '#' || specifier.startsWith('#/')) {
     return { kind: 'none', reason: `'${specifier}' is not a valid "imports" specifier ('#' and '#/' are reserved)` };
   }
@@ -93,12 +89,7 @@ export function splitPackageSpecifier(specifier: string): { name: string; subpat
   return { name, subpath: end === -1 ? '.' : `.${specifier.slice(end)}` };
 }
 
-function toResolution(
-  walk: Walk | typeof NO_KEY,
-  key: string,
-  isImports: boolean,
-  conditions: ReadonlySet<string>,
-): TargetResolution {
+function toResolution(walk: Walk | typeof NO_KEY, key: string, isImports: boolean, conditions: ReadonlySet<string>): TargetResolution {
   if (walk === NO_KEY) return { kind: 'none', reason: `'${key}' is not ${isImports ? 'defined' : 'exported'}` };
   if (walk === null) return { kind: 'none', reason: `'${key}' is not ${isImports ? 'defined' : 'exported'} (its target is null)` };
   if (walk === undefined) {

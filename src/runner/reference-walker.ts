@@ -11,6 +11,7 @@ export interface AstNode {
   type: string;
   start: number;
   end: number;
+  // biome-ignore lint/suspicious/noExplicitAny: acorn's ESTree nodes, read by node type
   [key: string]: any;
 }
 
@@ -88,7 +89,10 @@ export class ReferenceWalker {
   }
 
   private withScope(names: string[], fn: () => void): void {
-    if (this.imports.size === 0) return fn();
+    if (this.imports.size === 0) {
+      fn();
+      return;
+    }
     this.scopes.push(this.shadowing(names));
     try {
       fn();
@@ -164,14 +168,17 @@ export class ReferenceWalker {
   private visit(node: N, parent: N | null, key: string): void {
     switch (node.type) {
       case 'Identifier':
-        return this.visitIdentifier(node, parent, key);
+        this.visitIdentifier(node, parent, key);
+        return;
       case 'FunctionDeclaration':
       case 'FunctionExpression':
       case 'ArrowFunctionExpression':
-        return this.visitFunction(node);
+        this.visitFunction(node);
+        return;
       case 'ClassDeclaration':
       case 'ClassExpression':
-        return this.visitClass(node);
+        this.visitClass(node);
+        return;
       case 'MethodDefinition':
       case 'PropertyDefinition':
       case 'AccessorProperty':
@@ -184,7 +191,8 @@ export class ReferenceWalker {
         }
         return;
       case 'StaticBlock':
-        return this.visitStaticBlock(node);
+        this.visitStaticBlock(node);
+        return;
       case 'Property':
         if (node.computed) this.visit(node.key, node, 'key');
         this.visit(node.value, node, 'value');
@@ -206,21 +214,26 @@ export class ReferenceWalker {
         return;
       }
       case 'SwitchStatement':
-        return this.visitSwitch(node);
+        this.visitSwitch(node);
+        return;
       case 'ForStatement':
       case 'ForInStatement':
       case 'ForOfStatement':
-        return this.visitFor(node);
+        this.visitFor(node);
+        return;
       case 'CatchClause':
-        return this.visitCatch(node);
+        this.visitCatch(node);
+        return;
       case 'LabeledStatement':
-        return this.visit(node.body, node, 'body');
+        this.visit(node.body, node, 'body');
+        return;
       case 'BreakStatement':
       case 'ContinueStatement':
         return;
       case 'MetaProperty':
       case 'ImportExpression':
-        return this.visitImportSyntax(node);
+        this.visitImportSyntax(node);
+        return;
       case 'AwaitExpression':
         if (this.functionDepth === 0) this.topLevelAwait = true;
         this.visit(node.argument, node, 'argument');
@@ -300,8 +313,7 @@ export class ReferenceWalker {
       return;
     }
     const isCallee =
-      (parent?.type === 'CallExpression' && key === 'callee') ||
-      (parent?.type === 'TaggedTemplateExpression' && key === 'tag');
+      (parent?.type === 'CallExpression' && key === 'callee') || (parent?.type === 'TaggedTemplateExpression' && key === 'tag');
     // `(0, ns.f)()` calls f with `this` undefined, as calling the imported binding would.
     this.s.overwrite(node.start, node.end, isCallee && replacement.includes('.') ? `(0, ${replacement})` : replacement);
   }

@@ -86,8 +86,7 @@ class DevhotResolver implements Resolver {
     this.packages = options.packages ?? createPackageJsonReader({ root: this.root });
     this.files = new FileProbe(this.root, (dir) => this.packageJson(dir));
     this.tsconfigRequired = typeof options.tsconfig === 'string';
-    this.tsconfigFile =
-      options.tsconfig === false ? undefined : path.resolve(this.root, options.tsconfig ?? 'tsconfig.json');
+    this.tsconfigFile = options.tsconfig === false ? undefined : path.resolve(this.root, options.tsconfig ?? 'tsconfig.json');
     this.loadTsconfig();
   }
 
@@ -139,7 +138,11 @@ class DevhotResolver implements Resolver {
   private builtin(specifier: string, importer: string): ResolveResult | undefined {
     if (specifier.startsWith('node:')) {
       if (isBuiltin(specifier)) return { kind: 'builtin', id: specifier };
-      throw this.resolveError(specifier, importer, `Node ${process.version} has no built-in module '${specifier.slice(5)}'; check the name.`);
+      throw this.resolveError(
+        specifier,
+        importer,
+        `Node ${process.version} has no built-in module '${specifier.slice(5)}'; check the name.`,
+      );
     }
     return isBuiltin(specifier) ? { kind: 'builtin', id: `node:${specifier}` } : undefined;
   }
@@ -316,4 +319,3 @@ class DevhotResolver implements Resolver {
 function isRelative(specifier: string): boolean {
   return specifier === '.' || specifier === '..' || specifier.startsWith('./') || specifier.startsWith('../');
 }
-

@@ -56,8 +56,7 @@ export function rewriteModule(code: string, options: RewriteOptions): RewriteRes
 
   const walker = new ReferenceWalker(s, syntax.imports, RUNTIME);
   walker.walkProgram(body);
-  const format: ModuleFormat =
-    syntax.hasModuleSyntax || walker.usesImportMeta || walker.topLevelAwait ? 'esm' : options.defaultFormat;
+  const format: ModuleFormat = syntax.hasModuleSyntax || walker.usesImportMeta || walker.topLevelAwait ? 'esm' : options.defaultFormat;
   // One line: the prelude sits in front of the first line of code, so no line moves.
   if (format === 'esm') s.prepend(syntax.prelude());
 
@@ -93,18 +92,22 @@ class ModuleSyntax {
   declaration(node: N): void {
     switch (node.type) {
       case 'ImportDeclaration':
-        return this.importDeclaration(node);
+        this.importDeclaration(node);
+        return;
       case 'ExportNamedDeclaration':
-        return this.exportNamed(node);
+        this.exportNamed(node);
+        return;
       case 'ExportAllDeclaration': {
         this.hasModuleSyntax = true;
         const ns = this.depVar(node);
         if (node.exported) this.exportGetters.push([moduleExportName(node.exported), ns]);
         else this.stars.push(ns);
-        return blank(this.s, this.code, node.start, node.end);
+        blank(this.s, this.code, node.start, node.end);
+        return;
       }
       case 'ExportDefaultDeclaration':
-        return this.exportDefault(node);
+        this.exportDefault(node);
+        return;
     }
   }
 
@@ -211,7 +214,12 @@ function parseModule(code: string, options: RewriteOptions): { body: N[] } {
     // CommonJS may use what module code forbids (`with`, octal literals, `arguments` at the top).
     if (options.defaultFormat === 'cjs') {
       try {
-        return parse(code, { ecmaVersion: 'latest', sourceType: 'script', allowHashBang: true, allowReturnOutsideFunction: true }) as unknown as { body: N[] };
+        return parse(code, {
+          ecmaVersion: 'latest',
+          sourceType: 'script',
+          allowHashBang: true,
+          allowReturnOutsideFunction: true,
+        }) as unknown as { body: N[] };
       } catch {
         // fall through and report the module-mode error
       }

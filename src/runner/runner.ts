@@ -180,7 +180,8 @@ class DevhotRunner implements Runner {
     if (!this.started) return this.updateNow([]);
     const mods = all ? [...state.nodes.values()] : state.entry ? [state.entry] : [];
     const result = await runUpdate(state, { changed: mods, files: [], compile: false, direct: 'reload' });
-    if (result.status === 'applied') return { ...result, reason: all ? 'reload (all modules)' : 'reload', duration: performance.now() - t0 };
+    if (result.status === 'applied')
+      return { ...result, reason: all ? 'reload (all modules)' : 'reload', duration: performance.now() - t0 };
     return { ...result, duration: performance.now() - t0 };
   }
 

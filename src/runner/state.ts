@@ -96,9 +96,13 @@ export class RunnerState {
       resolveDep: (specifier) => {
         const r = this.resolver.resolve(specifier, node.file, 'import');
         if (r.kind !== 'user') {
-          throw new DevhotError(ErrorCodes.RESOLVE, `import.meta.hot.accept('${specifier}') in ${this.rel(node.file)}: only user modules can be accepted, not ${r.kind === 'builtin' ? r.id : r.url}`, {
-            fix: 'Accept a file of your own project; packages in node_modules are never re-executed.',
-          });
+          throw new DevhotError(
+            ErrorCodes.RESOLVE,
+            `import.meta.hot.accept('${specifier}') in ${this.rel(node.file)}: only user modules can be accepted, not ${r.kind === 'builtin' ? r.id : r.url}`,
+            {
+              fix: 'Accept a file of your own project; packages in node_modules are never re-executed.',
+            },
+          );
         }
         return r.file;
       },

@@ -14,8 +14,7 @@ import { LoadError, Transaction } from './transaction.js';
 
 export type SwapOutcome =
   /** Committed: the modules no longer imported by anyone, for pruning. */
-  | { ok: true; orphans: ModuleNode[] }
-  | { ok: false; result: Extract<UpdateResult, { status: 'error' }> };
+  { ok: true; orphans: ModuleNode[] } | { ok: false; result: Extract<UpdateResult, { status: 'error' }> };
 
 export interface SwapContext {
   /** The files the update was asked for, and when it began (for the error result). */
@@ -37,7 +36,8 @@ export async function swap(txn: Transaction, order: ModuleNode[], context: SwapC
       if (old && old.status === 'evaluated') {
         disposed.push(order[i]!);
         if (old.hot.disposers.length > 0) cleanedUp = true;
-        for (const e of await old.hot.runDisposers()) context.warnings.push(`dispose handler of ${state.rel(order[i]!.file)} threw: ${describe(e)}`);
+        for (const e of await old.hot.runDisposers())
+          context.warnings.push(`dispose handler of ${state.rel(order[i]!.file)} threw: ${describe(e)}`);
       }
     }
     await linkAndEvaluate(txn, order);

@@ -71,7 +71,10 @@ export class Transaction {
     for (const [node, version] of this.staged) {
       node.version = version;
       node.versions = version.number;
-      const dropped = relink(node, version.deps.filter((d): d is ModuleNode => d instanceof ModuleNode));
+      const dropped = relink(
+        node,
+        version.deps.filter((d): d is ModuleNode => d instanceof ModuleNode),
+      );
       orphans.push(...dropped);
     }
     for (const [node, old] of this.previous) {

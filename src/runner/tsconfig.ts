@@ -74,6 +74,7 @@ export function readTsconfig(file: string, host: TsconfigHost = diskHost()): Tsc
 
 /** A path written in a config: `${configDir}` is the root config's directory, else relative to `dir`. */
 export function configPath(value: string, dir: string, configDir: string): string {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: TypeScript's literal `${configDir}` token
   if (value.startsWith('${configDir}')) return path.join(configDir, value.slice('${configDir}'.length));
   return path.resolve(dir, value);
 }
@@ -92,7 +93,9 @@ function readLayer(file: string, host: TsconfigHost, files: Set<string>, configD
     const by = stack.at(-1);
     throw tsconfigError(
       by === undefined ? `Cannot find tsconfig ${file}` : `Cannot find tsconfig ${file} (extended by ${by})`,
-      by === undefined ? 'Check the tsconfig path (--tsconfig), or leave it out to use tsconfig.json in the root if there is one.' : 'Check the "extends" path.',
+      by === undefined
+        ? 'Check the tsconfig path (--tsconfig), or leave it out to use tsconfig.json in the root if there is one.'
+        : 'Check the "extends" path.',
     );
   }
   files.add(file);
@@ -100,7 +103,11 @@ function readLayer(file: string, host: TsconfigHost, files: Set<string>, configD
   try {
     json = parseJsonc(text);
   } catch (error) {
-    throw tsconfigError(`Cannot parse ${file}: ${(error as Error).message}`, 'Fix the JSON syntax (comments and trailing commas are fine).', error);
+    throw tsconfigError(
+      `Cannot parse ${file}: ${(error as Error).message}`,
+      'Fix the JSON syntax (comments and trailing commas are fine).',
+      error,
+    );
   }
   if (!isObject(json)) throw tsconfigError(`${file} is not a JSON object`, 'A tsconfig must be an object like {"compilerOptions": {}}.');
   const ext = json.extends;
@@ -152,7 +159,10 @@ function resolveExtends(spec: string, from: string, host: TsconfigHost): string 
   }
   const found = candidates.find((c) => host.isFile(c));
   if (found === undefined) {
-    throw tsconfigError(`Cannot find '${spec}' extended by ${from}`, `Check the "extends" path; devhot tried: ${candidates.join(', ') || '(nothing)'}.`);
+    throw tsconfigError(
+      `Cannot find '${spec}' extended by ${from}`,
+      `Check the "extends" path; devhot tried: ${candidates.join(', ') || '(nothing)'}.`,
+    );
   }
   return found;
 }

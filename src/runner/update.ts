@@ -67,7 +67,12 @@ export async function runUpdate(state: RunnerState, request: UpdateRequest): Pro
     const plan =
       direct && pass === 0
         ? directPlan(pending)
-        : planUpdate(pending, { entry: state.entry, root: state.root, ignoreSelfAccept: progress.ignoreSelfAccept, ignoreAccept: progress.ignoreAccept });
+        : planUpdate(pending, {
+            entry: state.entry,
+            root: state.root,
+            ignoreSelfAccept: progress.ignoreSelfAccept,
+            ignoreAccept: progress.ignoreAccept,
+          });
     if (plan.restartReason) {
       await txn.rollback();
       return { status: 'needs-restart', rung: 'restart', reason: plan.restartReason, files, duration: performance.now() - t0 };
@@ -107,7 +112,13 @@ async function compileChanged(txn: Transaction, pending: ModuleNode[]): Promise<
 
 /** The start and a reload: exactly these modules, no boundaries. */
 function directPlan(modules: ModuleNode[]): UpdatePlan {
-  return { reexecute: new Set(modules), acceptedDeps: new Map(), selfAccepted: new Set(), entryReason: undefined, restartReason: undefined };
+  return {
+    reexecute: new Set(modules),
+    acceptedDeps: new Map(),
+    selfAccepted: new Set(),
+    entryReason: undefined,
+    restartReason: undefined,
+  };
 }
 
 function applied(state: RunnerState, request: UpdateRequest, progress: UpdateProgress, t0: number): UpdateResult {

@@ -106,7 +106,10 @@ export class AppProcess {
   }
 
   graph(): Promise<ModuleInfo[]> {
-    return this.request((id) => ({ type: 'graph', id }), () => []);
+    return this.request(
+      (id) => ({ type: 'graph', id }),
+      () => [],
+    );
   }
 
   send(message: ToApp, handle?: object): void {

@@ -31,7 +31,12 @@ export function refuseSocket(socket: Duplex, status: number, message: string): v
 
 export function text(res: http.ServerResponse, status: number, message: string, headers: http.OutgoingHttpHeaders = {}): void {
   const body = `${message}\n`;
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff', ...headers });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'X-Content-Type-Options': 'nosniff',
+    ...headers,
+  });
   res.end(body);
 }
 
@@ -56,13 +61,20 @@ function listenError(error: NodeJS.ErrnoException, port: number, host: string): 
     });
   }
   if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') {
-    return new DevhotError(ErrorCodes.BAD_OPTION, `devhot's channel cannot listen on host '${host}': it is not an address of this machine.`, {
-      fix: 'pass --host with a local address or name (127.0.0.1, localhost, 0.0.0.0 to expose).',
-      cause: error,
-    });
+    return new DevhotError(
+      ErrorCodes.BAD_OPTION,
+      `devhot's channel cannot listen on host '${host}': it is not an address of this machine.`,
+      {
+        fix: 'pass --host with a local address or name (127.0.0.1, localhost, 0.0.0.0 to expose).',
+        cause: error,
+      },
+    );
   }
   if (error.code === 'EACCES') {
-    return new DevhotError(ErrorCodes.BAD_OPTION, `devhot's channel may not listen on ${host}:${port} (permission denied).`, { fix: 'choose a port above 1023, or 0 for a free one.', cause: error });
+    return new DevhotError(ErrorCodes.BAD_OPTION, `devhot's channel may not listen on ${host}:${port} (permission denied).`, {
+      fix: 'choose a port above 1023, or 0 for a free one.',
+      cause: error,
+    });
   }
   return error;
 }

@@ -56,9 +56,13 @@ export class ChannelPeers {
 
   /** Complete an upgrade that passed the gate, unless the channel is closing or full. */
   admit(wss: WebSocketServer, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.closed) return refuseSocket(socket, 503, 'devhot: the channel is closing.');
+    if (this.closed) {
+      refuseSocket(socket, 503, 'devhot: the channel is closing.');
+      return;
+    }
     if (this.peers.size + this.upgrading >= this.options.maxClients) {
-      return refuseSocket(socket, 503, `devhot: too many channel clients (at most ${this.options.maxClients}).`);
+      refuseSocket(socket, 503, `devhot: too many channel clients (at most ${this.options.maxClients}).`);
+      return;
     }
     this.upgrading++;
     let counted = true;
@@ -163,8 +167,9 @@ export class ChannelPeers {
         this.options.handlers.custom(message.event, message.data);
         return;
       default: {
-        const never: never = message;
-        return never;
+        const unknown: never = message;
+        void unknown;
+        return;
       }
     }
   }

@@ -92,7 +92,11 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
   const token = randomBytes(24).toString('base64url');
   const gate = new ChannelGate({ token, host: options.host, allowedHosts: options.allowedHosts, appOrigins: () => options.appOrigins() });
-  const peers = new ChannelPeers({ version: options.version, handlers: options.handlers, maxClients: options.maxClients ?? DEFAULT_MAX_CLIENTS });
+  const peers = new ChannelPeers({
+    version: options.version,
+    handlers: options.handlers,
+    maxClients: options.maxClients ?? DEFAULT_MAX_CLIENTS,
+  });
   let closing: Promise<void> | undefined;
 
   const server = createServer();
@@ -105,7 +109,8 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
     socket.on('error', () => socket.destroy());
     try {
       const url = requestUrl(req);
-      if (url.pathname !== CHANNEL_PATH) return refuseSocket(socket, 404, `devhot: no websocket at ${url.pathname}; the channel is at ${CHANNEL_PATH}.`);
+      if (url.pathname !== CHANNEL_PATH)
+        return refuseSocket(socket, 404, `devhot: no websocket at ${url.pathname}; the channel is at ${CHANNEL_PATH}.`);
       const refused = gate.refusal(req, url, true);
       if (refused) return refuseSocket(socket, ...refused);
       peers.admit(wss, req, socket, head);
@@ -131,7 +136,14 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
 
   let session: SessionKeeper;
   try {
-    session = keepSessionFile(options.sessionFile, { protocol: PROTOCOL_VERSION, version: options.version, pid: process.pid, url, token, root: options.root });
+    session = keepSessionFile(options.sessionFile, {
+      protocol: PROTOCOL_VERSION,
+      version: options.version,
+      pid: process.pid,
+      url,
+      token,
+      root: options.root,
+    });
   } catch (error) {
     clearInterval(heartbeat);
     wss.close();

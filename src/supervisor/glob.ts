@@ -35,7 +35,11 @@ function toRegExp(glob: string): string {
         out += '\\{';
         continue;
       }
-      out += `(?:${glob.slice(i + 1, end).split(',').map(toRegExp).join('|')})`;
+      out += `(?:${glob
+        .slice(i + 1, end)
+        .split(',')
+        .map(toRegExp)
+        .join('|')})`;
       i = end;
     } else {
       out += ch.replace(/[.+^$()|[\]\\]/g, '\\$&');

@@ -99,10 +99,12 @@ export class SupervisorPolicy {
       return { action: 'restart', reason: !this.options.hot ? `${this.rel(changes[0]!.file)} changed` : 'the app had exited' };
     }
     // Stylesheets and templates are not modules: browsers swap or reload, the app is untouched.
-    const browser = changes.filter((c) => BROWSER_EXTENSIONS.has(extname(c.file))).map(({ file }): BrowserChange => {
-      const path = this.rel(file);
-      return extname(file) === '.css' ? { type: 'css-update', path } : { type: 'full-reload', path };
-    });
+    const browser = changes
+      .filter((c) => BROWSER_EXTENSIONS.has(extname(c.file)))
+      .map(({ file }): BrowserChange => {
+        const path = this.rel(file);
+        return extname(file) === '.css' ? { type: 'css-update', path } : { type: 'full-reload', path };
+      });
     return { action: 'update', browser, app: changes.filter((c) => !BROWSER_EXTENSIONS.has(extname(c.file))) };
   }
 

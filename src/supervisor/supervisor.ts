@@ -95,7 +95,9 @@ class DevhotSupervisor implements Supervisor {
       restartOnCrash: this.config.restartOnCrash,
       restartTrigger: restartTriggers({ ...this.config, appConfigFiles: () => this.appConfigFiles }),
     });
-    this.queue = new SerialQueue((error) => this.logger.log({ event: 'warn', message: `internal error: ${(error as Error).stack ?? error}` }));
+    this.queue = new SerialQueue((error) =>
+      this.logger.log({ event: 'warn', message: `internal error: ${(error as Error).stack ?? error}` }),
+    );
     this.saves = this.queue.batch((changes) => this.applyBatch(coalesce(changes)));
     this.bridge = new ChannelBridge(this.config.root, { broadcast: (message) => this.channel.broadcast(message) });
   }
@@ -124,7 +126,10 @@ class DevhotSupervisor implements Supervisor {
       handlers: this.channelHandlers(),
     });
     if (isExposed(config.host)) {
-      logger.log({ event: 'warn', message: `the channel listens on ${config.host}: other machines can reach it (they still need the session token)` });
+      logger.log({
+        event: 'warn',
+        message: `the channel listens on ${config.host}: other machines can reach it (they still need the session token)`,
+      });
     }
     this.apps = new AppSlot({
       config,
@@ -149,12 +154,22 @@ class DevhotSupervisor implements Supervisor {
     this.started = true;
     this.bridge.set({ status: outcome.ok ? 'running' : app.exited ? 'stopped' : 'error', pid: app.exited ? undefined : app.pid });
     this.reportStartFailure(outcome);
-    logger.log({ event: 'start', version: this.options.version, readyMs: performance.now() - t0, urls: this.urls, entry: config.entry, channel: this.channel.url });
+    logger.log({
+      event: 'start',
+      version: this.options.version,
+      readyMs: performance.now() - t0,
+      urls: this.urls,
+      entry: config.entry,
+      channel: this.channel.url,
+    });
     if (outcome.ok && outcome.result.status === 'applied') {
       for (const message of outcome.result.warnings) logger.log({ event: 'warn', message });
     }
     if (!config.inject) {
-      logger.log({ event: 'info', message: `browser client not injected (--no-inject); add process.env.DEVHOT_CLIENT_TAG to your pages: ${this.channel.scriptTag()}` });
+      logger.log({
+        event: 'info',
+        message: `browser client not injected (--no-inject); add process.env.DEVHOT_CLIENT_TAG to your pages: ${this.channel.scriptTag()}`,
+      });
     }
     if (!outcome.ok && outcome.exited) {
       logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
@@ -166,7 +181,9 @@ class DevhotSupervisor implements Supervisor {
   async restart(reason: string): Promise<void> {
     if (!(await this.queue.run(() => this.restartNow(reason)))) {
       const app = this.apps.current;
-      throw new Error(`the restart (${reason}) failed: the new process did not start; ${app && !app.exited ? 'the previous one keeps serving' : 'no app is running'}`);
+      throw new Error(
+        `the restart (${reason}) failed: the new process did not start; ${app && !app.exited ? 'the previous one keeps serving' : 'no app is running'}`,
+      );
     }
   }
 
@@ -337,7 +354,9 @@ class DevhotSupervisor implements Supervisor {
         this.reportError('listen', {
           code: inUse ? 'DEVHOT_ERR_PORT_IN_USE' : message.code,
           message: inUse ? `Port ${message.port} is already in use by another process` : message.message,
-          fix: inUse ? `Stop the process using port ${message.port} (\`lsof -i :${message.port}\`), or listen on another port.` : 'Check the address the app listens on.',
+          fix: inUse
+            ? `Stop the process using port ${message.port} (\`lsof -i :${message.port}\`), or listen on another port.`
+            : 'Check the address the app listens on.',
         });
         return;
       }

@@ -26,7 +26,20 @@ export interface WatcherOptions {
 }
 
 /** Never watched: dependencies, VCS, build output and devhot's own cache. */
-const ALWAYS_IGNORED = ['node_modules', '.git', '.hg', '.svn', 'dist', 'build', 'coverage', '.devhot', '.cache', '.next', '.nuxt', '.turbo'];
+const ALWAYS_IGNORED = [
+  'node_modules',
+  '.git',
+  '.hg',
+  '.svn',
+  'dist',
+  'build',
+  'coverage',
+  '.devhot',
+  '.cache',
+  '.next',
+  '.nuxt',
+  '.turbo',
+];
 
 /** chokidar swallows repeated 'change' events of one file within this window. */
 const CHOKIDAR_CHANGE_THROTTLE_MS = 50;

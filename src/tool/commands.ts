@@ -32,7 +32,9 @@ export function statusCommand(flags: ToolFlags, io: ToolIO = defaultIO): Promise
   return withConnection(flags, async (connection) => {
     const state = await connection.status();
     if (flags.json) {
-      io.stdout.write(`${JSON.stringify({ version: connection.connected.version, url: connection.session.url, pid: connection.session.pid, root: connection.session.root, state })}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ version: connection.connected.version, url: connection.session.url, pid: connection.session.pid, root: connection.session.root, state })}\n`,
+      );
     } else {
       io.stdout.write(formatStatus(connection, state));
     }
@@ -51,7 +53,9 @@ function formatStatus(connection: DevhotConnection, state: AppState): string {
   ];
   const error = state.error;
   if (error) {
-    const where = error.file ? ` at ${error.file}${error.line === undefined ? '' : `:${error.line}${error.column === undefined ? '' : `:${error.column}`}`}` : '';
+    const where = error.file
+      ? ` at ${error.file}${error.line === undefined ? '' : `:${error.line}${error.column === undefined ? '' : `:${error.column}`}`}`
+      : '';
     lines.push(`  error:   ${pc.red(error.message)}${where}`);
     if (error.frame) lines.push(...error.frame.split('\n').map((l) => `    ${l}`));
     if (error.fix) lines.push(`  fix:     ${error.fix}`);

@@ -100,7 +100,9 @@ export function readSession(file: string): SessionFile {
     throw new DevhotError(ErrorCodes.NO_SESSION, `the devhot session file ${file} is incomplete.`, { fix: `delete it and ${FIX}` });
   }
   if (!processAlive(session.pid)) {
-    throw new DevhotError(ErrorCodes.NO_SESSION, `no devhot session is running: ${file} is stale (process ${session.pid} is gone).`, { fix: FIX });
+    throw new DevhotError(ErrorCodes.NO_SESSION, `no devhot session is running: ${file} is stale (process ${session.pid} is gone).`, {
+      fix: FIX,
+    });
   }
   return session;
 }
@@ -108,7 +110,14 @@ export function readSession(file: string): SessionFile {
 export async function connect(options: ConnectOptions = {}): Promise<DevhotConnection> {
   let session: SessionFile;
   if (options.url !== undefined && options.token !== undefined) {
-    session = { protocol: PROTOCOL_VERSION, version: '', pid: 0, url: options.url, token: options.token, root: path.resolve(options.root ?? process.cwd()) };
+    session = {
+      protocol: PROTOCOL_VERSION,
+      version: '',
+      pid: 0,
+      url: options.url,
+      token: options.token,
+      root: path.resolve(options.root ?? process.cwd()),
+    };
   } else {
     session = readSession(options.sessionFile ?? defaultSessionFile(options.root));
   }
@@ -173,7 +182,12 @@ class Connection implements DevhotConnection {
         reject(error);
       };
       const timer = setTimeout(
-        () => fail(new DevhotError(ErrorCodes.NO_SESSION, `devhot at ${session.url} did not answer within ${connectTimeout} ms.`, { fix: `check that devhot (pid ${session.pid}) is not hung, or restart it.` })),
+        () =>
+          fail(
+            new DevhotError(ErrorCodes.NO_SESSION, `devhot at ${session.url} did not answer within ${connectTimeout} ms.`, {
+              fix: `check that devhot (pid ${session.pid}) is not hung, or restart it.`,
+            }),
+          ),
         connectTimeout,
       );
       ws.on('error', (error: NodeJS.ErrnoException) => fail(connectError(session, error)));
@@ -181,9 +195,15 @@ class Connection implements DevhotConnection {
         const status = res.statusCode ?? 0;
         res.resume();
         const why = status === 401 ? 'it refused the token (the session file belongs to another run)' : `it answered HTTP ${status}`;
-        fail(new DevhotError(ErrorCodes.NO_SESSION, `cannot connect to devhot at ${session.url}: ${why}.`, { fix: status === 503 ? 'too many clients are connected; close some and retry.' : FIX }));
+        fail(
+          new DevhotError(ErrorCodes.NO_SESSION, `cannot connect to devhot at ${session.url}: ${why}.`, {
+            fix: status === 503 ? 'too many clients are connected; close some and retry.' : FIX,
+          }),
+        );
       });
-      void this.closed.then(() => fail(new DevhotError(ErrorCodes.NO_SESSION, `devhot at ${session.url} closed the connection before greeting.`, { fix: FIX })));
+      void this.closed.then(() =>
+        fail(new DevhotError(ErrorCodes.NO_SESSION, `devhot at ${session.url} closed the connection before greeting.`, { fix: FIX })),
+      );
       ws.on('message', (data, isBinary) => {
         const message = isBinary ? undefined : parseServerMessage(String(data));
         if (!message) return;
@@ -315,9 +335,13 @@ function parseServerMessage(text: string): ServerMessage | undefined {
 function refuseGreeting(session: SessionFile, message: ServerMessage): Error | undefined {
   if (message.type !== 'connected') return new Error(`devhot at ${session.url} did not greet with 'connected' but '${message.type}'.`);
   if (message.protocol === PROTOCOL_VERSION) return undefined;
-  return new DevhotError(ErrorCodes.NO_SESSION, `devhot ${message.version} speaks channel protocol ${message.protocol}; this client speaks ${PROTOCOL_VERSION}.`, {
-    fix: 'use the devhot package of the running session (npx devhot from the same project).',
-  });
+  return new DevhotError(
+    ErrorCodes.NO_SESSION,
+    `devhot ${message.version} speaks channel protocol ${message.protocol}; this client speaks ${PROTOCOL_VERSION}.`,
+    {
+      fix: 'use the devhot package of the running session (npx devhot from the same project).',
+    },
+  );
 }
 
 function connectError(session: SessionFile, error: NodeJS.ErrnoException): DevhotError {

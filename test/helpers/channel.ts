@@ -79,7 +79,11 @@ export interface TestClient {
   ws: WebSocket;
   messages: ServerMessage[];
   /** The first recorded message (from `from` on) matching `match`, waiting up to `timeout`. */
-  next<T extends ServerMessage['type']>(type: T, match?: (m: Extract<ServerMessage, { type: T }>) => boolean, timeout?: number): Promise<Extract<ServerMessage, { type: T }>>;
+  next<T extends ServerMessage['type']>(
+    type: T,
+    match?: (m: Extract<ServerMessage, { type: T }>) => boolean,
+    timeout?: number,
+  ): Promise<Extract<ServerMessage, { type: T }>>;
   sendJson(value: unknown): void;
   request(method: string, extra?: Record<string, unknown>): Promise<Extract<ServerMessage, { type: 'reply' }>>;
   closed: Promise<{ code: number }>;
@@ -88,7 +92,11 @@ export interface TestClient {
 let ids = 0;
 
 /** A connected `ws` client (the token in the query unless `token: null`), closed after the test. */
-export async function openClient(t: After, channel: Channel, options: ClientOptions & { token?: string | null; bearer?: boolean } = {}): Promise<TestClient> {
+export async function openClient(
+  t: After,
+  channel: Channel,
+  options: ClientOptions & { token?: string | null; bearer?: boolean } = {},
+): Promise<TestClient> {
   const { token = channel.token, bearer = false, ...wsOptions } = options;
   const url = token === null || bearer ? channel.url : `${channel.url}?token=${encodeURIComponent(token)}`;
   if (bearer && token !== null) wsOptions.headers = { ...wsOptions.headers, Authorization: `Bearer ${token}` };
@@ -108,7 +116,12 @@ export async function openClient(t: After, channel: Channel, options: ClientOpti
     messages,
     closed,
     async next(type, match, timeout = 5000) {
-      const found = await poll(() => messages.find((m) => m.type === type && (!match || match(m as never))), `a '${type}' message`, timeout, 10);
+      const found = await poll(
+        () => messages.find((m) => m.type === type && (!match || match(m as never))),
+        `a '${type}' message`,
+        timeout,
+        10,
+      );
       return found as never;
     },
     sendJson(value) {
@@ -124,7 +137,10 @@ export async function openClient(t: After, channel: Channel, options: ClientOpti
 }
 
 /** A websocket upgrade by hand: the status code the server answered (101 when it upgraded). */
-export function upgradeStatus(port: number, options: { path?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+export function upgradeStatus(
+  port: number,
+  options: { path?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({
       host: '127.0.0.1',
@@ -156,7 +172,12 @@ export function upgradeStatus(port: number, options: { path?: string; headers?: 
 }
 
 /** A plain HTTP request to the channel server. */
-export function httpRequest(port: number, method: string, pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+export function httpRequest(
+  port: number,
+  method: string,
+  pathname: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path: pathname, headers, agent: false }, (res) => {
       let body = '';

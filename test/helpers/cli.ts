@@ -159,15 +159,24 @@ export function get(port: number, pathName = '/', timeout = 3000): Promise<Respo
 }
 
 /** Poll GET until the body satisfies `expected` (a string to equal, or a predicate). */
-export async function waitForBody(port: number, expected: string | ((body: string) => boolean), pathName = '/', timeout = 10_000): Promise<string> {
+export async function waitForBody(
+  port: number,
+  expected: string | ((body: string) => boolean),
+  pathName = '/',
+  timeout = 10_000,
+): Promise<string> {
   const ok = typeof expected === 'string' ? (b: string) => b === expected : expected;
   let last = '(no response)';
   try {
-    return await poll(async () => {
-      const res = await get(port, pathName, 2000);
-      last = `${res.status} ${JSON.stringify(res.body)}`;
-      return res.status === 200 && ok(res.body) ? res.body : undefined;
-    }, `GET ${pathName} → ${String(expected)}`, timeout);
+    return await poll(
+      async () => {
+        const res = await get(port, pathName, 2000);
+        last = `${res.status} ${JSON.stringify(res.body)}`;
+        return res.status === 200 && ok(res.body) ? res.body : undefined;
+      },
+      `GET ${pathName} → ${String(expected)}`,
+      timeout,
+    );
   } catch (error) {
     // Tests of one file run one at a time: the devhot started last is the one serving here.
     throw new Error(`${(error as Error).message} (last response: ${last})${lastStarted?.describe() ?? ''}`);
@@ -336,7 +345,10 @@ export async function startDevhot(t: After, options: StartOptions): Promise<Devh
 }
 
 /** Run the CLI to its end (for bad input): exit code, stdout, stderr. */
-export function runToExit(options: StartOptions, timeout = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+export function runToExit(
+  options: StartOptions,
+  timeout = 15_000,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, NO_COLOR: '1' };
   delete env.NODE_TEST_CONTEXT;
   const args = [BIN, ...options.args, ...(options.json === false ? [] : ['--json'])];

@@ -82,7 +82,11 @@ export interface Started {
  * A project plus a runner that is not started yet (entry `main.ts` unless given), both torn down
  * after the test; for tests of how a start fails.
  */
-export function projectWithRunner(t: After, tree: Tree, options: Partial<RunnerOptions> & ProjectOptions = {}): { project: Project; runner: Runner } {
+export function projectWithRunner(
+  t: After,
+  tree: Tree,
+  options: Partial<RunnerOptions> & ProjectOptions = {},
+): { project: Project; runner: Runner } {
   const { linkNodeModules, esm, ...runnerOptions } = options;
   const project = createProject(tree, { ...(linkNodeModules ? { linkNodeModules } : {}), ...(esm === undefined ? {} : { esm }) });
   const runner = createRunner({ root: project.root, entry: 'main.ts', cacheDir: false, ...runnerOptions });
@@ -107,10 +111,7 @@ export function namespaceOf(runner: Runner, file: string): Record<string, any> {
 }
 
 /** Narrow an update result, failing the test with the whole result when it is something else. */
-export function expectStatus<S extends UpdateResult['status']>(
-  result: UpdateResult,
-  status: S,
-): Extract<UpdateResult, { status: S }> {
+export function expectStatus<S extends UpdateResult['status']>(result: UpdateResult, status: S): Extract<UpdateResult, { status: S }> {
   assert.equal(result.status, status, `expected ${status}, got ${JSON.stringify(result, null, 2)}`);
   return result as Extract<UpdateResult, { status: S }>;
 }
