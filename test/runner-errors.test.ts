@@ -1,6 +1,6 @@
 /**
  * Failures: a failed save leaves the last good code running, the error says file:line:column
- * with a code frame, and the next good save recovers without a restart (DESIGN.md, "Invariants").
+ * with a code frame, and the next good save recovers without a restart (docs/design.md, "Invariants").
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

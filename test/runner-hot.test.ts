@@ -1,6 +1,6 @@
 /**
  * Updates: which modules re-execute after a save, which keep their state, and the
- * `import.meta.hot` API (DESIGN.md, "import.meta.hot" and "Invariants").
+ * `import.meta.hot` API (README, "import.meta.hot"; docs/design.md, "Invariants").
  *
  * Fixtures count their evaluations in `globalThis.__t_<test>_runs[file]` through `track()`.
  */

