@@ -10,6 +10,7 @@ import { DevhotError, ErrorCodes } from '../errors.js';
 import type { CompiledModule } from './compile.js';
 import { ModuleNode } from './graph.js';
 import { importNative, requireNative } from './native.js';
+import { checkAttributes } from './import-attributes.js';
 import type { ResolveResult } from './resolve.js';
 import { LoadError, type Transaction } from './transaction.js';
 
@@ -28,7 +29,7 @@ export async function discover(txn: Transaction, nodes: Iterable<ModuleNode>, fo
   const inflight = new Set<Promise<void>>();
   const start = (node: ModuleNode, forced: boolean): void => {
     if (txn.discovering.has(node)) return;
-    if (!forced && (node.version || txn.staged.has(node))) return;
+    if (!forced && txn.versionOf(node)) return;
     const task = discoverOne(txn, node).then((deps) => {
       for (const dep of deps) if (dep instanceof ModuleNode) start(dep, false);
     });
@@ -68,7 +69,7 @@ async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<Mo
 
 /** The synchronous twin of discover(), for require() of a user file. */
 export function discoverSync(txn: Transaction, node: ModuleNode): void {
-  if (node.version || txn.staged.has(node)) return;
+  if (txn.versionOf(node)) return;
   let source: string;
   let compiled: CompiledModule;
   try {
@@ -104,8 +105,14 @@ function resolveDependencies(
     } catch (error) {
       throw new LoadError('link', error, node.file);
     }
-    if (resolved.kind === 'user') return txn.node(resolved.file);
-    return { id: resolved.kind === 'builtin' ? resolved.id : resolved.url, specifier, attributes };
+    if (resolved.kind !== 'user') return { id: resolved.kind === 'builtin' ? resolved.id : resolved.url, specifier, attributes };
+    try {
+      const warning = checkAttributes(resolved.file, attributes, node.file);
+      if (warning) txn.state.warnOnce(node.file, warning);
+    } catch (error) {
+      throw new LoadError('link', error, node.file);
+    }
+    return txn.node(resolved.file);
   });
 }
 

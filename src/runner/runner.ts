@@ -20,7 +20,6 @@ import type { ResolvedRunnerOptions, RunnerOptions } from './options.js';
 import { resolveRunnerOptions } from './options.js';
 import { RunnerState } from './state.js';
 import { Transaction } from './transaction.js';
-import { SerialQueue } from '../shared/serial-queue.js';
 import { runUpdate } from './update.js';
 
 export type { Rung, UpdateResult };
@@ -59,8 +58,6 @@ class DevhotRunner implements Runner {
   private started = false;
   private closed = false;
   private closing: Promise<void> | undefined;
-  /** Updates, reloads, the start and close, one at a time: the last save always wins. */
-  private readonly queue = new SerialQueue();
   /** Files of a failed update, retried with the next one until it succeeds. */
   private readonly retry = new Set<string>();
 
@@ -101,7 +98,8 @@ class DevhotRunner implements Runner {
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    return this.queue.run(task);
+    // One at a time, with the loads running code makes (state.queue): the last save always wins.
+    return this.state.queue.run(task);
   }
 
   private guard<T>(fn: () => Promise<T>): Promise<T> {
