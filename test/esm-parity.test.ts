@@ -191,6 +191,19 @@ describe("import() errors are Node's", () => {
   });
 });
 
+describe('require() of an ES module', () => {
+  it('gives its namespace, with __esModule when it has a default export', async () => {
+    await sameAsNode(
+      {
+        'util.mjs': `export default function greet() { return 'hi'; }\nexport const x = 1;\n`,
+        'plain.mjs': `export const y = 2;\n`,
+        'main.cjs': `const m = require('./util.mjs');\nconst p = require('./plain.mjs');\nconsole.log(Object.keys(m), m.__esModule, m.default(), Object.keys(p), Object.prototype.toString.call(p));\n`,
+      },
+      'main.cjs',
+    );
+  });
+});
+
 describe('export * edge cases', () => {
   it('an ambiguous name is left out of the namespace; a star re-export cycle ends', async () => {
     await sameAsNode({

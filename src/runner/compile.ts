@@ -12,7 +12,7 @@ import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
-const COMPILER_VERSION = '2';
+const COMPILER_VERSION = '3';
 
 export interface CompiledModule {
   file: string;
@@ -67,13 +67,13 @@ export function createCompiler(options: CompilerOptions): Compiler {
     async compile(file, source) {
       const start = begin(file, source);
       if ('done' in start) return start.done;
-      const out = await transformFile(source, transformOptions(file, options.tsconfigRaw));
+      const out = await transformFile(source, transformOptions(file, options.tsconfigRaw, start.format));
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
     },
     compileSync(file, source) {
       const start = begin(file, source);
       if ('done' in start) return start.done;
-      const out = transformFileSync(source, transformOptions(file, options.tsconfigRaw));
+      const out = transformFileSync(source, transformOptions(file, options.tsconfigRaw, start.format));
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
     },
   };

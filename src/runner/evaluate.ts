@@ -8,6 +8,7 @@
  * ES modules run their generator's second step; CommonJS files run in Node's wrapper; JSON is
  * parsed. Modules Node loaded were evaluated by Node when they were loaded.
  */
+import Module from 'node:module';
 import { dirname } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { syntheticReady } from './bindings.js';
@@ -187,13 +188,33 @@ function execute(state: RunnerState, instance: ModuleInstance): void {
     syntheticReady(instance);
     return;
   }
-  const module = { exports: {} as unknown, id: node.file, filename: node.file, path: dirname(node.file), loaded: false };
-  instance.cjsModule = module;
+  const module = cjsModule(state, instance);
   const { require, runtime } = cjsScope(state, instance);
+  module.require = require;
   instance.cjsFn!.call(module.exports, module.exports, require, module, node.file, dirname(node.file), runtime);
   module.loaded = true;
   instance.synthetic = cjsNames(module.exports);
   syntheticReady(instance);
+}
+
+/**
+ * A CommonJS file's `module`: a real `Module` of node:module, as Node gives one (id, filename,
+ * paths, loaded, require). The entry's is `require.main` (its id is '.'), so the idiom
+ * `if (require.main === module) app.listen(…)` runs as it does under node.
+ */
+function cjsModule(state: RunnerState, instance: ModuleInstance): NodeModule {
+  const file = instance.node.file;
+  const isMain = file === state.options.entry;
+  const module = new Module(isMain ? '.' : file) as NodeModule & { paths: string[] };
+  module.filename = file;
+  module.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(file));
+  module.loaded = false;
+  instance.cjsModule = module as unknown as ModuleInstance['cjsModule'];
+  if (isMain) {
+    state.mainModule = module;
+    process.mainModule = module;
+  }
+  return module;
 }
 
 /** What importers of a CommonJS module see: `default` (module.exports) and its own keys, once it has run. */

@@ -36,6 +36,8 @@ export class ModuleNode {
   versions = 0;
   /** The namespace object and the names it was made for (see namespace.ts). */
   namespaceCache: { key: string; ns: object } | undefined;
+  /** The same for what `require()` of this module returns (namespace.ts, requireNamespace). */
+  requireNamespaceCache: { key: string; ns: object } | undefined;
   /** Namespace imports of this module (bindings.ts): given the new namespace when its names change. */
   readonly namespaceFollowers = new Set<Binding>();
 

@@ -22,6 +22,7 @@ import { checkAttributes, readImportOptions } from './import-attributes.js';
 import type { ModuleInstance } from './instance.js';
 import { linkModules, settleLinks } from './link.js';
 import { importNative } from './native.js';
+import { requireNamespace } from './namespace.js';
 import { moduleNotFound, unknownFileExtension } from './node-errors.js';
 import type { ResolveResult } from './resolve.js';
 import type { RunnerState } from './state.js';
@@ -78,7 +79,7 @@ function exportsOf(node: ModuleNode): unknown {
   const instance = node.instance!;
   if (instance.cjsModule) return instance.cjsModule.exports;
   if (instance.version.compiled.format === 'json') return instance.synthetic?.default;
-  return node.namespace;
+  return requireNamespace(node);
 }
 
 /** The node of `file`, loaded and linked (not evaluated): reused, shared with a load under way, or loaded now. */

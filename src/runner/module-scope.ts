@@ -107,7 +107,9 @@ function requireFor(state: RunnerState, node: ModuleNode): NodeJS.Require {
   }) as NodeJS.RequireResolve;
   require.resolve.paths = native.resolve.paths;
   require.cache = native.cache;
-  require.main = native.main;
   require.extensions = native.extensions;
+  // The entry's module when it is CommonJS (set when it starts), undefined for an ES module
+  // entry: what node gives.
+  Object.defineProperty(require, 'main', { get: () => state.mainModule, enumerable: true, configurable: true });
   return require;
 }

@@ -99,6 +99,22 @@ export function nodeNamespace(node: ModuleNode): object {
   return ns;
 }
 
+/**
+ * What `require()` of an ES module returns: its namespace, plus `__esModule: true` when it has a
+ * default export (and no `__esModule` of its own), as Node ≥ 20.19 does, so CommonJS compiled by
+ * TypeScript or esbuild finds `default` where it looks for it.
+ */
+export function requireNamespace(node: ModuleNode): object {
+  const names = node.instance ? namespaceNames(node.instance) : [];
+  if (!names.includes('default') || names.includes('__esModule')) return nodeNamespace(node);
+  const key = `${names.join('\0')}\0__esModule`;
+  const cached = node.requireNamespaceCache;
+  if (cached && cached.key === key) return cached.ns;
+  const ns = createNamespace([...names, '__esModule'], (name) => (name === '__esModule' ? true : readExport(node, name)));
+  node.requireNamespaceCache = { key, ns };
+  return ns;
+}
+
 function readExport(node: ModuleNode, name: string): unknown {
   const instance = node.instance;
   if (!instance) return undefined;

@@ -41,6 +41,8 @@ export class RunnerState {
   /** Modules that invalidated outside an update; applied as an update of their own. */
   readonly lateInvalidations = new Set<ModuleNode>();
   entry: ModuleNode | undefined;
+  /** The entry's `module` when the entry is CommonJS: what `require.main` is (evaluate.ts). */
+  mainModule: NodeModule | undefined;
   /** The transaction whose module code is running: run-time `import()`/`require()` join it. */
   current: Transaction | undefined;
   /** The runner's one queue: updates, reloads, the start, close, and loads made by running code. */
