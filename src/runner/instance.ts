@@ -73,6 +73,8 @@ export interface Capability {
 }
 
 export class ModuleInstance {
+  /** Unique per runner: names this instance to Node's loader (native-loads.ts). */
+  id = 0;
   status: InstanceStatus = 'linking';
   /** [[EvaluationError]]: once set, every evaluation of this instance throws it again. */
   hasError = false;
@@ -136,7 +138,7 @@ export class ModuleInstance {
  * registers. The openings sit on the header line, which `lineOffset` hides, and the declarations
  * after the last line, so code lines keep their numbers.
  */
-export function compileBody(version: ModuleVersion, filename: string, sourceMapComment: string): CompiledBody {
+export function compileBody(version: ModuleVersion, filename: string, sourceMapComment: string, nativeImports = false): CompiledBody {
   const { compiled } = version;
   let header: string;
   let footer = '';
@@ -163,6 +165,9 @@ export function compileBody(version: ModuleVersion, filename: string, sourceMapC
   const outer = vm.compileFunction(`return ${header}\n${compiled.code}\n${footer}${sourceMapComment}`, [], {
     filename,
     lineOffset: -1,
+    // The module's own import() goes to the runner (rewrite.ts); one inside eval code, which the
+    // rewrite never sees, goes to Node's loader, whose hooks hand user files to the runner.
+    ...(nativeImports ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER } : {}),
   });
   return outer() as CompiledBody;
 }

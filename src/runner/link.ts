@@ -48,6 +48,7 @@ function instantiate(txn: Transaction, node: ModuleNode): ModuleInstance {
   if (!version) throw new LoadError('link', new Error(`${node.file} was not compiled`), node.file);
   if (!txn.previous.has(node)) txn.previous.set(node, node.instance);
   const instance = new ModuleInstance(node, version, new HotContext(node.hotData, txn.state.hotHost(node)));
+  instance.id = ++txn.state.instanceIds;
   if (node.instance?.status === 'evaluated' && !node.instance.hasError) instance.previous = node.instance;
   node.instance = instance;
   txn.instances.add(instance);
@@ -117,7 +118,7 @@ function start(txn: Transaction, instance: ModuleInstance): void {
     const filename = version.number === 1 ? node.file : `${node.file}?v=${version.number}`;
     txn.state.stacks.register(filename, compiled);
     try {
-      version.body = compileBody(version, filename, sourceMapComment(compiled));
+      version.body = compileBody(version, filename, sourceMapComment(compiled), txn.state.options.nativeLoads);
     } catch (error) {
       throw new LoadError('transform', error, node.file);
     }

@@ -52,20 +52,32 @@ export async function dynamicImport(state: RunnerState, instance: ModuleInstance
 
 /** `require(file)` of a user module from a CommonJS user file (synchronous, as require is). */
 export function requireUser(state: RunnerState, from: ModuleNode, file: string): unknown {
+  return requireFile(state, file, from);
+}
+
+/**
+ * `require(file)` from code devhot did not compile (native-loads.ts): the runner's exports; the
+ * module becomes a run-time import of the entry, so a save of it re-runs the entry.
+ */
+export function requireForNative(state: RunnerState, file: string): unknown {
+  return requireFile(state, file, state.entry);
+}
+
+function requireFile(state: RunnerState, file: string, from: ModuleNode | undefined): unknown {
   const known = state.nodes.get(file);
   if (known?.instance && known.instance.status !== 'linking') {
-    addRuntimeEdge(from, known);
-    if (known.instance.status === 'linked') evaluateModuleSync(state, known.instance, from.file);
+    if (from && from !== known) addRuntimeEdge(from, known);
+    if (known.instance.status === 'linked') evaluateModuleSync(state, known.instance, from?.file ?? file);
     return exportsOf(known);
   }
   const joined = state.current && !state.current.ended ? state.current : undefined;
   const txn = joined ?? new Transaction(state);
   try {
     const node = txn.node(file);
-    addRuntimeEdge(from, node);
+    if (from && from !== node) addRuntimeEdge(from, node);
     discoverSync(txn, node);
     linkModules(txn, newModules(txn, node));
-    evaluateModuleSync(state, node.instance!, from.file);
+    evaluateModuleSync(state, node.instance!, from?.file ?? file);
     if (!joined) txn.commit();
     return exportsOf(node);
   } catch (error) {
@@ -82,18 +94,33 @@ function exportsOf(node: ModuleNode): unknown {
   return requireNamespace(node);
 }
 
-/** The node of `file`, loaded and linked (not evaluated): reused, shared with a load under way, or loaded now. */
+/** The node of `file` for an import() from `instance`: its code joins its own transaction, if one is under way. */
 function loadModule(state: RunnerState, instance: ModuleInstance, file: string): Promise<ModuleNode> {
+  const txn = state.current;
+  return load(state, file, txn && !txn.ended && txn.instances.has(instance) ? txn : undefined);
+}
+
+/**
+ * The node of `file` for Node's loader (native-loads.ts): the code that asked is unknown, and
+ * most likely the update under way (the entry calling a plugin loader at start); waiting for the
+ * queue then would wait for itself.
+ */
+export function loadForNative(state: RunnerState, file: string): Promise<ModuleNode> {
+  const txn = state.current;
+  return load(state, file, txn && !txn.ended ? txn : undefined);
+}
+
+/** The node of `file`, loaded and linked (not evaluated): reused, shared with a load under way, or loaded now. */
+function load(state: RunnerState, file: string, join: Transaction | undefined): Promise<ModuleNode> {
   const known = state.nodes.get(file);
   if (known?.instance && known.instance.status !== 'linking') return Promise.resolve(known);
   const pending = state.loading.get(file);
   if (pending) return pending;
-  const txn = state.current;
-  const load = txn && !txn.ended && txn.instances.has(instance) ? loadInto(txn, file) : state.queue.run(() => loadAlone(state, file));
-  state.loading.set(file, load);
-  if (txn?.instances.has(instance)) txn.joined.add(load);
-  void load.finally(() => state.loading.delete(file)).catch(() => {});
-  return load;
+  const loading = join ? loadInto(join, file) : state.queue.run(() => loadAlone(state, file));
+  state.loading.set(file, loading);
+  join?.joined.add(loading);
+  void loading.finally(() => state.loading.delete(file)).catch(() => {});
+  return loading;
 }
 
 /** Load into the update whose code asked: it commits or rolls back with the update. */

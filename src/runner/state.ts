@@ -51,6 +51,8 @@ export class RunnerState {
   readonly loading = new Map<string, Promise<ModuleNode>>();
   /** First steps of async bodies not yet suspended at their `yield` (link.ts, settleLinks). */
   readonly linking = new Set<Promise<unknown>>();
+  /** Counter for instance ids (ModuleInstance.id). */
+  instanceIds = 0;
   /** Counter for [[AsyncEvaluationOrder]] (evaluate.ts). */
   asyncEvaluations = 0;
   /** Warnings raised while loading (a .ts file importing JSON without the attribute), for the next result. */

@@ -51,7 +51,7 @@ try {
   if (engine === 'node') await import(pathToFileURL(entry).href);
   else {
     const { createRunner } = await import(pathToFileURL(devhot).href);
-    await createRunner({ root, entry, cacheDir: false, tsconfig: false }).start();
+    await createRunner({ root, entry, cacheDir: false, nativeLoads: true }).start();
   }
   outcome = 'ok';
 } catch (error) {
