@@ -144,19 +144,14 @@ function prepareChildren(state: RunnerState): void {
   // fork() reads process.execArgv when it spawns.
   process.execArgv.push(flag);
   // A Worker inherits the flags the process started with, not process.execArgv: it gets the
-  // loader in its own execArgv (with the process's flags, unless a worker may not take them).
+  // loader in its own execArgv, with the process's flags but the inspector's (a worker may not
+  // take them; the main thread's inspector reaches workers anyway).
   const workers = createRequire(import.meta.url)('node:worker_threads') as { Worker: typeof import('node:worker_threads').Worker };
   const Original = workers.Worker;
   workers.Worker = class Worker extends Original {
     constructor(filename: string | URL, options: import('node:worker_threads').WorkerOptions = {}) {
-      const given = options.execArgv ?? process.execArgv;
-      const execArgv = given.includes(flag) ? given : [...given, flag];
-      try {
-        super(filename, { ...options, execArgv });
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || options.execArgv) throw error;
-        super(filename, { ...options, execArgv: [flag] });
-      }
+      const given = options.execArgv ?? process.execArgv.filter((arg) => !/^--(?:inspect|debug)/.test(arg));
+      super(filename, { ...options, execArgv: given.includes(flag) ? given : [...given, flag] });
     }
   };
   syncBuiltinESMExports();
