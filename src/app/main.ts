@@ -8,6 +8,7 @@ import { createRunner } from '../runner/runner.js';
 import { toErrorPayload } from '../runner/error-payload.js';
 import type { UpdateResult } from '../shared/results.js';
 import type { AppConfig, FromApp, ToApp } from '../shared/ipc.js';
+import { hostRuleFor } from '../shared/host-rules.js';
 import { installHtmlInjection } from './inject.js';
 import { beginUpdate, commitUpdate, inheritHandle, installListenHandover, rollbackUpdate, drainServers, settleBinds } from './listen.js';
 
@@ -23,7 +24,7 @@ const send = (message: FromApp, handle?: object): void => {
   if (process.connected) process.send!(message, handle as never);
 };
 
-if (config.inject) installHtmlInjection(config.inject);
+if (config.inject) installHtmlInjection(config.inject, { hosts: hostRuleFor(config.host) });
 
 installListenHandover({
   keep: (key, handle, url) => send({ type: 'listening', key, url }, handle),

@@ -16,6 +16,8 @@ export interface AppConfig {
   drainTimeout: number;
   /** The browser client's <script> tag to inject into HTML responses, or false. */
   inject: string | false;
+  /** `--host`: which Host names, besides this machine's, may get the tag (shared/host-rules.ts). */
+  host: string;
 }
 
 /** What happened to a file, as the watcher saw it. */
