@@ -22,7 +22,15 @@ export type LogEvent =
    * devhot is up. `app`: whether the entry ran ('ready'), threw ('failed') or the process exited
    * while starting ('exited'); in the last two cases devhot waits for a save.
    */
-  | { event: 'start'; app: 'ready' | 'failed' | 'exited'; version: string; readyMs: number; urls: string[]; entry: string; channel?: string }
+  | {
+      event: 'start';
+      app: 'ready' | 'failed' | 'exited';
+      version: string;
+      readyMs: number;
+      urls: string[];
+      entry: string;
+      channel?: string;
+    }
   | { event: 'update'; result: UpdateResult }
   | { event: 'error'; source: 'update' | 'start' | 'uncaught' | 'listen'; error: ErrorPayload }
   | { event: 'restart'; reason: string; phase: 'starting' | 'ready' | 'failed'; ms?: number }

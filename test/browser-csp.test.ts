@@ -48,7 +48,11 @@ async function openApp(t: After, port: number, devhot: Devhot): Promise<Page> {
   const page = await openPage(t);
   await page.addInitScript(RECORD_VIOLATIONS);
   await page.goto(`http://127.0.0.1:${port}/`);
-  await until(page, CONNECTED, `the client to connect; violations: ${await page.evaluate('JSON.stringify(window.__violations)')}${devhot.describe()}`);
+  await until(
+    page,
+    CONNECTED,
+    `the client to connect; violations: ${await page.evaluate('JSON.stringify(window.__violations)')}${devhot.describe()}`,
+  );
   assert.deepEqual(await page.evaluate('window.__violations'), [], 'no CSP violation');
   return page;
 }
@@ -82,7 +86,9 @@ test("helmet's default CSP on express: the client connects, a save reloads the p
   await saveReloadsAndErrorShows(page, fixture, devhot);
 });
 
-test("a nonce policy with 'strict-dynamic' and style-src 'self': the tag carries the page's nonce; the page's own script still runs", { skip }, async (t) => {
+test("a nonce policy with 'strict-dynamic' and style-src 'self': the tag carries the page's nonce; the page's own script still runs", {
+  skip,
+}, async (t) => {
   const options = `{
   contentSecurityPolicy: {
     directives: {

@@ -52,7 +52,10 @@ const HELMET =
   "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests";
 
 test("CSP: helmet's default policy gets the channel's origin in script-src and a connect-src that copies default-src", () => {
-  assert.equal(tagNonce([HELMET], () => 'fresh'), undefined);
+  assert.equal(
+    tagNonce([HELMET], () => 'fresh'),
+    undefined,
+  );
   assert.equal(
     amendCsp(HELMET, SOURCES, undefined),
     "default-src 'self'; base-uri 'self'; font-src 'self' https: data:; form-action 'self'; frame-ancestors 'self'; img-src 'self' data:; object-src 'none'; " +
@@ -61,21 +64,33 @@ test("CSP: helmet's default policy gets the channel's origin in script-src and a
 });
 
 test("CSP: default-src 'none' → script-src and connect-src of their own, 'none' replaced", () => {
-  assert.equal(amendCsp("default-src 'none'", SOURCES, undefined), "default-src 'none'; script-src http://127.0.0.1:1; connect-src ws://127.0.0.1:1 'self'");
+  assert.equal(
+    amendCsp("default-src 'none'", SOURCES, undefined),
+    "default-src 'none'; script-src http://127.0.0.1:1; connect-src ws://127.0.0.1:1 'self'",
+  );
 });
 
 test('CSP: a nonce policy lends its nonce to the tag; strict-dynamic without a nonce gets a fresh one; unsafe-inline policies get a host, never a nonce', () => {
   const nonced = "script-src 'nonce-abc123' 'strict-dynamic'; object-src 'none'";
-  assert.equal(tagNonce([nonced], () => 'fresh'), 'abc123');
+  assert.equal(
+    tagNonce([nonced], () => 'fresh'),
+    'abc123',
+  );
   assert.equal(amendCsp(nonced, SOURCES, 'abc123'), "script-src 'nonce-abc123' 'strict-dynamic'; object-src 'none'");
 
   const hashed = "script-src 'sha256-AAAA' 'strict-dynamic'";
-  assert.equal(tagNonce([hashed], () => 'fresh'), 'fresh');
+  assert.equal(
+    tagNonce([hashed], () => 'fresh'),
+    'fresh',
+  );
   assert.equal(amendCsp(hashed, SOURCES, 'fresh'), "script-src 'sha256-AAAA' 'strict-dynamic' 'nonce-fresh'");
 
   // Two headers: one with a nonce, one relying on 'unsafe-inline' (a nonce would switch it off).
   const inline = "script-src 'self' 'unsafe-inline'";
-  assert.equal(tagNonce([inline, nonced], () => 'fresh'), 'abc123');
+  assert.equal(
+    tagNonce([inline, nonced], () => 'fresh'),
+    'abc123',
+  );
   assert.equal(amendCsp(inline, SOURCES, 'abc123'), "script-src 'self' 'unsafe-inline' http://127.0.0.1:1");
 });
 
@@ -159,7 +174,14 @@ test('only requests for this machine get the tag: a DNS-rebinding Host gets the 
     res.setHeader('Content-Type', 'text/html');
     res.end(PAGE);
   });
-  for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `127.9.9.9:${port}`, `[::1]:${port}`, `app.localhost:${port}`, 'LOCALHOST']) {
+  for (const host of [
+    `localhost:${port}`,
+    `127.0.0.1:${port}`,
+    `127.9.9.9:${port}`,
+    `[::1]:${port}`,
+    `app.localhost:${port}`,
+    'LOCALHOST',
+  ]) {
     assert.ok((await request(port, '/', { Host: host })).body.includes(TAG), host);
   }
   for (const host of [`evil.example:${port}`, 'localhost.evil.example', '127.0.0.1.nip.io', `192.168.1.20:${port}`, '[::ffff:7f00:1]']) {
@@ -209,5 +231,8 @@ test('a nonce policy: the tag carries the page nonce; several CSP headers (write
     "script-src 'nonce-r4nd0m' 'strict-dynamic'; default-src 'self'; connect-src 'self' ws://127.0.0.1:1",
     "script-src 'self' 'unsafe-inline' http://127.0.0.1:1",
   ]);
-  assert.equal(res.headers['content-security-policy-report-only'], "default-src 'none'; script-src http://127.0.0.1:1; connect-src ws://127.0.0.1:1 'self'");
+  assert.equal(
+    res.headers['content-security-policy-report-only'],
+    "default-src 'none'; script-src http://127.0.0.1:1; connect-src ws://127.0.0.1:1 'self'",
+  );
 });

@@ -151,7 +151,13 @@ function endWithTag(res: Res, args: unknown[], held: unknown[] | undefined, sett
   if (held) {
     replay = [...held];
     replay[at] = rewriteHeaders(held[at] as Headers, (name, value) =>
-      name === 'content-length' ? String(length) : name === 'etag' ? undefined : CSP_HEADERS.includes(name) && policies.length > 0 ? csp(value) : value,
+      name === 'content-length'
+        ? String(length)
+        : name === 'etag'
+          ? undefined
+          : CSP_HEADERS.includes(name) && policies.length > 0
+            ? csp(value)
+            : value,
     );
   }
   if (res.hasHeader('content-length')) res.setHeader('content-length', length);

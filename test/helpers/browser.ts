@@ -13,7 +13,9 @@ const CHROMIUM = '/usr/bin/chromium';
 
 /** A reason to skip, for node:test's `skip` option, or false. */
 export const skipWithoutChromium: string | false =
-  !fs.existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} is missing (apt-get install chromium); browser tests skipped outside CI` : false;
+  !fs.existsSync(CHROMIUM) && !process.env.CI
+    ? `${CHROMIUM} is missing (apt-get install chromium); browser tests skipped outside CI`
+    : false;
 
 /** A fresh browser (own profile directory) with one page; closed and removed after the test. */
 export async function openPage(t: After): Promise<Page> {
@@ -23,7 +25,15 @@ export async function openPage(t: After): Promise<Page> {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   } catch (error) {
     fs.rmSync(profile, { recursive: true, force: true });
