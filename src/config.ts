@@ -54,6 +54,11 @@ export interface DevhotOptions {
   channelPort?: number;
   /** Inject the browser client's <script> into the app's HTML responses. Default: true. */
   inject?: boolean;
+  /**
+   * Keep the websockets of a server that a save replaced, talking to the old code. Default:
+   * false: they are closed with 1012 (Service Restart) and clients reconnect to the new code.
+   */
+  keepWebsockets?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -80,6 +85,7 @@ export interface ResolvedConfig {
   readonly host: string;
   readonly channelPort: number;
   readonly inject: boolean;
+  readonly keepWebsockets: boolean;
 }
 
 /** Typed helper for `devhot.config.ts`: `export default defineConfig({ ... })`. */
@@ -226,6 +232,7 @@ export function resolveConfig(cli: DevhotOptions, file: DevhotOptions = {}, conf
     host: o.host ?? '127.0.0.1',
     channelPort: checkNumber('--channel-port', o.channelPort ?? 0),
     inject: o.inject ?? true,
+    keepWebsockets: o.keepWebsockets ?? false,
   });
 }
 

@@ -26,10 +26,16 @@ const send = (message: FromApp, handle?: object): void => {
 
 if (config.inject) installHtmlInjection(config.inject, { hosts: hostRuleFor(config.host) });
 
-installListenHandover({
-  keep: (key, handle, url) => send({ type: 'listening', key, url }, handle),
-  failed: (key, port, error) => send({ type: 'listen-error', key, port, code: error.code ?? 'ERR', message: error.message }),
-});
+installListenHandover(
+  {
+    keep: (key, handle, url) => send({ type: 'listening', key, url }, handle),
+    failed: (key, port, error) => send({ type: 'listen-error', key, port, code: error.code ?? 'ERR', message: error.message }),
+    requestError: (error) =>
+      send({ type: 'uncaught', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }) }),
+    closedUpgraded: (count, why) => send({ type: 'upgraded-closed', count, why }),
+  },
+  { closeUpgraded: !config.keepWebsockets },
+);
 
 const runner = createRunner({
   root: config.root,

@@ -39,6 +39,7 @@ export class AppSlot {
       drainTimeout: config.killTimeout,
       inject: config.inject ? options.clientTag : false,
       host: config.host,
+      keepWebsockets: config.keepWebsockets,
     };
   }
 

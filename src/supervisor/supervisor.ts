@@ -375,6 +375,12 @@ class DevhotSupervisor implements Supervisor {
       case 'config-files':
         this.appConfigFiles = new Set(message.files);
         return;
+      case 'upgraded-closed': {
+        const n = `${message.count} websocket${message.count === 1 ? '' : 's'}`;
+        const of = message.why === 'update' ? 'of the replaced server' : 'of the previous process';
+        this.logger.log({ event: 'info', message: `closed ${n} ${of} (1012 Service Restart): clients reconnect to the new code` });
+        return;
+      }
       default:
         return;
     }
