@@ -8,6 +8,7 @@ import { createRunner } from '../runner/runner.js';
 import { toErrorPayload } from '../runner/error-payload.js';
 import type { UpdateResult } from '../shared/results.js';
 import type { AppConfig, FromApp, ToApp } from '../shared/ipc.js';
+import { hostRuleFor } from '../shared/host-rules.js';
 import { installHtmlInjection } from './inject.js';
 import { beginUpdate, commitUpdate, inheritHandle, installListenHandover, rollbackUpdate, drainServers, settleBinds } from './listen.js';
 
@@ -23,12 +24,18 @@ const send = (message: FromApp, handle?: object): void => {
   if (process.connected) process.send!(message, handle as never);
 };
 
-if (config.inject) installHtmlInjection(config.inject);
+if (config.inject) installHtmlInjection(config.inject, { hosts: hostRuleFor(config.host) });
 
-installListenHandover({
-  keep: (key, handle, url) => send({ type: 'listening', key, url }, handle),
-  failed: (key, port, error) => send({ type: 'listen-error', key, port, code: error.code ?? 'ERR', message: error.message }),
-});
+installListenHandover(
+  {
+    keep: (key, handle, url) => send({ type: 'listening', key, url }, handle),
+    failed: (key, port, error) => send({ type: 'listen-error', key, port, code: error.code ?? 'ERR', message: error.message }),
+    requestError: (error) =>
+      send({ type: 'uncaught', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }) }),
+    closedUpgraded: (count, why) => send({ type: 'upgraded-closed', count, why }),
+  },
+  { closeUpgraded: !config.keepWebsockets },
+);
 
 const runner = createRunner({
   root: config.root,
