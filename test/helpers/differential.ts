@@ -76,7 +76,8 @@ function runTsx(root: string, entry: string): Promise<Outcome> {
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
     child.stderr.on('data', (chunk: Buffer) => (err += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    // A bound, not a wait: a fixture that hangs fails instead of holding the suite (generous, for a busy CI machine).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -98,7 +99,8 @@ function runIn(engine: Engine, root: string, entry: string): Promise<Outcome> {
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
     child.stderr.on('data', (chunk: Buffer) => (err += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    // A bound, not a wait: a fixture that hangs fails instead of holding the suite (generous, for a busy CI machine).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', reject);
     child.on('close', () => {
       clearTimeout(timer);
