@@ -57,6 +57,18 @@ describe('import() never runs a module twice', () => {
   });
 });
 
+describe('evaluation order', () => {
+  it('requests are evaluated in source order, export … from included', async () => {
+    const tree: Record<string, string> = {};
+    for (let i = 1; i <= 6; i++) tree[`m${i}.js`] = `console.log('m${i}');\nexport default ${i};\n`;
+    const out = await sameAsNode({
+      ...tree,
+      'main.js': `import './m1.js';\nexport { default as two } from './m2.js';\nimport * as three from './m3.js';\nexport * from './m4.js';\nimport five from './m5.js';\nexport * as six from './m6.js';\n`,
+    });
+    assert.deepEqual(out.lines, ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+  });
+});
+
 describe('imported names are checked at link time', () => {
   it('a missing export fails the start with a SyntaxError before anything runs', async () => {
     const out = await sameAsNode({

@@ -12,7 +12,7 @@ import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
-const COMPILER_VERSION = '3';
+const COMPILER_VERSION = '4';
 
 export interface CompiledModule {
   file: string;

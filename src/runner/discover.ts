@@ -13,6 +13,7 @@ import { importNative, requireNative } from './native.js';
 import { checkAttributes } from './import-attributes.js';
 import type { ResolveResult } from './resolve.js';
 import { LoadError, type Transaction } from './transaction.js';
+import { SafePromise, safeSetTimeout } from './intrinsics.js';
 
 /** A dependency Node loads itself, before it is loaded. */
 interface NativeRef {
@@ -41,7 +42,7 @@ export async function discover(txn: Transaction, nodes: Iterable<ModuleNode>, fo
     );
   };
   for (const node of nodes) start(node, force);
-  while (inflight.size > 0) await Promise.all(inflight);
+  while (inflight.size > 0) await SafePromise.all(inflight);
 }
 
 async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<ModuleNode | object>> {
@@ -54,7 +55,7 @@ async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<Mo
     throw new LoadError('transform', error, node.file);
   }
   const refs = resolveDependencies(txn, node, compiled, 'import');
-  const deps = await Promise.all(
+  const deps = await SafePromise.all(
     refs.map((ref) =>
       ref instanceof ModuleNode
         ? ref
@@ -143,7 +144,7 @@ async function readSettled(node: ModuleNode): Promise<string> {
   if (source.length > 0 || !node.version || node.version.emptySource) return source;
   const deadline = Date.now() + EMPTY_WAIT_MS;
   while (source.length === 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new SafePromise((resolve) => safeSetTimeout(resolve, 5));
     source = readSource(node.file);
   }
   return source;

@@ -16,6 +16,7 @@ import { ModuleNode } from './graph.js';
 import type { Capability, ModuleInstance } from './instance.js';
 import { cjsScope } from './module-scope.js';
 import type { RunnerState } from './state.js';
+import { SafePromise } from './intrinsics.js';
 
 /** Evaluate(): settles when the instance (and what it waits for) has evaluated. */
 export function evaluateModule(state: RunnerState, instance: ModuleInstance): Promise<void> {
@@ -230,7 +231,7 @@ function cjsNames(exports: unknown): Record<string, unknown> {
 function newCapability(): Capability {
   let resolve!: () => void;
   let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
+  const promise = new SafePromise<void>((res, rej) => {
     resolve = res;
     reject = rej;
   });

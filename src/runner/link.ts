@@ -24,6 +24,7 @@ import type { CodePosition } from './rewrite.js';
 import { sourcePosition } from './stack.js';
 import type { RunnerState } from './state.js';
 import { LoadError, type Transaction } from './transaction.js';
+import { SafePromise } from './intrinsics.js';
 
 /** Where a link error points: the importer's file, line and column (see error-payload.ts). */
 export const kLinkLocation = Symbol.for('devhot.linkLocation');
@@ -150,6 +151,6 @@ export async function settleLinks(state: RunnerState): Promise<void> {
   while (state.linking.size > 0) {
     const pending = [...state.linking];
     state.linking.clear();
-    await Promise.all(pending);
+    await SafePromise.all(pending);
   }
 }

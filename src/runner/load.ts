@@ -27,6 +27,7 @@ import { moduleNotFound, unknownFileExtension } from './node-errors.js';
 import type { ResolveResult } from './resolve.js';
 import type { RunnerState } from './state.js';
 import { LoadError, Transaction } from './transaction.js';
+import { SafePromise } from './intrinsics.js';
 
 /** `import(specifier, options)` from code of `instance`. */
 export async function dynamicImport(state: RunnerState, instance: ModuleInstance, specifier: unknown, options: unknown): Promise<unknown> {
@@ -113,7 +114,7 @@ export function loadForNative(state: RunnerState, file: string): Promise<ModuleN
 /** The node of `file`, loaded and linked (not evaluated): reused, shared with a load under way, or loaded now. */
 function load(state: RunnerState, file: string, join: Transaction | undefined): Promise<ModuleNode> {
   const known = state.nodes.get(file);
-  if (known?.instance && known.instance.status !== 'linking') return Promise.resolve(known);
+  if (known?.instance && known.instance.status !== 'linking') return SafePromise.resolve(known);
   const pending = state.loading.get(file);
   if (pending) return pending;
   const loading = join ? loadInto(join, file) : state.queue.run(() => loadAlone(state, file));

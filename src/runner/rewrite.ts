@@ -140,7 +140,12 @@ class ModuleSyntax {
   ) {
     this.lineStarts = lineStarts(code);
     this.collectDeclarations();
-    for (const node of body) if (node.type === 'ImportDeclaration') this.importDeclaration(node);
+    // Requests in source order, imports and `export … from` alike: it is the order modules are
+    // evaluated in. Imports are recorded first, as `export { x }` of an import needs them.
+    for (const node of body) {
+      if (node.type === 'ImportDeclaration') this.importDeclaration(node);
+      else if (node.source) this.request(node);
+    }
     for (const node of body) this.exportDeclaration(node);
   }
 

@@ -10,6 +10,7 @@ import { ModuleNode, relink, type ModuleVersion } from './graph.js';
 import { rebind, refreshNamespaces, unbind } from './bindings.js';
 import type { ModuleInstance } from './instance.js';
 import type { RunnerState } from './state.js';
+import { SafePromise } from './intrinsics.js';
 
 /** An error with the phase it happened in and the file it concerns, so the result can say what failed. */
 export class LoadError extends Error {
@@ -78,7 +79,7 @@ export class Transaction {
     while (this.joined.size > 0) {
       const loads = [...this.joined];
       this.joined.clear();
-      await Promise.allSettled(loads);
+      await SafePromise.allSettled(loads);
     }
   }
 
