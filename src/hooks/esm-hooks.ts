@@ -12,6 +12,7 @@
  */
 import type { HooksData, HooksReply, HooksRequest } from './protocol.js';
 import { INSTANCE_PARAM, RUNNER_KEY } from './protocol.js';
+import { proxySource, userFile as userFileUnder } from './proxy.js';
 
 interface ResolveContext {
   parentURL?: string;
@@ -35,9 +36,6 @@ interface LoadResult {
 }
 type NextResolve = (specifier: string, context?: ResolveContext) => Promise<ResolveResult>;
 type NextLoad = (url: string, context?: LoadContext) => Promise<LoadResult>;
-
-/** File extensions of modules the runner runs (JSON is left to Node: a copy of data is harmless). */
-const USER_EXTENSIONS = /\.(?:[cm]?[jt]s|[jt]sx)$/;
 
 let data: HooksData = { mode: 'compile', rootPrefix: '/' };
 let nextId = 1;
@@ -72,10 +70,7 @@ function ask(request: Request): Promise<HooksReply> {
 
 /** A project file devhot runs (under the root, not in node_modules), as a path; else undefined. */
 function userFile(url: string): string | undefined {
-  if (!url.startsWith('file:')) return undefined;
-  const path = decodeURIComponent(new URL(url).pathname);
-  if (!path.startsWith(data.rootPrefix) || path.includes('/node_modules/') || !USER_EXTENSIONS.test(path)) return undefined;
-  return path;
+  return userFileUnder(url, data.rootPrefix);
 }
 
 export async function resolve(specifier: string, context: ResolveContext, nextResolve: NextResolve): Promise<ResolveResult> {
@@ -110,27 +105,11 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   const names = namesOf.get(url);
   if (names !== undefined) {
     namesOf.delete(url);
-    return { format: 'module', source: proxySource(decodeURIComponent(new URL(url).pathname), names), shortCircuit: true };
+    return { format: 'module', source: proxySource(RUNNER_KEY, decodeURIComponent(new URL(url).pathname), names), shortCircuit: true };
   }
   const file = data.mode === 'compile' ? userFile(url) : undefined;
   if (file !== undefined && compile!.compiles(file)) return compile!.load(file);
   return nextLoad(url, context);
-}
-
-/**
- * A module that re-exports the runner's instance of `file`: its exports, as they are once the
- * runner has evaluated it (the runner's evaluation is this module's).
- */
-function proxySource(file: string, names: string[]): string {
-  const locals = names.map((_, i) => `__e${i}`);
-  const lines = [`const __devhot = globalThis[Symbol.for(${JSON.stringify(RUNNER_KEY)})];`];
-  if (locals.length > 0) {
-    lines.push(`let ${locals.join(', ')};`);
-    lines.push(`export { ${names.map((name, i) => `${locals[i]} as ${JSON.stringify(name)}`).join(', ')} };`);
-  }
-  lines.push(`const __values = await __devhot.evaluate(${JSON.stringify(file)});`);
-  for (const [i, name] of names.entries()) lines.push(`${locals[i]} = __values[${JSON.stringify(name)}];`);
-  return lines.join('\n');
 }
 
 function errorClass(name: string): ErrorConstructor {

@@ -111,6 +111,28 @@ export function loadForNative(state: RunnerState, file: string): Promise<ModuleN
   return load(state, file, txn && !txn.ended ? txn : undefined);
 }
 
+/**
+ * The same, synchronously, for Node's in-thread module hooks (native-hooks.ts), which must answer
+ * before they return: the module is discovered and linked now, into the update under way or a
+ * transaction of its own.
+ */
+export function loadForNativeSync(state: RunnerState, file: string): ModuleNode {
+  const known = state.nodes.get(file);
+  if (known?.instance && known.instance.status !== 'linking') return known;
+  const joined = state.current && !state.current.ended ? state.current : undefined;
+  const txn = joined ?? new Transaction(state);
+  try {
+    const node = txn.node(file);
+    discoverSync(txn, node);
+    linkModules(txn, newModules(txn, node));
+    if (!joined) txn.commit();
+    return node;
+  } catch (error) {
+    if (!joined) void txn.rollback().catch(() => {});
+    throw error instanceof LoadError ? error.error : error;
+  }
+}
+
 /** The node of `file`, loaded and linked (not evaluated): reused, shared with a load under way, or loaded now. */
 function load(state: RunnerState, file: string, join: Transaction | undefined): Promise<ModuleNode> {
   const known = state.nodes.get(file);

@@ -4,8 +4,9 @@
  * `require()` with a path or URL of a user `.ts` file), `import()` inside `eval`, and
  * `require.resolve` / `import.meta.resolve` / `createRequire` aimed at user files.
  *
- * Node's loaders hand them to the runner: `import()` through module hooks on Node's loader
- * thread (src/hooks/esm-hooks.ts, answered here over a MessagePort), `require()` through
+ * Node's loaders hand them to the runner: `import()` through Node's in-thread module hooks where
+ * Node has them (native-hooks.ts), else through hooks on Node's loader thread
+ * (src/hooks/esm-hooks.ts, answered here over a MessagePort); `require()` through
  * `Module._extensions` and `Module._resolveFilename`. Either way the module is the runner's
  * instance, never evaluated twice, and part of its graph: a run-time import of the entry, so a
  * save of it re-runs the entry (which in practice calls the loader again) and the loader gets the
@@ -24,8 +25,10 @@ import { currentValue } from './bindings.js';
 import { evaluateModule } from './evaluate.js';
 import { addRuntimeEdge } from './graph.js';
 import { loadForNative, requireForNative } from './load.js';
+import { hasInThreadHooks, registerInThreadHooks } from './native-hooks.js';
 import { settleLinks } from './link.js';
 import { namespaceNames, resolveExport } from './resolve-export.js';
+import { ownWorker } from './resource-tracking.js';
 import type { RunnerState } from './state.js';
 
 interface Registry {
@@ -60,7 +63,6 @@ function installOnce(): Registry {
   const key = Symbol.for(RUNNER_KEY);
   const existing = global[key];
   if (existing) return existing;
-  const { port1, port2 } = new MessageChannel();
   const registry: Registry = {
     runners: new Set(),
     evaluate: async (file) => {
@@ -70,6 +72,12 @@ function installOnce(): Registry {
     },
   };
   global[key] = registry;
+  patchRequire(registry);
+  if (hasInThreadHooks()) {
+    registerInThreadHooks((file) => runnerOf(registry, file));
+    return registry;
+  }
+  const { port1, port2 } = new MessageChannel();
   port1.on('message', (request: HooksRequest) => {
     void answer(registry, request).then((reply) => port1.postMessage(reply));
   });
@@ -78,7 +86,6 @@ function installOnce(): Registry {
   port1.unref();
   const data: HooksData = { mode: 'proxy', rootPrefix: sep, port: port2 };
   register(HOOKS, { data, transferList: [port2] } as Parameters<typeof register>[1]);
-  patchRequire(registry);
   return registry;
 }
 
@@ -143,18 +150,45 @@ function prepareChildren(state: RunnerState): void {
   if (process.execArgv.includes(flag)) return;
   // fork() reads process.execArgv when it spawns.
   process.execArgv.push(flag);
-  // A Worker inherits the flags the process started with, not process.execArgv: it gets the
-  // loader in its own execArgv, with the process's flags but the inspector's (a worker may not
-  // take them; the main thread's inspector reaches workers anyway).
   const workers = createRequire(import.meta.url)('node:worker_threads') as { Worker: typeof import('node:worker_threads').Worker };
-  const Original = workers.Worker;
-  workers.Worker = class Worker extends Original {
-    constructor(filename: string | URL, options: import('node:worker_threads').WorkerOptions = {}) {
-      const given = options.execArgv ?? process.execArgv.filter((arg) => !/^--(?:inspect|debug)/.test(arg));
-      super(filename, { ...options, execArgv: given.includes(flag) ? given : [...given, flag] });
-    }
-  };
+  workers.Worker = loaderWorker(workers.Worker, flag);
   syncBuiltinESMExports();
+}
+
+/**
+ * The Worker class, with the loader in every worker's execArgv. A worker inherits the flags the
+ * process started with, not process.execArgv, so it gets them explicitly, with the loader; Node
+ * refuses some flags in a worker (on Node 24, the per-process defaults its test runner passes to
+ * every child): those named by its error are left out, as Node leaves them
+ * out of an inherited execArgv. A Proxy, not a subclass, so the construction can be tried again.
+ */
+function loaderWorker(Original: typeof import('node:worker_threads').Worker, flag: string): typeof Original {
+  return new Proxy(Original, {
+    construct(target, args: [string | URL, import('node:worker_threads').WorkerOptions?], newTarget) {
+      const [filename, options = {}] = args;
+      // The inspector's flags never: the main thread's inspector reaches workers anyway.
+      const given = options.execArgv ?? process.execArgv.filter((arg) => !/^--(?:inspect|debug)/.test(arg));
+      const execArgv = given.includes(flag) ? given : [...given, flag];
+      let worker: import('node:worker_threads').Worker;
+      try {
+        worker = Reflect.construct(target, [filename, { ...options, execArgv }], newTarget);
+      } catch (error) {
+        const refused = refusedFlags(error);
+        if (!refused) throw error;
+        worker = Reflect.construct(target, [filename, { ...options, execArgv: execArgv.filter((arg) => !refused.has(arg)) }], newTarget);
+      }
+      ownWorker(worker);
+      return worker;
+    },
+  });
+}
+
+/** The flags of an ERR_WORKER_INVALID_EXEC_ARGV ("… invalid execArgv flags: --a, --b=1"). */
+function refusedFlags(error: unknown): Set<string> | undefined {
+  const e = error as { code?: unknown; message?: unknown };
+  if (e?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || typeof e.message !== 'string') return undefined;
+  const list = /flags: (.*)$/s.exec(e.message)?.[1];
+  return list ? new Set(list.split(', ')) : undefined;
 }
 
 /** `require()` of a user file from code devhot did not compile: the runner's exports, never cached by Node. */

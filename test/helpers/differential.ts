@@ -88,6 +88,15 @@ function runTsx(root: string, entry: string): Promise<Outcome> {
   });
 }
 
+/**
+ * Why a load never settled, without where: Node's warning names the driver's line that awaited
+ * it, which is another line for each engine.
+ */
+function pendingReason(stderr: string): string {
+  if (/Detected unsettled top-level await/.test(stderr)) return 'unsettled top-level await';
+  return stderr.trim().split('\n').slice(-3).join(' ');
+}
+
 function runIn(engine: Engine, root: string, entry: string): Promise<Outcome> {
   if (engine === 'tsx') return runTsx(root, entry);
   return new Promise((resolve, reject) => {
@@ -116,7 +125,7 @@ function runIn(engine: Engine, root: string, entry: string): Promise<Outcome> {
         .filter((l) => l !== '');
       resolve({
         lines,
-        entry: result === 'pending' ? { name: 'pending', message: err.trim().split('\n').slice(-3).join(' ') } : result,
+        entry: result === 'pending' ? { name: 'pending', message: pendingReason(err) } : result,
         exitCode,
       });
     });
