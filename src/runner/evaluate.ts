@@ -15,6 +15,7 @@ import { syntheticReady } from './bindings.js';
 import { ModuleNode } from './graph.js';
 import type { Capability, ModuleInstance } from './instance.js';
 import { cjsScope } from './module-scope.js';
+import { runAs } from './resource-tracking.js';
 import type { RunnerState } from './state.js';
 import { SafePromise } from './intrinsics.js';
 
@@ -114,7 +115,7 @@ function innerEvaluation(state: RunnerState, module: ModuleInstance, stack: Modu
 }
 
 function executeAsync(state: RunnerState, module: ModuleInstance): void {
-  const step = module.body!.next() as Promise<unknown>;
+  const step = runAs(module, () => module.body!.next()) as Promise<unknown>;
   step.then(
     () => asyncFulfilled(state, module),
     (error: unknown) => asyncRejected(module, error),
@@ -175,8 +176,12 @@ function fail(module: ModuleInstance, error: unknown): void {
   module.previous = undefined;
 }
 
-/** Run the module's own code, synchronously. */
+/** Run the module's own code, synchronously; what it starts is the instance's (owned.ts). */
 function execute(state: RunnerState, instance: ModuleInstance): void {
+  runAs(instance, () => executeBody(state, instance));
+}
+
+function executeBody(state: RunnerState, instance: ModuleInstance): void {
   const { node, version } = instance;
   const { compiled } = version;
   if (compiled.format === 'esm') {

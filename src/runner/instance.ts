@@ -14,6 +14,7 @@
 import vm from 'node:vm';
 import type { ModuleNode, ModuleVersion } from './graph.js';
 import type { HotContext } from './hot.js';
+import type { OwnedResources } from './owned.js';
 import { RUNTIME } from './rewrite.js';
 
 export type InstanceStatus = 'linking' | 'linked' | 'evaluating' | 'evaluating-async' | 'evaluated';
@@ -103,6 +104,8 @@ export class ModuleInstance {
   synthetic: Record<string, unknown> | undefined;
   /** Bindings waiting for `synthetic`. */
   syntheticWaiting: Set<Binding> | undefined;
+  /** What this instance left running in the process (owned.ts), released when it is replaced. */
+  owned: OwnedResources | undefined;
   /** A CommonJS file's compiled wrapper, called when the instance evaluates. */
   cjsFn: CompiledBody | undefined;
   cjsModule: { exports: unknown; [key: string]: unknown } | undefined;

@@ -33,6 +33,13 @@ export interface RunnerOptions {
    * process does). Default: false.
    */
   nativeLoads?: boolean;
+  /**
+   * Stop what replaced module instances left running: the process listeners, intervals and
+   * timers they started, the workers and child processes they created (see README, "What devhot
+   * cleans up"). Wraps process-wide functions, so only one runner per process should ask for it
+   * (the app process does). Default: false.
+   */
+  ownResources?: boolean;
 }
 
 export interface ResolvedRunnerOptions {
@@ -46,6 +53,7 @@ export interface ResolvedRunnerOptions {
   readonly onUpdate: RunnerOptions['onUpdate'];
   readonly onListenerError: RunnerOptions['onListenerError'];
   readonly nativeLoads: boolean;
+  readonly ownResources: boolean;
 }
 
 export function resolveRunnerOptions(options: RunnerOptions): ResolvedRunnerOptions {
@@ -66,6 +74,7 @@ export function resolveRunnerOptions(options: RunnerOptions): ResolvedRunnerOpti
     onUpdate: options.onUpdate,
     onListenerError: options.onListenerError,
     nativeLoads: options.nativeLoads ?? false,
+    ownResources: options.ownResources ?? false,
   });
 }
 

@@ -4,6 +4,7 @@
  * whatever only it imported.
  */
 import { describe } from './error-payload.js';
+import { release } from './owned.js';
 import { relink, type ModuleNode } from './graph.js';
 import { unbind } from './bindings.js';
 import type { RunnerState } from './state.js';
@@ -21,6 +22,7 @@ export async function prune(state: RunnerState, candidates: ModuleNode[], warnin
       for (const e of await instance.hot.runPruners()) warnings.push(`prune handler of ${state.rel(node.file)} threw: ${describe(e)}`);
       instance.hot.detach();
       unbind(instance);
+      state.released(release(instance.owned));
     }
     node.instance = undefined;
     state.nodes.delete(node.file);

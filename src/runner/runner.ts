@@ -22,6 +22,8 @@ import { RunnerState } from './state.js';
 import { Transaction } from './transaction.js';
 import { runUpdate } from './update.js';
 import { installNativeLoads } from './native-loads.js';
+import { release } from './owned.js';
+import { installResourceTracking } from './resource-tracking.js';
 
 export type { Rung, UpdateResult };
 
@@ -61,6 +63,8 @@ class DevhotRunner implements Runner {
   private closing: Promise<void> | undefined;
   /** Stops Node's loaders from loading this runner's files through it (native-loads.ts). */
   private uninstallNativeLoads: (() => void) | undefined;
+  /** Stops tracking what this runner's instances start (resource-tracking.ts). */
+  private uninstallTracking: (() => void) | undefined;
   /** Files of a failed update, retried with the next one until it succeeds. */
   private readonly retry = new Set<string>();
 
@@ -123,6 +127,7 @@ class DevhotRunner implements Runner {
     if (state.tsconfigError) return errorResult(options.root, [options.entry], t0, state.tsconfigError, 'transform');
     if (options.args) process.argv = [process.argv[0]!, options.entry, ...options.args];
     if (options.nativeLoads) this.uninstallNativeLoads ??= installNativeLoads(state);
+    if (options.ownResources) this.uninstallTracking ??= installResourceTracking(state);
     const txn = new Transaction(state);
     state.entry = txn.node(options.entry);
     const outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
@@ -196,8 +201,10 @@ class DevhotRunner implements Runner {
       if (!instance) continue;
       await instance.hot.runDisposers();
       instance.hot.detach();
+      release(instance.owned);
     }
     this.uninstallNativeLoads?.();
+    this.uninstallTracking?.();
     state.stacks.close();
     state.nodes.clear();
     state.listeners.clear();

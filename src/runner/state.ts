@@ -84,6 +84,16 @@ export class RunnerState {
     return new Set([...this.resolver.configFiles, ...this.esbuildTsconfig.files, ...this.packages.files]);
   }
 
+  /** What replaced instances had left running and devhot stopped, for the next result (owned.ts). */
+  readonly cleanedUp = { listeners: 0, timers: 0, workers: 0, children: 0 };
+
+  released(counts: { listeners: number; timers: number; workers: number; children: number }): void {
+    this.cleanedUp.listeners += counts.listeners;
+    this.cleanedUp.timers += counts.timers;
+    this.cleanedUp.workers += counts.workers;
+    this.cleanedUp.children += counts.children;
+  }
+
   /** A warning, once per key (a file), reported with the update under way or the next one. */
   warnOnce(key: string, message: string): void {
     if (this.warned.has(key)) return;

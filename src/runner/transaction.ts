@@ -9,6 +9,7 @@ import type { CompiledModule } from './compile.js';
 import { ModuleNode, relink, type ModuleVersion } from './graph.js';
 import { rebind, refreshNamespaces, unbind } from './bindings.js';
 import type { ModuleInstance } from './instance.js';
+import { release } from './owned.js';
 import type { RunnerState } from './state.js';
 import { SafePromise } from './intrinsics.js';
 
@@ -104,6 +105,7 @@ export class Transaction {
       if (old && old !== node.instance) {
         unbind(old);
         old.hot.detach();
+        this.state.released(release(old.owned));
       }
     }
     // A node a failed load made, with nothing to run: it was never there.
@@ -126,6 +128,7 @@ export class Transaction {
     for (const instance of discarded) {
       await instance.hot.runDisposers();
       instance.hot.detach();
+      release(instance.owned);
     }
   }
 
