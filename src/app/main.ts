@@ -43,6 +43,10 @@ const runner = createRunner({
   args: config.args,
   cacheDir: config.cacheDir,
   tsconfig: config.tsconfig,
+  // A package's import() or require() of a project file, forked children and workers run the
+  // project's TypeScript (issue #10.3, #10.4); what replaced code started is stopped (#10.6).
+  nativeLoads: true,
+  ownResources: true,
   onHotSend: (event, data, file) => send({ type: 'hot-send', event, data, file }),
   onUpdate: (result) => send({ type: 'late-update', result }),
 });
