@@ -23,6 +23,7 @@ cli
   .option('--clear-screen', 'Clear the screen on each update (default: on a TTY outside CI)')
   .option('--signal <signal>', 'Signal for stopping the app (default: SIGTERM)')
   .option('--kill-timeout <ms>', 'SIGKILL the app this long after the signal (default: 5000)')
+  .option('--update-timeout <ms>', 'Restart the app when an update takes longer; report a blocked loop (default: 5000, 0: off)')
   .option('--hot', 'Apply changes in-process; --no-hot restarts on every change (default: true)')
   .option('--restart-on-crash', 'Restart with back-off when the app exits on its own')
   .option('--json', 'Write one JSON event per line instead of the terminal UI')
@@ -96,6 +97,7 @@ async function run(entry: string | undefined, args: string[], flags: Record<stri
     clearScreen: flags.clearScreen as boolean | undefined,
     signal: flags.signal as NodeJS.Signals | undefined,
     killTimeout: flags.killTimeout === undefined ? undefined : Number(flags.killTimeout),
+    updateTimeout: flags.updateTimeout === undefined ? undefined : Number(flags.updateTimeout),
     hot: flags.hot as boolean | undefined,
     restartOnCrash: flags.restartOnCrash as boolean | undefined,
     json: flags.json as boolean | undefined,
@@ -116,7 +118,8 @@ async function run(entry: string | undefined, args: string[], flags: Record<stri
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) {
-      // A second Ctrl-C: do not wait for graceful shutdown any longer.
+      // A second Ctrl-C: do not wait for graceful shutdown any longer (nor let an app outlive us).
+      supervisor.killNow();
       process.exit(code);
     }
     exiting = true;
