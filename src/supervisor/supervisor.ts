@@ -343,6 +343,10 @@ class DevhotSupervisor implements Supervisor {
    * reported as an error and the app process restarts (unless devhot is closing).
    */
   private async applyInApp(app: AppProcess, run: () => Promise<UpdateResult>, what: string, files: string[] = []): Promise<UpdateResult> {
+    // An app whose start failed tries it again with this update and may listen from then on:
+    // connections wait for it rather than get the fallback page.
+    const retriesStart = !app.started;
+    if (retriesStart) this.fallback.stop();
     this.updating = app;
     const t0 = performance.now();
     let answer: Awaited<ReturnType<Deadlines['update']>>;
@@ -357,6 +361,10 @@ class DevhotSupervisor implements Supervisor {
     if (result.status !== 'unchanged' || this.config.json) this.logger.log({ event: 'update', result });
     this.emit({ type: 'update', result });
     if (!answer.ok) await this.restartNow(`${what} hung`);
+    else if (retriesStart && result.status === 'applied') {
+      app.started = true;
+      this.apps.requestSpares(app);
+    } else if (retriesStart) this.restarts.showFallback('The app failed to start; the last save did not fix it.');
     return result;
   }
 
