@@ -5,6 +5,7 @@
 import { cac } from 'cac';
 import pc from 'picocolors';
 import { DevhotError, ErrorCodes } from './errors.js';
+import { stripControls } from './shared/controls.js';
 import { version } from './version.js';
 import type { DevhotOptions } from './config.js';
 
@@ -149,16 +150,19 @@ function asTyped(message: string): string {
 }
 
 function fail(error: unknown): never {
+  // What devhot prints carries no control characters (a path or a value from the user); its own
+  // colours are added after.
+  const write = (text: string) => process.stderr.write(text);
   if (error instanceof DevhotError) {
-    process.stderr.write(`${pc.red(pc.bold('devhot'))} ${pc.red(error.message)}\n`);
-    if (error.fix) process.stderr.write(`${pc.dim(`fix: ${error.fix}`)}\n`);
-    process.stderr.write(`${pc.dim(error.code)}\n`);
+    write(`${pc.red(pc.bold('devhot'))} ${pc.red(stripControls(error.message))}\n`);
+    if (error.fix) write(`${pc.dim(`fix: ${stripControls(error.fix)}`)}\n`);
+    write(`${pc.dim(error.code)}\n`);
   } else if (error instanceof Error && error.name === 'CACError') {
-    process.stderr.write(
-      `${pc.red(pc.bold('devhot'))} ${pc.red(asTyped(error.message))}\n${pc.dim('fix: run `devhot --help` for the flags devhot knows.')}\n${pc.dim(ErrorCodes.BAD_OPTION)}\n`,
+    write(
+      `${pc.red(pc.bold('devhot'))} ${pc.red(stripControls(asTyped(error.message)))}\n${pc.dim('fix: run `devhot --help` for the flags devhot knows.')}\n${pc.dim(ErrorCodes.BAD_OPTION)}\n`,
     );
   } else {
-    process.stderr.write(`${pc.red(pc.bold('devhot'))} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    write(`${pc.red(pc.bold('devhot'))} ${stripControls(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
   }
   process.exit(1);
 }

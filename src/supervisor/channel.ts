@@ -52,7 +52,11 @@ export interface ChannelOptions {
   maxUntrusted?: number;
   /** How long a connection may take to show a token (ms). Default 3000. */
   handshakeMs?: number;
-  /** The server failed to accept a connection (EMFILE): devhot goes on; the wiring reports it. */
+  /**
+   * The server failed to accept a connection: devhot goes on; the wiring reports it. (Out of
+   * descriptors, libuv accepts and closes the connection with a descriptor it keeps in reserve,
+   * and reports EMFILE only when that fails too.)
+   */
   onAcceptError?(error: NodeJS.ErrnoException): void;
 }
 

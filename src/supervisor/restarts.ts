@@ -19,7 +19,7 @@ import type { Deadlines } from './deadlines.js';
 import type { FallbackPage } from './fallback.js';
 import type { SupervisorPolicy } from './policy.js';
 import type { SupervisorEvent } from './supervisor.js';
-import { spawnError } from './system-errors.js';
+import { isDescriptorError, spawnError } from './system-errors.js';
 
 /** An app process that runs and answers (and so can update): not exited, not hung. */
 export function running(app: AppProcess | undefined): app is AppProcess {
@@ -33,8 +33,11 @@ function portOf(key: ListenKey): number {
 
 /** The error of a failure to create an app process (its environment, the spawn itself). */
 function createError(error: unknown): ErrorPayload {
-  if (isDevhotError(error)) return { code: error.code, message: error.message, ...(error.fix ? { fix: error.fix } : {}) };
-  return spawnError(error);
+  // An env file that cannot be read for want of descriptors is a descriptor failure.
+  if (isDevhotError(error) && !isDescriptorError(error.cause)) {
+    return { code: error.code, message: error.message, ...(error.fix ? { fix: error.fix } : {}) };
+  }
+  return spawnError(isDevhotError(error) ? error.cause : error);
 }
 
 export interface RestartsHost {

@@ -28,6 +28,7 @@ import { Deadlines } from './deadlines.js';
 import { FallbackPage } from './fallback.js';
 import { AppReports } from './app-reports.js';
 import { Restarts, running } from './restarts.js';
+import { isDescriptorError } from './system-errors.js';
 
 /** The built browser client the channel serves. */
 const CLIENT_FILE = fileURLToPath(new URL('../../client/client.js', import.meta.url));
@@ -37,6 +38,9 @@ const CLIENT_FILE = fileURLToPath(new URL('../../client/client.js', import.meta.
  * --delay): a file rewritten without pause must not hold the queue.
  */
 const SETTLE_LIMIT_MS = 1000;
+
+/** How long a tool's graph request waits for the app when there is no update deadline. */
+const GRAPH_TIMEOUT_MS = 5000;
 
 export interface SupervisorOptions {
   config: ResolvedConfig;
@@ -180,7 +184,10 @@ class DevhotSupervisor implements Supervisor {
       extraFiles: [...config.envFiles, ...(config.configFile ? [config.configFile] : [])],
       delay: config.delay,
       onBatch: (changes) => this.saves.add(changes),
-      onError: (error) => logger.log({ event: 'warn', message: `watcher: ${error.message}` }),
+      onError: (error) =>
+        isDescriptorError(error)
+          ? this.reports.systemError('watching the project', error)
+          : logger.log({ event: 'warn', message: `watcher: ${error.message}` }),
     });
     const [{ app, outcome }] = await Promise.all([this.restarts.first(), this.watcher.ready]);
     this.started = true;
@@ -270,7 +277,18 @@ class DevhotSupervisor implements Supervisor {
       state: () => this.bridge.state(),
       graph: async () => {
         const app = this.apps.current;
-        return app && !app.exited ? app.graph() : [];
+        if (!app || app.exited) return [];
+        // A blocked app never answers: the tool gets an error rather than waiting for ever.
+        const limit = this.config.updateTimeout || GRAPH_TIMEOUT_MS;
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the app did not answer within ${limit} ms (is its event loop blocked?)`)), limit);
+        });
+        try {
+          return await Promise.race([app.graph(), timeout]);
+        } finally {
+          clearTimeout(timer);
+        }
       },
       reload: async (all) => {
         const result = await this.reload(all);
