@@ -167,7 +167,12 @@ test(`soak: ${SAVES} saves under load lose no request and leave the supervisor f
     `${SAVES} saves in ${seconds.toFixed(1)} s; ${load.requests} requests, ${load.failures.length} failed; ` +
       `supervisor fds ${samples.map((s) => s.fds).join(' ')}; RSS kB ${samples.map((s) => s.rss).join(' ')}`,
   );
-  assert.deepEqual(load.failures.slice(0, 10), [], `${load.failures.length} of ${load.requests} requests failed`);
+  const notable = devhot.find((e) => e.event === 'warn' || (e.event === 'update' && /TIMEOUT/.test(e.result?.error?.code ?? '')));
+  assert.deepEqual(
+    load.failures.slice(0, 10),
+    [],
+    `${load.failures.length} of ${load.requests} requests failed; devhot said: ${JSON.stringify(notable).slice(0, 2000)}`,
+  );
   assert.ok(load.requests > SAVES, `only ${load.requests} requests`);
   assert.ok(last.fds - warm.fds <= 4, `supervisor descriptors ${warm.fds} → ${last.fds}`);
   assert.ok(last.rss - warm.rss < 25_000, `supervisor RSS ${warm.rss} → ${last.rss} kB`);

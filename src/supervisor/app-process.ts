@@ -66,7 +66,7 @@ export class AppProcess {
   exited = false;
   /** The process answered `start` with success. */
   started = false;
-  /** An update or start of this process passed its deadline: it is not waited for any more. */
+  /** Its start passed its deadline, or an update did with its loop blocked: it is not waited for. */
   hung = false;
   /** Why the spawn failed, when it did. */
   spawnFailure: ErrorPayload | undefined;

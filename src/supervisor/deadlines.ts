@@ -52,8 +52,12 @@ export class Deadlines {
     } finally {
       deadline.cancel();
     }
-    app.hung = true;
-    return { ok: false, error: this.hangError(what, this.timeout, await app.sample()) };
+    const sample = await app.sample();
+    // A process whose loop is blocked (or that does not say) can neither serve nor drain: it is
+    // not waited for. One that awaits something that never settles still serves, and drains as
+    // usual once its successor is ready.
+    if (sample?.blocked !== false) app.hung = true;
+    return { ok: false, error: this.hangError(what, this.timeout, sample) };
   }
 
   /** Start `app`; a hung start is a failed one (with `hung` set on the process). */

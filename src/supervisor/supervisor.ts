@@ -258,7 +258,8 @@ class DevhotSupervisor implements Supervisor {
       // An update that never ends must not hold the exit: stopping the app below ends whatever
       // request still waits for it. One whose app is blocked is not waited for at all.
       const app = this.apps.current;
-      const sample = app && !app.exited ? await app.sample() : undefined;
+      // (Not under --inspect: the sample would resume a debugger paused at a breakpoint.)
+      const sample = app && !app.exited && this.config.updateTimeout > 0 ? await app.sample() : undefined;
       if (sample?.blocked) app!.hung = true;
       else await Promise.race([this.queue.idle(), new Promise((resolve) => setTimeout(resolve, this.config.killTimeout).unref())]);
       await this.apps.closeAll();
