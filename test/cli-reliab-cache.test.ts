@@ -85,6 +85,7 @@ test('the whole cache stays under its bound: the oldest versions go first', asyn
     format: 'esm',
     async: false,
     deps: [],
+    module: undefined,
     transformMap: null,
     rewriteMap: null,
   });

@@ -9,6 +9,7 @@ import { createRunner } from '../runner/runner.js';
 import { toErrorPayload } from '../runner/error-payload.js';
 import type { UpdateResult } from '../shared/results.js';
 import type { AppConfig, FromApp, ListenKey, ToApp } from '../shared/ipc.js';
+import { hostRuleFor } from '../shared/host-rules.js';
 import { installHtmlInjection } from './inject.js';
 import { beginUpdate, commitUpdate, inheritHandle, installListenHandover, rollbackUpdate, drainServers, settleBinds } from './listen.js';
 import { startWatchdog } from './watchdog.js';
@@ -29,18 +30,24 @@ const send = (message: FromApp, handle?: object): void => {
 // First, so that it guards even a start that never ends.
 startWatchdog({ root: config.root, blockedAfter: config.blockedAfter });
 
-if (config.inject) installHtmlInjection(config.inject);
+if (config.inject) installHtmlInjection(config.inject, { hosts: hostRuleFor(config.host) });
 
 /** The listening sockets this process has (received or bound), so it can send the supervisor a copy. */
 const sockets = new Map<ListenKey, object>();
 
-installListenHandover({
-  keep: (key, handle, url) => {
-    sockets.set(key, handle);
-    send({ type: 'listening', key, url }, handle);
+installListenHandover(
+  {
+    keep: (key, handle, url) => {
+      sockets.set(key, handle);
+      send({ type: 'listening', key, url }, handle);
+    },
+    failed: (key, port, error) => send({ type: 'listen-error', key, port, code: error.code ?? 'ERR', message: error.message }),
+    requestError: (error) =>
+      send({ type: 'uncaught', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }) }),
+    closedUpgraded: (count, why) => send({ type: 'upgraded-closed', count, why }),
   },
-  failed: (key, port, error) => send({ type: 'listen-error', key, port, code: error.code ?? 'ERR', message: error.message }),
-});
+  { closeUpgraded: !config.keepWebsockets },
+);
 
 const runner = createRunner({
   root: config.root,

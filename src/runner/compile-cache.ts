@@ -19,6 +19,7 @@ import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompiledModule } from './compile.js';
+import { SafePromise } from './intrinsics.js';
 
 export interface CompileCacheStats {
   memoryHits: number;
@@ -105,7 +106,7 @@ export class CompileCache {
 
   /** Wait for the disk writes still under way (before exit, or a second runner). */
   async flush(): Promise<void> {
-    await Promise.all(this.pendingWrites);
+    await SafePromise.all(this.pendingWrites);
   }
 
   /** Bring the disk cache under its bound now, oldest versions first (also runs by itself). */

@@ -26,6 +26,13 @@ export interface RunnerOptions {
   onUpdate?: (result: UpdateResult) => void;
   /** Called when an `import.meta.hot.on()` listener throws. Default: ignored. */
   onListenerError?: (event: string, error: unknown) => void;
+  /**
+   * Let Node's own loaders load the project's files through this runner: a package that imports
+   * or requires them (a plugin or route loader), and `import()` inside `eval`. Installs module
+   * hooks for the whole process, so only one runner per process should ask for it (the app
+   * process does). Default: false.
+   */
+  nativeLoads?: boolean;
 }
 
 export interface ResolvedRunnerOptions {
@@ -38,6 +45,7 @@ export interface ResolvedRunnerOptions {
   readonly onHotSend: RunnerOptions['onHotSend'];
   readonly onUpdate: RunnerOptions['onUpdate'];
   readonly onListenerError: RunnerOptions['onListenerError'];
+  readonly nativeLoads: boolean;
 }
 
 export function resolveRunnerOptions(options: RunnerOptions): ResolvedRunnerOptions {
@@ -57,6 +65,7 @@ export function resolveRunnerOptions(options: RunnerOptions): ResolvedRunnerOpti
     onHotSend: options.onHotSend,
     onUpdate: options.onUpdate,
     onListenerError: options.onListenerError,
+    nativeLoads: options.nativeLoads ?? false,
   });
 }
 

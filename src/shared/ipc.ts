@@ -21,6 +21,10 @@ export interface AppConfig {
    * 0: never, as under a debugger, whose pauses look the same).
    */
   blockedAfter: number;
+  /** `--host`: which Host names, besides this machine's, may get the tag (shared/host-rules.ts). */
+  host: string;
+  /** `--keep-websockets`: a retired server's websockets stay open on the old code. */
+  keepWebsockets: boolean;
 }
 
 /**
@@ -102,6 +106,11 @@ export type FromApp =
   | { type: 'http-port'; port: number }
   /** A copy of the listening socket of `key` travels with it (after `spare`). */
   | { type: 'spare'; key: ListenKey }
+  /**
+   * Websockets of servers that were replaced (by an update, or before a process restart) were
+   * closed with 1012 so their clients reconnect to the new code.
+   */
+  | { type: 'upgraded-closed'; count: number; why: 'update' | 'restart' }
   /** After `shutdown`: the servers stopped accepting and their requests finished (or timed out). */
   | { type: 'drained' }
   | { type: 'graph'; id: number; modules: ModuleInfo[] };

@@ -5,7 +5,7 @@
  * (descriptors), which come in bursts and are reported at most every SYSTEM_WARNING_MS.
  */
 import { relative } from 'node:path';
-import type { Logger } from '../logger.js';
+import { startFix, type Logger } from '../logger.js';
 import type { FromApp, StuckAt } from '../shared/ipc.js';
 import type { ErrorPayload } from '../shared/results.js';
 import type { AppProcess, StartOutcome } from './app-process.js';
@@ -79,6 +79,12 @@ export class AppReports {
       case 'http-port':
         this.httpPorts.add(message.port);
         return;
+      case 'upgraded-closed': {
+        const n = `${message.count} websocket${message.count === 1 ? '' : 's'}`;
+        const of = message.why === 'update' ? 'of the replaced server' : 'of the previous process';
+        host.logger.log({ event: 'info', message: `closed ${n} ${of} (1012 Service Restart): clients reconnect to the new code` });
+        return;
+      }
       default:
         return;
     }
@@ -89,8 +95,10 @@ export class AppReports {
     this.host.bridge.error(source, error);
   }
 
-  startFailure(outcome: StartOutcome): void {
-    if (!outcome.ok && outcome.error) this.error('start', outcome.error);
+  /** `previousServes`: an older process keeps serving (a restart), so the runner's fix holds. */
+  startFailure(outcome: StartOutcome, previousServes: boolean): void {
+    if (outcome.ok || !outcome.error) return;
+    this.error('start', previousServes ? outcome.error : { ...outcome.error, fix: startFix(outcome.error.fix) });
   }
 
   /** The watchdog of `proc` says its loop has not turned for `ms`. */

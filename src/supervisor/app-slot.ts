@@ -50,6 +50,8 @@ export class AppSlot {
       drainTimeout: config.killTimeout,
       inject: config.inject ? options.clientTag : false,
       blockedAfter: config.updateTimeout,
+      host: config.host,
+      keepWebsockets: config.keepWebsockets,
     };
   }
 

@@ -103,7 +103,7 @@ export class Restarts {
       this.host.emit({ type: 'restart', phase: 'ready', reason });
       return true;
     }
-    reports.startFailure(outcome);
+    reports.startFailure(outcome, running(previous));
     if (!outcome.ok) policy.failed([], outcome.error?.file);
     const decision = policy.restartFailed(reason, running(previous));
     if (next && (decision.keep === 'previous' || next.hung || next.exited)) void apps.stop(next, 'exit');

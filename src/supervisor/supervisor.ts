@@ -191,11 +191,15 @@ class DevhotSupervisor implements Supervisor {
     });
     const [{ app, outcome }] = await Promise.all([this.restarts.first(), this.watcher.ready]);
     this.started = true;
-    const alive = app && !app.exited;
+    const alive = app && !app.exited && !app.hung;
     this.bridge.set({ status: outcome.ok ? 'running' : alive ? 'error' : 'stopped', pid: alive ? app.pid : undefined });
-    this.reports.startFailure(outcome);
+    this.reports.startFailure(outcome, false);
+    // A start that hung is stopped: it counts as exited.
+    const exited = !outcome.ok && (outcome.exited || !!app?.hung);
+    if (exited) logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
     logger.log({
       event: 'start',
+      app: outcome.ok ? 'ready' : exited ? 'exited' : 'failed',
       version: this.options.version,
       readyMs: performance.now() - t0,
       urls: this.urls,
@@ -210,9 +214,6 @@ class DevhotSupervisor implements Supervisor {
         event: 'info',
         message: `browser client not injected (--no-inject); add process.env.DEVHOT_CLIENT_TAG to your pages: ${this.channel.scriptTag()}`,
       });
-    }
-    if (!outcome.ok && (outcome.exited || app?.hung)) {
-      logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
     }
   }
 
