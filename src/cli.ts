@@ -5,6 +5,7 @@
 import { cac } from 'cac';
 import pc from 'picocolors';
 import { DevhotError, ErrorCodes } from './errors.js';
+import { stripControls } from './shared/controls.js';
 import { version } from './version.js';
 import type { DevhotOptions } from './config.js';
 
@@ -23,6 +24,7 @@ cli
   .option('--clear-screen', 'Clear the screen on each update (default: on a TTY outside CI)')
   .option('--signal <signal>', 'Signal for stopping the app (default: SIGTERM)')
   .option('--kill-timeout <ms>', 'SIGKILL the app this long after the signal (default: 5000)')
+  .option('--update-timeout <ms>', 'Restart the app when an update takes longer; report a blocked loop (default: 5000, 0: off)')
   .option('--hot', 'Apply changes in-process; --no-hot restarts on every change (default: true)')
   .option('--restart-on-crash', 'Restart with back-off when the app exits on its own')
   .option('--json', 'Write one JSON event per line instead of the terminal UI')
@@ -97,6 +99,7 @@ async function run(entry: string | undefined, args: string[], flags: Record<stri
     clearScreen: flags.clearScreen as boolean | undefined,
     signal: flags.signal as NodeJS.Signals | undefined,
     killTimeout: flags.killTimeout === undefined ? undefined : Number(flags.killTimeout),
+    updateTimeout: flags.updateTimeout === undefined ? undefined : Number(flags.updateTimeout),
     hot: flags.hot as boolean | undefined,
     restartOnCrash: flags.restartOnCrash as boolean | undefined,
     json: flags.json as boolean | undefined,
@@ -118,7 +121,8 @@ async function run(entry: string | undefined, args: string[], flags: Record<stri
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) {
-      // A second Ctrl-C: do not wait for graceful shutdown any longer.
+      // A second Ctrl-C: do not wait for graceful shutdown any longer (nor let an app outlive us).
+      supervisor.killNow();
       process.exit(code);
     }
     exiting = true;
@@ -148,16 +152,19 @@ function asTyped(message: string): string {
 }
 
 function fail(error: unknown): never {
+  // What devhot prints carries no control characters (a path or a value from the user); its own
+  // colours are added after.
+  const write = (text: string) => process.stderr.write(text);
   if (error instanceof DevhotError) {
-    process.stderr.write(`${pc.red(pc.bold('devhot'))} ${pc.red(error.message)}\n`);
-    if (error.fix) process.stderr.write(`${pc.dim(`fix: ${error.fix}`)}\n`);
-    process.stderr.write(`${pc.dim(error.code)}\n`);
+    write(`${pc.red(pc.bold('devhot'))} ${pc.red(stripControls(error.message))}\n`);
+    if (error.fix) write(`${pc.dim(`fix: ${stripControls(error.fix)}`)}\n`);
+    write(`${pc.dim(error.code)}\n`);
   } else if (error instanceof Error && error.name === 'CACError') {
-    process.stderr.write(
-      `${pc.red(pc.bold('devhot'))} ${pc.red(asTyped(error.message))}\n${pc.dim('fix: run `devhot --help` for the flags devhot knows.')}\n${pc.dim(ErrorCodes.BAD_OPTION)}\n`,
+    write(
+      `${pc.red(pc.bold('devhot'))} ${pc.red(stripControls(asTyped(error.message)))}\n${pc.dim('fix: run `devhot --help` for the flags devhot knows.')}\n${pc.dim(ErrorCodes.BAD_OPTION)}\n`,
     );
   } else {
-    process.stderr.write(`${pc.red(pc.bold('devhot'))} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    write(`${pc.red(pc.bold('devhot'))} ${stripControls(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
   }
   process.exit(1);
 }

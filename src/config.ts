@@ -36,6 +36,12 @@ export interface DevhotOptions {
   signal?: NodeJS.Signals;
   /** Milliseconds to wait for the app to exit before SIGKILL. Default: 5000. */
   killTimeout?: number;
+  /**
+   * The longest an update may take (ms), and how long the app's event loop may be blocked before
+   * devhot says so. A hung update restarts the app process. A start gets six times as long.
+   * Default: 5000; 0: no deadline. Off under --inspect (a paused debugger looks the same).
+   */
+  updateTimeout?: number;
   /** Hot updates in-process. false = restart the process on every change (like tsx watch). Default: true. */
   hot?: boolean;
   /** One JSON event per line on stdout instead of the terminal UI. Default: false. */
@@ -74,6 +80,8 @@ export interface ResolvedConfig {
   readonly clearScreen: boolean;
   readonly signal: NodeJS.Signals;
   readonly killTimeout: number;
+  /** 0: none (also under --inspect). */
+  readonly updateTimeout: number;
   readonly hot: boolean;
   readonly json: boolean;
   readonly restartOnCrash: boolean;
@@ -195,6 +203,7 @@ export function resolveConfig(cli: DevhotOptions, file: DevhotOptions = {}, conf
     });
   }
   const killTimeout = checkNumber('--kill-timeout', o.killTimeout ?? 5000);
+  const updateTimeout = checkNumber('--update-timeout', o.updateTimeout ?? 5000);
   const delay = checkNumber('--delay', o.delay ?? 0);
   const envFiles = (o.envFiles ?? []).map((f) => resolve(root, f));
   for (const f of envFiles) {
@@ -221,6 +230,8 @@ export function resolveConfig(cli: DevhotOptions, file: DevhotOptions = {}, conf
     clearScreen: (o.clearScreen ?? true) && interactive && !o.json,
     signal: signal as NodeJS.Signals,
     killTimeout,
+    // A debugger paused at a breakpoint blocks the loop just like a hang does.
+    updateTimeout: execArgv.length > 0 ? 0 : updateTimeout,
     hot: o.hot ?? true,
     json: o.json ?? false,
     restartOnCrash: o.restartOnCrash ?? false,

@@ -6,6 +6,7 @@
 import { relative } from 'node:path';
 import pc from 'picocolors';
 import type { ErrorPayload, UpdateResult } from './shared/results.js';
+import { withoutControls } from './shared/controls.js';
 
 type Colors = ReturnType<typeof pc.createColors>;
 
@@ -67,7 +68,9 @@ export function createLogger(options: LoggerOptions): Logger {
       line('');
       for (const [key, text] of lines) line(`  ${c.dim('press')} ${c.bold(key)} ${c.dim(`+ enter to ${text}`)}`);
     },
-    log(event) {
+    log(raw) {
+      // File names, URLs and error messages can carry escape sequences the terminal would obey.
+      const event = withoutControls(raw);
       if (options.json) line(JSON.stringify({ time: Date.now(), ...event }));
       else for (const text of format.event(event)) line(text);
     },

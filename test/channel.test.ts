@@ -39,9 +39,11 @@ describe('channel: messages', () => {
       token: channel.token,
       root,
     });
+    // The tag carries the browser token, never the control token.
+    assert.notEqual(channel.browserToken, channel.token);
     assert.equal(
       channel.scriptTag(),
-      `<script type="module" src="http://127.0.0.1:${channel.port}${CLIENT_PATH}?token=${channel.token}"></script>`,
+      `<script type="module" src="http://127.0.0.1:${channel.port}${CLIENT_PATH}?token=${channel.browserToken}"></script>`,
     );
   });
 

@@ -74,13 +74,18 @@ test('a restart whose new process fails to start keeps the old process serving; 
   assert.equal((await get(port, '/env')).body, 'a', 'with its old environment');
   assert.equal((await get(port, '/')).body, 'v1');
 
-  // A file that is not source (a log the app writes, notes) is no reason to retry the restart.
+  // A file that is not source (a log the app writes, notes) is no reason to retry the restart,
+  // nor to run anything. A stylesheet saved after it is the barrier: saves are handled in order.
   from = devhot.mark();
   fixture.write('notes.txt', 'hello\n');
-  await devhot.waitEvent((e) => e.event === 'update' && e.result.files.includes(fixture.file('notes.txt')), 'notes.txt reaching the app', {
-    from,
-  });
+  fixture.write('style.css', 'body {}\n');
+  await devhot.waitEvent((e) => e.event === 'info' && /css update style\.css/.test(e.message), 'the stylesheet after notes.txt', { from });
   assert.deepEqual(devhot.find(isRestart('starting'), from), [], devhot.describe());
+  assert.deepEqual(
+    devhot.find((e) => e.event === 'update', from),
+    [],
+    'notes.txt ran nothing',
+  );
   assert.equal(await pidOf(port), pid);
 
   // The fix: the owed restart happens, with the new environment.

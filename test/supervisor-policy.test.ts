@@ -17,12 +17,16 @@ const CONFIG = `${ROOT}/devhot.config.ts`;
 /** What the app reported: the tsconfig chain (with a base in configs/) and the package.json files it read. */
 const APP_CONFIG = new Set(['tsconfig.json', 'configs/base.json', 'package.json', 'packages/api/package.json'].map((f) => `${ROOT}/${f}`));
 
+/** The app's module graph, as it reported it. */
+const MODULES = new Set(['src/server.ts', 'src/a.ts', 'src/b.ts', 'data.json'].map((f) => `${ROOT}/${f}`));
+
 function policy(overrides: Partial<PolicyOptions> = {}): SupervisorPolicy {
   return new SupervisorPolicy({
     root: ROOT,
     hot: true,
     restartOnCrash: false,
     restartTrigger: restartTriggers({ root: ROOT, envFiles: [ENV], configFile: CONFIG, appConfigFiles: () => APP_CONFIG }),
+    appModules: () => MODULES,
     ...overrides,
   });
 }
@@ -68,10 +72,40 @@ describe('a batch of saves', () => {
     }
   });
 
-  it('config files the app did not read are not restart triggers', () => {
+  it('config files the app did not read are not restart triggers (nor modules: they run nothing)', () => {
     for (const rel of ['tsconfig.build.json', 'packages/web/package.json', 'configs/other.json']) {
-      assert.equal(policy().batch(changes(rel), true).action, 'update', rel);
+      assert.deepEqual(policy().batch(changes(rel), true), { action: 'none' }, rel);
     }
+  });
+
+  it("a file that is neither a module of the app nor a trigger runs nothing: logs, devhot's own output", () => {
+    // `devhot src/server.ts --json > events.jsonl`, an app's log: each line written is a save.
+    for (const rel of ['events.jsonl', 'dev.log', 'notes.txt', 'cache.json', 'README.md']) {
+      assert.deepEqual(policy().batch(changes(rel), true), { action: 'none' }, rel);
+    }
+    // In the same batch as a module, only the module goes to the app.
+    assert.deepEqual(policy().batch(changes('dev.log', 'src/a.ts'), true), { action: 'update', browser: [], app: changes('src/a.ts') });
+  });
+
+  it('code the graph does not hold yet, a new JSON file, and the files a failure names still go to the app', () => {
+    // A new module, or one a failed update imported (its rollback dropped it from the graph).
+    assert.deepEqual(policy().batch(changes('src/new.ts'), true), { action: 'update', browser: [], app: changes('src/new.ts') });
+    // A JSON file a failed import was missing: when it is created, not when an unrelated one changes.
+    assert.equal(policy().batch([change('src/data/new.json', 'add')], true).action, 'update');
+    assert.equal(policy().batch([change('src/data/new.json', 'change')], true).action, 'none');
+    // A failed update names its files: a save of one of them retries it, whatever it is.
+    const p = policy();
+    p.afterUpdate({
+      status: 'error',
+      phase: 'transform',
+      error: { code: 'DEVHOT_ERR_TRANSFORM', message: 'bad JSON', file: `${ROOT}/config/settings.json` },
+      files: [`${ROOT}/src/a.ts`],
+      duration: 1,
+    });
+    assert.equal(p.batch(changes('config/settings.json'), true).action, 'update');
+    // Once an update applies, the failure is gone, and so is the exception.
+    p.afterUpdate({ status: 'unchanged', files: [], duration: 0 });
+    assert.equal(p.batch(changes('config/settings.json'), true).action, 'none');
   });
 
   it('asks the injected trigger check, so the rule can come from elsewhere', () => {
@@ -84,19 +118,21 @@ describe('a batch of saves', () => {
     });
     assert.deepEqual(p.batch(changes('src/a.ts', 'schema.prisma'), true), { action: 'restart', reason: 'schema changed' });
     assert.deepEqual(asked, [`${ROOT}/src/a.ts`, `${ROOT}/schema.prisma`]);
-    assert.equal(p.batch(changes('package.json'), true).action, 'update');
+    assert.equal(p.batch(changes('package.json'), true).action, 'none');
   });
 
-  it('with no app running: a source save starts one, anything else waits', () => {
+  it('with no app running: a save of its code starts one, anything else waits', () => {
     assert.deepEqual(policy().batch(changes('src/a.ts'), false), { action: 'restart', reason: 'the app had exited' });
     assert.deepEqual(policy().batch(changes('data.json'), false), { action: 'restart', reason: 'the app had exited' });
-    assert.deepEqual(policy().batch(changes('notes.txt', 'public/site.css'), false), { action: 'none' });
+    assert.deepEqual(policy().batch(changes('notes.txt', 'public/site.css', 'other.json'), false), { action: 'none' });
   });
 
-  it('--no-hot: every source save restarts, named after the first file of the batch', () => {
+  it("--no-hot: every save of the app's code restarts, named after its first file in the batch", () => {
     const p = policy({ hot: false });
-    assert.deepEqual(p.batch(changes('README.md', 'src/b.ts'), true), { action: 'restart', reason: 'README.md changed' });
+    assert.deepEqual(p.batch(changes('README.md', 'src/b.ts'), true), { action: 'restart', reason: 'src/b.ts changed' });
     assert.deepEqual(p.batch(changes('public/site.css'), true), { action: 'none' });
+    // A data file the app writes (not imported) must not restart it in a loop.
+    assert.deepEqual(p.batch(changes('db.json', 'app.log'), true), { action: 'none' });
     assert.deepEqual(p.batch(changes('.env'), true), { action: 'restart', reason: '.env changed' });
   });
 
@@ -119,7 +155,7 @@ describe('a restart that failed', () => {
     const p = policy();
     p.restartFailed('.env changed', true);
     // A log or pid file the old app keeps writing must not retry the failing restart forever.
-    assert.deepEqual(p.batch(changes('app.log'), true), { action: 'update', browser: [], app: changes('app.log') });
+    assert.deepEqual(p.batch(changes('app.log'), true), { action: 'none' });
     assert.deepEqual(p.batch(changes('public/site.css'), true).action, 'update');
     assert.deepEqual(p.batch(changes('src/server.ts'), true), { action: 'restart', reason: '.env changed' });
     // A trigger in the batch names itself.

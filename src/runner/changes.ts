@@ -2,18 +2,22 @@
  * From the files an update is asked for to the modules it starts from. A saved module is changed;
  * a deleted one makes its importers change (they dropped the import, or now fail to resolve it);
  * a file the graph does not know may be what a failed resolution was missing, so the resolver
- * forgets what it saw. The files of a failed update are retried with the next one until it
- * succeeds (the retry set).
+ * forgets what it saw. The files of a failed update are retried with a later update that may fix
+ * it (the retry set): one that touches its files, a module of the graph, or a file that may be
+ * code the graph does not hold yet. Not with one of any other file: a log the app writes, or
+ * devhot's own output redirected into the project, once retried a failing update on every line
+ * written, forever.
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { extname, isAbsolute, resolve } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import type { ChangeKind, FileChange } from '../shared/ipc.js';
 import type { ModuleNode } from './graph.js';
 import type { RunnerState } from './state.js';
 
 export type Changes =
-  | { kind: 'modules'; changed: Set<ModuleNode> }
+  /** `retried`: the retry set is part of this update (so its outcome settles the retry set). */
+  | { kind: 'modules'; changed: Set<ModuleNode>; retried: boolean }
   /** The entry itself was deleted: nothing can be applied until it is back. */
   | { kind: 'entry-deleted'; error: DevhotError };
 
@@ -30,10 +34,30 @@ export function askedFiles(root: string, files: ReadonlyArray<string | FileChang
   });
 }
 
-/** The modules `asked` (plus the retry set) changes, clearing the resolver's cache when the file set changed. */
+/** Files that may be modules: what an import can name, besides native addons. */
+const MODULE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.json']);
+
+/**
+ * Whether `asked` may fix the failed update the retry set stands for: it names one of the retry
+ * set's files, a module of the graph (an import or importer of the failed modules), or a file
+ * the graph does not hold that may be a module: one the failed version imported (its rollback
+ * dropped it) or the one a failed import missed. A JSON file only when it is new (or the kind is
+ * unknown): an app's data file changes all the time.
+ */
+function mayFix(state: RunnerState, asked: readonly AskedFile[], retry: ReadonlySet<string>): boolean {
+  return asked.some(({ file, kind }) => {
+    if (retry.has(file) || state.nodes.has(file)) return true;
+    const ext = extname(file);
+    if (!MODULE_EXTENSIONS.has(ext)) return false;
+    return ext !== '.json' || kind === 'add' || kind === undefined;
+  });
+}
+
+/** The modules `asked` (plus the retry set, when it may fix it) changes, clearing the resolver's cache when the file set changed. */
 export function collectChanges(state: RunnerState, asked: readonly AskedFile[], retry: ReadonlySet<string>): Changes {
   const all = new Map<string, ChangeKind | undefined>(asked.map((a) => [a.file, a.kind]));
-  for (const file of retry) if (!all.has(file)) all.set(file, undefined);
+  const retried = retry.size > 0 && mayFix(state, asked, retry);
+  if (retried) for (const file of retry) if (!all.has(file)) all.set(file, undefined);
   const changed = new Set<ModuleNode>();
   let structural = false;
   for (const [file, kind] of all) {
@@ -60,7 +84,7 @@ export function collectChanges(state: RunnerState, asked: readonly AskedFile[], 
     changed.add(node);
   }
   if (structural) state.resolver.clearCache();
-  return { kind: 'modules', changed };
+  return { kind: 'modules', changed, retried };
 }
 
 /**

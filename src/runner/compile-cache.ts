@@ -1,11 +1,22 @@
 /**
  * The compile cache, keyed by a hash of the source, the options and the tool versions (see
- * compile.ts): in memory the latest version of each file, on disk every version, so a second
+ * compile.ts): in memory the latest version of each file, on disk the last few, so a second
  * start skips esbuild and the parser entirely. Disk writes happen off the update's critical
  * path: the result is in memory already, the disk is for next time.
+ *
+ * The disk copy holds the user's source (the code and the maps carry it), which may be private
+ * (a config.ts with secrets, mode 0600): the directory is 0700 and every file 0600. It is bounded:
+ * each file keeps its VERSIONS_KEPT most recent versions (a 10 MB file costs ~35 MB a version,
+ * and every save is one), and the whole cache at most MAX_BYTES, the versions written longest ago
+ * going first (a sweep after the first writes, and again after every SWEEP_EVERY_BYTES written).
+ * Reads do not refresh a version's age: a warm start reads thousands, and the bound is rarely
+ * reached (at worst a module is compiled again).
+ *
+ * Layout: `<dir>/<hash of the file's path>/<hash of the version>.json`.
  */
-import { readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompiledModule } from './compile.js';
 import { SafePromise } from './intrinsics.js';
@@ -16,14 +27,57 @@ export interface CompileCacheStats {
   misses: number;
 }
 
+export interface CompileCacheLimits {
+  /** The whole cache on disk at most (bytes). Default MAX_BYTES. */
+  maxBytes?: number;
+  /** Versions kept per file. Default VERSIONS_KEPT. */
+  versionsKept?: number;
+}
+
+/** 256 MiB: thousands of modules' worth (a 45-line module costs ~6 kB). */
+export const MAX_BYTES = 256 * 1024 * 1024;
+/** The latest version and two before it (an undo, a branch switched back and forth). */
+export const VERSIONS_KEPT = 3;
+/** After the first writes, the cache is swept once they have settled. */
+const FIRST_SWEEP_MS = 5000;
+const SWEEP_EVERY_BYTES = 32 * 1024 * 1024;
+/** A sweep brings the cache down to this share of the bound, so it does not sweep on every write. */
+const SWEEP_TARGET = 0.8;
+
+interface Entry {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
 export class CompileCache {
   readonly stats: CompileCacheStats = { memoryHits: 0, diskHits: 0, misses: 0 };
   private readonly latest = new Map<string, CompiledModule>();
   private readonly pendingWrites = new Set<Promise<void>>();
+  private readonly maxBytes: number;
+  private readonly versionsKept: number;
   private writes = 0;
+  private bytesSinceSweep = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
 
   /** `dir`: where compiled modules are kept between runs, or false for memory only. */
-  constructor(private readonly dir: string | false) {}
+  constructor(
+    private readonly dir: string | false,
+    limits: CompileCacheLimits = {},
+  ) {
+    this.maxBytes = limits.maxBytes ?? MAX_BYTES;
+    this.versionsKept = limits.versionsKept ?? VERSIONS_KEPT;
+    if (dir) {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        // A cache made by an earlier devhot may be world-readable.
+        chmodSync(dir, 0o700);
+      } catch {
+        // A read-only or missing disk only costs speed: writes fail quietly below.
+      }
+    }
+  }
 
   lookup(file: string, hash: string): CompiledModule | undefined {
     const mem = this.latest.get(file);
@@ -33,7 +87,7 @@ export class CompileCache {
     }
     if (!this.dir) return undefined;
     try {
-      const cached = JSON.parse(readFileSync(this.pathOf(hash), 'utf8')) as CompiledModule;
+      const cached = JSON.parse(readFileSync(this.pathOf(file, hash), 'utf8')) as CompiledModule;
       this.stats.diskHits++;
       this.latest.set(file, cached);
       return cached;
@@ -55,21 +109,99 @@ export class CompileCache {
     await SafePromise.all(this.pendingWrites);
   }
 
-  private pathOf(hash: string): string {
-    return join(this.dir as string, hash.slice(0, 2), `${hash}.json`);
+  /** Bring the disk cache under its bound now, oldest versions first (also runs by itself). */
+  sweep(): Promise<void> {
+    this.sweeping ??= this.sweepNow().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private dirOf(file: string): string {
+    return join(this.dir as string, createHash('sha256').update(file).digest('hex').slice(0, 16));
+  }
+
+  private pathOf(file: string, hash: string): string {
+    return join(this.dirOf(file), `${hash}.json`);
   }
 
   private write(compiled: CompiledModule): void {
-    const target = this.pathOf(compiled.hash);
+    const target = this.pathOf(compiled.file, compiled.hash);
+    const text = JSON.stringify(compiled);
     // Write then rename, so a concurrent reader never sees half a file.
     const tmp = `${target}.${process.pid}.${++this.writes}.tmp`;
-    const write = mkdir(join(target, '..'), { recursive: true })
-      .then(() => writeFile(tmp, JSON.stringify(compiled)))
+    const write = mkdir(this.dirOf(compiled.file), { recursive: true, mode: 0o700 })
+      .then(() => writeFile(tmp, text, { mode: 0o600 }))
       .then(() => rename(tmp, target))
+      .then(() => this.pruneVersions(this.dirOf(compiled.file), target))
       .catch(() => {
         // A read-only or full disk only costs speed on the next start.
+        rm(tmp, { force: true }).catch(() => {});
       })
       .finally(() => this.pendingWrites.delete(write));
     this.pendingWrites.add(write);
+    this.bytesSinceSweep += text.length;
+    if (this.bytesSinceSweep >= SWEEP_EVERY_BYTES) {
+      this.bytesSinceSweep = 0;
+      void this.sweep();
+    } else if (!this.sweepTimer) {
+      this.sweepTimer = setTimeout(() => void this.sweep(), FIRST_SWEEP_MS);
+      this.sweepTimer.unref();
+    }
+  }
+
+  /** Keep the newest `versionsKept` versions of one file (`written` is the newest). */
+  private async pruneVersions(dir: string, written: string): Promise<void> {
+    const entries = await this.entries(dir);
+    const older = entries.filter((e) => e.path !== written).sort((a, b) => b.mtimeMs - a.mtimeMs);
+    await Promise.all(older.slice(this.versionsKept - 1).map((e) => rm(e.path, { force: true })));
+  }
+
+  private async sweepNow(): Promise<void> {
+    if (!this.dir) return;
+    const all: Entry[] = [];
+    let dirs: string[];
+    try {
+      dirs = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    for (const name of dirs) {
+      const path = join(this.dir, name);
+      // An earlier layout (`<2 hex>/<hash>.json`) is not kept: it would never be pruned.
+      if (name.length === 2) {
+        await rm(path, { recursive: true, force: true }).catch(() => {});
+        continue;
+      }
+      all.push(...(await this.entries(path)));
+    }
+    let total = all.reduce((sum, e) => sum + e.size, 0);
+    if (total <= this.maxBytes) return;
+    all.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    for (const entry of all) {
+      if (total <= this.maxBytes * SWEEP_TARGET) break;
+      await rm(entry.path, { force: true }).catch(() => {});
+      total -= entry.size;
+    }
+  }
+
+  /** The cached versions in one file's directory (a half-written temp file is not one). */
+  private async entries(dir: string): Promise<Entry[]> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return [];
+    }
+    const out: Entry[] = [];
+    for (const name of names) {
+      if (!name.endsWith('.json')) continue;
+      const path = join(dir, name);
+      try {
+        const s = await stat(path);
+        out.push({ path, size: s.size, mtimeMs: s.mtimeMs });
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return out;
   }
 }

@@ -157,13 +157,13 @@ class DevhotRunner implements Runner {
       return errorResult(options.root, paths, t0, changes.error, 'link');
     }
     if (changes.changed.size === 0) {
-      retry.clear();
+      if (changes.retried) retry.clear();
       return { status: 'unchanged', files: paths, duration: performance.now() - t0 };
     }
     const result = await runUpdate(state, { changed: [...changes.changed], files: paths, compile: true });
     if (result.status === 'error') {
       for (const f of paths) retry.add(f);
-    } else retry.clear();
+    } else if (changes.retried) retry.clear();
     return { ...result, duration: performance.now() - t0 };
   }
 

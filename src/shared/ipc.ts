@@ -16,11 +16,42 @@ export interface AppConfig {
   drainTimeout: number;
   /** The browser client's <script> tag to inject into HTML responses, or false. */
   inject: string | false;
+  /**
+   * The app's watchdog (app/watchdog.ts): after how long a blocked event loop is reported (ms;
+   * 0: never, as under a debugger, whose pauses look the same).
+   */
+  blockedAfter: number;
   /** `--host`: which Host names, besides this machine's, may get the tag (shared/host-rules.ts). */
   host: string;
   /** `--keep-websockets`: a retired server's websockets stay open on the old code. */
   keepWebsockets: boolean;
 }
+
+/**
+ * The app's watchdog speaks over its own pipe (fd WATCHDOG_FD in the app), not over IPC: IPC is
+ * served by the app's main thread, which is the one that may be blocked. One JSON object a line.
+ */
+export const WATCHDOG_FD = 4;
+
+/** Where the app's main thread was found running: the innermost frame in the project's code. */
+export interface StuckAt {
+  /** Absolute path of the .ts source (mapped), line and column 1-based. */
+  file: string;
+  line: number;
+  column: number;
+}
+
+export type ToWatchdog =
+  /** Pause the main thread for a moment and say where it was. */
+  { type: 'sample'; id: number };
+
+export type FromWatchdog =
+  /** The event loop has not turned for `ms`; `at` is where it runs (undefined: outside JavaScript). */
+  | { type: 'blocked'; ms: number; at: StuckAt | undefined }
+  /** It turns again, after `ms` blocked. */
+  | { type: 'unblocked'; ms: number }
+  /** `blocked`: the loop had not turned for a while; otherwise it turns (an await that never ends). */
+  | { type: 'sample'; id: number; blocked: boolean; at: StuckAt | undefined };
 
 /** What happened to a file, as the watcher saw it. */
 export type ChangeKind = 'add' | 'change' | 'unlink';
@@ -45,7 +76,9 @@ export type ToApp =
   | { type: 'shutdown'; reason: 'restart' | 'exit' }
   | { type: 'event'; event: string; data: unknown }
   /** The module graph, for tools (`graph` request on the channel). */
-  | { type: 'graph'; id: number };
+  | { type: 'graph'; id: number }
+  /** Send back a copy of the listening socket of `key` (the supervisor keeps a spare). */
+  | { type: 'spare'; key: ListenKey };
 
 export type FromApp =
   | { type: 'started'; result: UpdateResult }
@@ -64,6 +97,15 @@ export type FromApp =
    * every package.json it read), sent after the start and whenever the set changes.
    */
   | { type: 'config-files'; files: string[] }
+  /**
+   * The files of the module graph, sent after the start and whenever the set changes: a save of
+   * a file that is in neither this set nor the config files is no reason to run anything.
+   */
+  | { type: 'modules'; files: string[] }
+  /** An HTTP server answered a request on this port (so the supervisor may answer there too). */
+  | { type: 'http-port'; port: number }
+  /** A copy of the listening socket of `key` travels with it (after `spare`). */
+  | { type: 'spare'; key: ListenKey }
   /**
    * Websockets of servers that were replaced (by an update, or before a process restart) were
    * closed with 1012 so their clients reconnect to the new code.

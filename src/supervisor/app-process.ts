@@ -1,13 +1,19 @@
 /**
  * One app process as the supervisor sees it: started with the listening handles the supervisor
- * holds, driven by IPC requests, stopped gracefully (drain, signal, SIGKILL) with its whole
- * process group, so nothing it started outlives it.
+ * holds, driven by IPC requests, watched through its watchdog pipe (watchdog-link.ts), stopped
+ * gracefully (drain, signal, SIGKILL) with its whole process group and every descendant, so
+ * nothing it started outlives it. A spawn that fails ('error' and no 'exit': EAGAIN, ENOMEM,
+ * EMFILE) counts as an exit.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { AppConfig, FileChange, FromApp, ListenKey, ToApp } from '../shared/ipc.js';
+import { WATCHDOG_FD, type AppConfig, type FileChange, type FromApp, type ListenKey, type StuckAt, type ToApp } from '../shared/ipc.js';
 import type { ErrorPayload, UpdateResult } from '../shared/results.js';
 import type { ModuleInfo } from '../shared/protocol.js';
+import { descendants, killQuietly } from '../shared/process-tree.js';
+import { spawnError } from './system-errors.js';
+import { WatchdogLink, type Block, type Sample } from './watchdog-link.js';
 
 const APP_MAIN = fileURLToPath(new URL('../app/main.js', import.meta.url));
 
@@ -20,13 +26,24 @@ export interface AppProcessOptions {
   /** Pipe stdin through the supervisor (shortcuts read it) instead of sharing the terminal's. */
   pipeStdin: boolean;
   onListening(key: ListenKey, url: string, handle: object | undefined): void;
+  /** A copy of a listening socket, asked for with `spare`. */
+  onSpare?(key: ListenKey, handle: object): void;
   onMessage(message: FromApp): void;
   onExit(code: number | null, signal: NodeJS.Signals | null): void;
   /** The app wrote to stdout/stderr (already copied to devhot's own, byte for byte). */
   onOutput?(stream: 'stdout' | 'stderr', chunk: Buffer): void;
+  /** The app's event loop has not turned for `ms` (its watchdog says), running at `at`. */
+  onBlocked?(ms: number, at: StuckAt | undefined): void;
+  onUnblocked?(ms: number): void;
 }
 
 export type StartOutcome = { ok: true; result: UpdateResult } | { ok: false; error: ErrorPayload | undefined; exited: boolean };
+
+/**
+ * Custom events on their way to the app at most. IPC queues without bound while the app does
+ * not read (a blocked loop): a flood from a tool would grow the supervisor's memory instead.
+ */
+const MAX_EVENTS_IN_FLIGHT = 256;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -44,8 +61,17 @@ export class AppProcess {
   private readonly pending = new Map<number, { settle(value: unknown): void; gone(): void }>();
   private startWaiter: ((outcome: StartOutcome) => void) | undefined;
   private drainWaiter: (() => void) | undefined;
+  private readonly watchdog: WatchdogLink;
+  private eventsInFlight = 0;
   exited = false;
+  /** The process answered `start` with success. */
+  started = false;
+  /** Its start passed its deadline, or an update did with its loop blocked: it is not waited for. */
+  hung = false;
+  /** Why the spawn failed, when it did. */
+  spawnFailure: ErrorPayload | undefined;
   readonly exitPromise: Promise<void>;
+  private resolveExit!: () => void;
 
   constructor(private readonly options: AppProcessOptions) {
     this.child = fork(APP_MAIN, [], {
@@ -53,35 +79,64 @@ export class AppProcess {
       execArgv: [...options.execArgv],
       // With shortcuts, stdin is piped and the supervisor forwards what is not a shortcut.
       // stdout/stderr pass through the supervisor, so tools can subscribe to the app's output.
-      stdio: [options.pipeStdin ? 'pipe' : 'inherit', 'pipe', 'pipe', 'ipc'],
+      // The last pipe is the watchdog's (WATCHDOG_FD in the app).
+      stdio: [options.pipeStdin ? 'pipe' : 'inherit', 'pipe', 'pipe', 'ipc', 'pipe'],
       // Its own process group, so a stop reaches every process the app started.
       detached: true,
     });
-    this.exitPromise = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        this.exited = true;
-        this.startWaiter?.({ ok: false, error: undefined, exited: true });
-        this.startWaiter = undefined;
-        this.drainWaiter?.();
-        for (const request of this.pending.values()) request.gone();
-        this.pending.clear();
-        options.onExit(code, signal);
-        resolve();
-      });
-    });
-    this.child.on('error', () => {
-      // spawn failures surface as 'exit'; nothing else to do here
+    this.exitPromise = new Promise((resolve) => (this.resolveExit = resolve));
+    this.child.once('exit', (code, signal) => this.markExited(code, signal));
+    this.child.on('error', (error: NodeJS.ErrnoException) => {
+      // A spawn that failed has no pid and gets no 'exit': it is an exit all the same. Other
+      // errors (a message that could not be sent) are followed by 'exit' when they matter.
+      if (this.child.pid !== undefined || this.exited) return;
+      this.spawnFailure = spawnError(error);
+      this.markExited(null, null);
     });
     this.child.on('message', (message: FromApp, handle?: object) => this.receive(message, handle));
     // A line typed just as the app closes its stdin or dies: EPIPE must not take devhot down.
     this.child.stdin?.on('error', () => {});
+    // After a failed spawn (EMFILE) the pipes may not exist.
     for (const stream of ['stdout', 'stderr'] as const) {
       const target = stream === 'stdout' ? process.stdout : process.stderr;
-      this.child[stream]!.on('data', (chunk: Buffer) => {
+      this.child[stream]?.on('data', (chunk: Buffer) => {
         target.write(chunk);
         options.onOutput?.(stream, chunk);
       });
     }
+    this.watchdog = new WatchdogLink(this.child.stdio?.[WATCHDOG_FD] as Socket | null | undefined, {
+      blocked: (ms, at) => options.onBlocked?.(ms, at),
+      unblocked: (ms) => options.onUnblocked?.(ms),
+    });
+  }
+
+  private markExited(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.startWaiter?.({ ok: false, error: this.spawnFailure, exited: true });
+    this.startWaiter = undefined;
+    this.drainWaiter?.();
+    for (const request of this.pending.values()) request.gone();
+    this.pending.clear();
+    // What the app started and left behind in its group goes with it.
+    this.signalGroup('SIGKILL');
+    this.options.onExit(code, signal);
+    this.resolveExit();
+  }
+
+  /** The app's event loop is known blocked right now (its watchdog reported it). */
+  get blocked(): boolean {
+    return this.watchdog.blocked;
+  }
+
+  /** Where the app's main thread runs now (see watchdog-link.ts). */
+  sample(): Promise<Sample | undefined> {
+    return this.watchdog.sample();
+  }
+
+  /** Resolves when the watchdog next reports the loop blocked. */
+  nextBlock(): Promise<Block> {
+    return this.watchdog.nextBlock();
   }
 
   get pid(): number | undefined {
@@ -91,10 +146,35 @@ export class AppProcess {
   /** Hand over the held sockets, then run the entry. */
   start(): Promise<StartOutcome> {
     return new Promise((resolve) => {
-      this.startWaiter = resolve;
+      if (this.exited) return resolve({ ok: false, error: this.spawnFailure, exited: true });
+      this.startWaiter = (outcome) => {
+        if (outcome.ok) this.started = true;
+        resolve(outcome);
+      };
       for (const [key, handle] of this.options.handles) this.send({ type: 'handle', key }, handle);
       this.send({ type: 'start' });
     });
+  }
+
+  /** Give up waiting for the start (it hung): it resolves with `outcome` now. */
+  abandonStart(outcome: StartOutcome): void {
+    this.startWaiter?.(outcome);
+    this.startWaiter = undefined;
+  }
+
+  /**
+   * A tool's custom event for `import.meta.hot.on`. False when it was dropped: too many are on
+   * their way already (the app does not read them, or a tool floods).
+   */
+  sendEvent(event: string, data: unknown): boolean {
+    if (this.exited || !this.child.connected) return true;
+    if (this.eventsInFlight >= MAX_EVENTS_IN_FLIGHT) return false;
+    this.eventsInFlight++;
+    this.child.send({ type: 'event', event, data } satisfies ToApp, (error) => {
+      void error; // the channel closed under us: 'exit' follows and says why
+      this.eventsInFlight--;
+    });
+    return true;
   }
 
   update(changes: FileChange[]): Promise<UpdateResult> {
@@ -125,6 +205,8 @@ export class AppProcess {
    */
   async stop(signal: NodeJS.Signals, killTimeout: number, reason: 'restart' | 'exit'): Promise<void> {
     if (this.exited) return;
+    // A process whose loop is blocked cannot drain or handle a signal: it goes at once.
+    if (this.blocked || this.hung) this.kill();
     await Promise.race([
       new Promise<void>((resolve) => {
         this.drainWaiter = resolve;
@@ -154,11 +236,10 @@ export class AppProcess {
   private signalGroup(signal: NodeJS.Signals): void {
     const pid = this.child.pid;
     if (!pid) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // The group is already gone.
-    }
+    // SIGKILL reaches the descendants that left the group (`detached` children) too; they are
+    // looked up first, while the app is still their parent.
+    if (signal === 'SIGKILL') for (const child of descendants(pid)) killQuietly(child);
+    killQuietly(-pid, signal);
   }
 
   /** Send a request; `gone` makes the answer when the app is not running or exits first. */
@@ -203,8 +284,13 @@ export class AppProcess {
         this.drainWaiter?.();
         this.drainWaiter = undefined;
         return;
+      case 'spare':
+        if (handle) this.options.onSpare?.(message.key, handle);
+        return;
       case 'listen-error':
       case 'config-files':
+      case 'modules':
+      case 'http-port':
       case 'uncaught':
       case 'hot-send':
       case 'late-update':

@@ -18,6 +18,8 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; name: 'status' | 'reload'
 
 export interface HttpOptions {
   gate: ChannelGate;
+  /** A request passed the gate with the control token: its connection is trusted. */
+  trust(req: http.IncomingMessage): void;
   handlers: ChannelHandlers;
   /** The built browser client, served at CLIENT_PATH. */
   clientFile: string;
@@ -45,7 +47,11 @@ async function serveClient(clientFile: string, req: http.IncomingMessage, res: h
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-async function handleHttp({ gate, handlers, clientFile }: HttpOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handleHttp(
+  { gate, handlers, clientFile, trust }: HttpOptions,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   req.on('error', () => {});
   res.on('error', () => {});
   // Bodies are not used (reload takes `?all=1`); drain so keep-alive works.
@@ -53,14 +59,15 @@ async function handleHttp({ gate, handlers, clientFile }: HttpOptions, req: http
   const url = requestUrl(req);
   const route = ROUTES[url.pathname];
   if (url.pathname === CLIENT_PATH) {
-    const refused = gate.refusal(req, url, false);
+    const refused = gate.refusal(req, url, 'none');
     if (refused) return text(res, ...refused);
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'devhot: use GET.', { Allow: 'GET, HEAD' });
     return serveClient(clientFile, req, res);
   }
   if (!route) return text(res, 404, `devhot: nothing at ${url.pathname}.`);
-  const refused = gate.refusal(req, url, true);
+  const refused = gate.refusal(req, url, 'control');
   if (refused) return json(res, refused[0], { ok: false, error: refused[1] });
+  trust(req);
   if (req.method !== route.method) {
     return json(res, 405, { ok: false, error: `use ${route.method} ${url.pathname}` }, { Allow: route.method });
   }

@@ -9,9 +9,10 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import type { SessionFile } from '../shared/protocol.js';
+import { stripControls, withoutControls } from '../shared/controls.js';
 
 export function refuseSocket(socket: Duplex, status: number, message: string): void {
-  const body = `${message}\n`;
+  const body = `${stripControls(message)}\n`;
   const head = [
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`,
     'Connection: close',
@@ -30,7 +31,7 @@ export function refuseSocket(socket: Duplex, status: number, message: string): v
 }
 
 export function text(res: http.ServerResponse, status: number, message: string, headers: http.OutgoingHttpHeaders = {}): void {
-  const body = `${message}\n`;
+  const body = `${stripControls(message)}\n`;
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
@@ -41,7 +42,7 @@ export function text(res: http.ServerResponse, status: number, message: string, 
 }
 
 export function json(res: http.ServerResponse, status: number, value: unknown, headers: http.OutgoingHttpHeaders = {}): void {
-  const body = JSON.stringify(value);
+  const body = JSON.stringify(withoutControls(value));
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
@@ -79,15 +80,16 @@ function listenError(error: NodeJS.ErrnoException, port: number, host: string): 
   return error;
 }
 
-export function listen(server: http.Server, port: number, host: string): Promise<void> {
+/** `onError`: what happens to errors once it listens (EMFILE on accept); never fatal. */
+export function listen(server: http.Server, port: number, host: string, onError: (error: Error) => void = () => {}): Promise<void> {
   return new Promise((resolve, reject) => {
     // One handler for both outcomes ('listening' passes no argument), removed by whichever comes.
     const done = (error?: NodeJS.ErrnoException) => {
       server.off('error', done);
       server.off('listening', done);
       if (error) return reject(listenError(error, port, host));
-      // From here on a server error (rare: EMFILE on accept) is not fatal to the supervisor.
-      server.on('error', () => {});
+      // From here on a server error (EMFILE on accept) is not fatal to the supervisor.
+      server.on('error', onError);
       resolve();
     };
     server.once('error', done);

@@ -10,6 +10,16 @@ import { WebSocket, type RawData, type WebSocketServer } from 'ws';
 import { PROTOCOL_VERSION, parseClientMessage, type AppState, type ServerMessage } from '../shared/protocol.js';
 import { errorText, serve, type ChannelHandlers } from './channel-methods.js';
 import { refuseSocket } from './channel-io.js';
+import type { Role } from './channel-gate.js';
+import { withoutControls } from '../shared/controls.js';
+
+/**
+ * The text of a message: strings without control characters (they reach terminals through
+ * tools), except the app's own output, which goes out as the app wrote it.
+ */
+function serialize(message: ServerMessage): string {
+  return JSON.stringify(message.type === 'log' ? message : withoutControls(message));
+}
 
 /** A client that lets this much pile up unread is not reading: drop it rather than grow memory. */
 const MAX_BUFFERED = 16 * 1024 * 1024;
@@ -24,7 +34,11 @@ export interface PeersOptions {
 interface Peer {
   alive: boolean;
   logs: boolean;
+  /** What its token lets it do: a browser peer only receives events. */
+  role: Role;
 }
+
+const EVENTS_ONLY = "this connection's token may only receive events; requests and custom events need the session file's token";
 
 /** The id of something shaped like a request that parseClientMessage refused (unknown method). */
 function requestIdOf(text: string): string | undefined {
@@ -55,7 +69,7 @@ export class ChannelPeers {
   constructor(private readonly options: PeersOptions) {}
 
   /** Complete an upgrade that passed the gate, unless the channel is closing or full. */
-  admit(wss: WebSocketServer, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  admit(wss: WebSocketServer, req: http.IncomingMessage, socket: Duplex, head: Buffer, role: Role): void {
     if (this.closed) {
       refuseSocket(socket, 503, 'devhot: the channel is closing.');
       return;
@@ -74,7 +88,7 @@ export class ChannelPeers {
     socket.once('close', uncount);
     wss.handleUpgrade(req, socket, head, (ws) => {
       uncount();
-      this.connect(ws);
+      this.connect(ws, role);
     });
   }
 
@@ -84,7 +98,7 @@ export class ChannelPeers {
     // (source 'uncaught') is an event, not a state, so it is not replayed to later pages.
     if (message.type === 'error' && message.source !== 'uncaught') this.standingError = message;
     else if (message.type === 'error-cleared' || message.type === 'update') this.standingError = undefined;
-    const text = JSON.stringify(message);
+    const text = serialize(message);
     for (const ws of this.peers.keys()) this.send(ws, message, text);
   }
 
@@ -92,7 +106,7 @@ export class ChannelPeers {
   log(stream: 'stdout' | 'stderr', chunk: string): void {
     const message: ServerMessage = { type: 'log', stream, text: chunk };
     let text: string | undefined;
-    for (const [ws, peer] of this.peers) if (peer.logs) this.send(ws, message, (text ??= JSON.stringify(message)));
+    for (const [ws, peer] of this.peers) if (peer.logs) this.send(ws, message, (text ??= serialize(message)));
   }
 
   /** One heartbeat round: a peer that did not pong since the last ping is terminated. */
@@ -118,9 +132,9 @@ export class ChannelPeers {
     this.peers.clear();
   }
 
-  private connect(ws: WebSocket): void {
+  private connect(ws: WebSocket, role: Role): void {
     if (this.closed) return void ws.terminate();
-    const peer: Peer = { alive: true, logs: false };
+    const peer: Peer = { alive: true, logs: false, role };
     this.peers.set(ws, peer);
     // ws reports protocol violations (a message over maxPayload, bad frames) as 'error' and closes
     // the socket itself (1009, 1002): nothing to do here but not crash.
@@ -153,6 +167,11 @@ export class ChannelPeers {
       if (id !== undefined) this.send(ws, { type: 'reply', id, ok: false, error: 'unknown method or malformed request' });
       return;
     }
+    if (peer.role !== 'control') {
+      // Events only: a request gets an error reply, anything else is dropped.
+      if (message.type === 'request') this.send(ws, { type: 'reply', id: message.id, ok: false, error: EVENTS_ONLY });
+      return;
+    }
     switch (message.type) {
       case 'request':
         void serve(this.options.handlers, message.method, message.method === 'reload' && message.all === true).then(
@@ -183,7 +202,7 @@ export class ChannelPeers {
     }
   }
 
-  private send(ws: WebSocket, message: ServerMessage, text = JSON.stringify(message)): void {
+  private send(ws: WebSocket, message: ServerMessage, text = serialize(message)): void {
     if (ws.readyState !== WebSocket.OPEN) return;
     if (ws.bufferedAmount > MAX_BUFFERED) return void ws.terminate();
     ws.send(text);

@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CHANNEL_PATH, CLIENT_PATH, PROTOCOL_VERSION, type ServerMessage, type SessionFile } from '../shared/protocol.js';
@@ -20,6 +21,7 @@ import { listen, refuseSocket, removeSessionFile, writeSessionFile } from './cha
 import { ChannelGate, requestUrl, urlHost } from './channel-gate.js';
 import { ChannelPeers } from './channel-peers.js';
 import { httpHandler } from './channel-http.js';
+import { ChannelAdmission } from './channel-admission.js';
 import type { ChannelHandlers } from './channel-methods.js';
 
 export type { ChannelHandlers } from './channel-methods.js';
@@ -46,14 +48,27 @@ export interface ChannelOptions {
   maxClients?: number;
   /** Ping interval; a peer that did not pong since the last ping is terminated. Default 30000. */
   heartbeatMs?: number;
+  /** Connections without a token yet, at most (channel-admission.ts). Default 32. */
+  maxUntrusted?: number;
+  /** How long a connection may take to show a token (ms). Default 3000. */
+  handshakeMs?: number;
+  /**
+   * The server failed to accept a connection: devhot goes on; the wiring reports it. (Out of
+   * descriptors, libuv accepts and closes the connection with a descriptor it keeps in reserve,
+   * and reports EMFILE only when that fails too.)
+   */
+  onAcceptError?(error: NodeJS.ErrnoException): void;
 }
 
 export interface Channel {
   readonly port: number;
   /** ws://127.0.0.1:PORT/@devhot/ws (the host as bound; 'localhost' for 0.0.0.0 / ::). */
   readonly url: string;
+  /** The control token: in the session file only, never printed. */
   readonly token: string;
-  /** The <script> tag to inject into HTML pages. */
+  /** The browser token: in the script tag; it may only receive events (channel-gate.ts). */
+  readonly browserToken: string;
+  /** The <script> tag to inject into HTML pages (it carries the browser token). */
   scriptTag(): string;
   /** To every open socket. Remembers an 'error' and replays it to late clients until 'error-cleared' or an 'update'. */
   broadcast(message: ServerMessage): void;
@@ -66,6 +81,8 @@ export interface Channel {
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 const DEFAULT_MAX_CLIENTS = 100;
 const DEFAULT_HEARTBEAT_MS = 30_000;
+const DEFAULT_MAX_UNTRUSTED = 32;
+const DEFAULT_HANDSHAKE_MS = 3000;
 
 interface SessionKeeper {
   remove(): void;
@@ -91,11 +108,22 @@ function keepSessionFile(file: string | false, session: SessionFile): SessionKee
 export async function createChannel(options: ChannelOptions): Promise<Channel> {
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
   const token = randomBytes(24).toString('base64url');
-  const gate = new ChannelGate({ token, host: options.host, allowedHosts: options.allowedHosts, appOrigins: () => options.appOrigins() });
+  const browserToken = randomBytes(24).toString('base64url');
+  const gate = new ChannelGate({
+    token,
+    browserToken,
+    host: options.host,
+    allowedHosts: options.allowedHosts,
+    appOrigins: () => options.appOrigins(),
+  });
   const peers = new ChannelPeers({
     version: options.version,
     handlers: options.handlers,
     maxClients: options.maxClients ?? DEFAULT_MAX_CLIENTS,
+  });
+  const admission = new ChannelAdmission({
+    max: options.maxUntrusted ?? DEFAULT_MAX_UNTRUSTED,
+    handshakeMs: options.handshakeMs ?? DEFAULT_HANDSHAKE_MS,
   });
   let closing: Promise<void> | undefined;
 
@@ -103,6 +131,7 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
   // Slow or idle peers must not hold connections open for minutes.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  server.on('connection', (socket: Socket) => admission.admit(socket));
   const wss = new WebSocketServer({ noServer: true, maxPayload, clientTracking: false, perMessageDeflate: false });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -111,20 +140,24 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
       const url = requestUrl(req);
       if (url.pathname !== CHANNEL_PATH)
         return refuseSocket(socket, 404, `devhot: no websocket at ${url.pathname}; the channel is at ${CHANNEL_PATH}.`);
-      const refused = gate.refusal(req, url, true);
+      const refused = gate.refusal(req, url, 'browser');
       if (refused) return refuseSocket(socket, ...refused);
-      peers.admit(wss, req, socket, head);
+      admission.trust(req.socket);
+      peers.admit(wss, req, socket, head, gate.roleOf(req, url) ?? 'browser');
     } catch {
       socket.destroy();
     }
   });
-  server.on('request', httpHandler({ gate, handlers: options.handlers, clientFile: options.clientFile }));
+  server.on(
+    'request',
+    httpHandler({ gate, handlers: options.handlers, clientFile: options.clientFile, trust: (req) => admission.trust(req.socket) }),
+  );
 
   const heartbeat = setInterval(() => peers.ping(), options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
   heartbeat.unref();
 
   try {
-    await listen(server, options.port, options.host);
+    await listen(server, options.port, options.host, (error) => options.onAcceptError?.(error));
   } catch (error) {
     clearInterval(heartbeat);
     wss.close();
@@ -155,13 +188,15 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
     port,
     url,
     token,
-    scriptTag: () => `<script type="module" src="http://${urlHost(options.host)}:${port}${CLIENT_PATH}?token=${token}"></script>`,
+    browserToken,
+    scriptTag: () => `<script type="module" src="http://${urlHost(options.host)}:${port}${CLIENT_PATH}?token=${browserToken}"></script>`,
     broadcast: (message: ServerMessage) => peers.broadcast(message),
     log: (stream, chunk) => peers.log(stream, chunk),
     close() {
       closing ??= (async () => {
         clearInterval(heartbeat);
         peers.close();
+        admission.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await Promise.allSettled([closed, new Promise<void>((resolve) => wss.close(() => resolve()))]);

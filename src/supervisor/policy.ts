@@ -3,6 +3,11 @@
  * what a batch of saved files leads to, when a restart is owed and which saves retry it, what an
  * app exit leads to (and after how long), which process is kept when a new one fails to start,
  * what a reload does when no app runs, and that nothing starts once devhot is closing.
+ *
+ * A saved file that is neither a module of the app (as the app reported its graph), nor a file
+ * that may become one, nor a restart trigger, nor a page or stylesheet, runs nothing: a log the
+ * app writes into the project, or devhot's own output redirected there (`--json > events.jsonl`),
+ * once re-ran a failing update on every line written, forever.
  * supervisor.ts does what the answers say; test/supervisor-policy.test.ts asks the questions
  * without spawning anything.
  */
@@ -21,6 +26,8 @@ export interface PolicyOptions {
    * A function so the source of the rule stays outside the policy (see restartTriggers).
    */
   restartTrigger(file: string): string | undefined;
+  /** The files of the app's module graph, as it last reported them. */
+  appModules(): ReadonlySet<string>;
 }
 
 /** What browsers do with a file they use directly (not a module of the app). */
@@ -55,7 +62,11 @@ export interface FailedStartDecision {
 /** Files browsers use directly: a change goes to the channel, not to the app. */
 const BROWSER_EXTENSIONS = new Set(['.css', '.html', '.htm']);
 
-const SOURCE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.json']);
+/**
+ * Code the app may come to run although its graph does not hold it: a new module, one a failed
+ * update imported (its rollback dropped it from the graph), or the file a failed import missed.
+ */
+const CODE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs']);
 
 /** The longest wait between restarts of an app that keeps exiting. */
 const MAX_CRASH_BACKOFF_MS = 5000;
@@ -66,6 +77,8 @@ export class SupervisorPolicy {
   private owed: string | undefined;
   /** Exits in a row without a successful restart between them (for the back-off). */
   private crashes = 0;
+  /** Files the standing failure (an update or start that failed) names: a save of one retries it. */
+  private failing = new Set<string>();
   private closing = false;
 
   constructor(private readonly options: PolicyOptions) {}
@@ -87,16 +100,16 @@ export class SupervisorPolicy {
   /** What a batch of changed files leads to. `appRunning`: an app process runs and can update. */
   batch(changes: readonly FileChange[], appRunning: boolean): BatchDecision {
     if (this.closing || changes.length === 0) return { action: 'none' };
-    const touchesSource = changes.some((c) => SOURCE_EXTENSIONS.has(extname(c.file)));
-    // An owed restart is retried by a save that may fix it (source, or a restart trigger), not
-    // by any file written in the project: a log or pid file the old app keeps writing (or
-    // devhot's own `--json > out.txt`) retried the failing restart in an endless loop.
-    const trigger = changes.map((c) => this.options.restartTrigger(c.file)).find(Boolean) ?? (touchesSource ? this.owed : undefined);
+    const forApp = changes.filter((c) => this.concernsApp(c));
+    // An owed restart is retried by a save that may fix it (the app's code, or a restart
+    // trigger), not by any file written in the project: a log or pid file the old app keeps
+    // writing (or devhot's own `--json > out.txt`) retried the failing restart in an endless loop.
+    const trigger = changes.map((c) => this.options.restartTrigger(c.file)).find(Boolean) ?? (forApp.length > 0 ? this.owed : undefined);
     if (trigger) return { action: 'restart', reason: trigger };
     if (!appRunning || !this.options.hot) {
       // Restart-only mode (like tsx watch), or nothing runs to update: a new process.
-      if (!touchesSource) return { action: 'none' };
-      return { action: 'restart', reason: !this.options.hot ? `${this.rel(changes[0]!.file)} changed` : 'the app had exited' };
+      if (forApp.length === 0) return { action: 'none' };
+      return { action: 'restart', reason: !this.options.hot ? `${this.rel(forApp[0]!.file)} changed` : 'the app had exited' };
     }
     // Stylesheets and templates are not modules: browsers swap or reload, the app is untouched.
     const browser = changes
@@ -105,12 +118,34 @@ export class SupervisorPolicy {
         const path = this.rel(file);
         return extname(file) === '.css' ? { type: 'css-update', path } : { type: 'full-reload', path };
       });
-    return { action: 'update', browser, app: changes.filter((c) => !BROWSER_EXTENSIONS.has(extname(c.file))) };
+    if (browser.length === 0 && forApp.length === 0) return { action: 'none' };
+    return { action: 'update', browser, app: forApp };
+  }
+
+  /**
+   * Whether a save may change what the app runs: a module of its graph, a file the standing
+   * failure names, code not in the graph (see CODE_EXTENSIONS), or a new JSON file (a failed
+   * import may have missed it). Pages and stylesheets are browsers' (see batch()).
+   */
+  private concernsApp(change: FileChange): boolean {
+    const { file } = change;
+    const ext = extname(file);
+    if (BROWSER_EXTENSIONS.has(ext)) return false;
+    if (this.options.appModules().has(file) || this.failing.has(file)) return true;
+    return CODE_EXTENSIONS.has(ext) || (ext === '.json' && change.kind === 'add');
   }
 
   /** After an update or reload in the app: the reason for a new process, or undefined. */
   afterUpdate(result: UpdateResult): string | undefined {
+    if (result.status === 'error') this.failed(result.files, result.error.file);
+    else if (result.status !== 'needs-restart') this.failing.clear();
     return result.status === 'needs-restart' ? result.reason : undefined;
+  }
+
+  /** A start failed, or an update did: saves of these files retry it. */
+  failed(files: readonly string[], errorFile: string | undefined): void {
+    this.failing = new Set(files);
+    if (errorFile) this.failing.add(errorFile);
   }
 
   /** A reload asked for by a tool or the user: in the app, or a new process when none runs. */
@@ -122,6 +157,7 @@ export class SupervisorPolicy {
   restartSucceeded(): void {
     this.owed = undefined;
     this.crashes = 0;
+    this.failing.clear();
   }
 
   /**

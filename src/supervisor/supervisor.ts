@@ -3,18 +3,20 @@
  * listening sockets, starts the app process and climbs the reload ladder for each save:
  * hot update / entry re-execution inside the app, or a zero-downtime process restart.
  *
- * This file is the wiring: channel, watcher, app processes (app-slot.ts) and logger. What to do
- * is decided by the policy (policy.ts); everything that changes the app goes through one queue.
+ * This file is the wiring: channel, watcher, app processes (app-slot.ts, restarts.ts), what the
+ * app reports (app-reports.ts) and logger. What to do is decided by the policy (policy.ts);
+ * everything that changes the app goes through one queue, and nothing the app is asked waits
+ * past its deadline (deadlines.ts), so the queue never wedges.
  */
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedConfig } from '../config.js';
-import { startFix, type Logger } from '../logger.js';
-import type { ErrorPayload, UpdateResult } from '../shared/results.js';
-import type { FileChange, FromApp, ListenKey } from '../shared/ipc.js';
+import type { Logger } from '../logger.js';
+import type { UpdateResult } from '../shared/results.js';
+import type { FileChange, ListenKey } from '../shared/ipc.js';
 import { SerialQueue, type QueuedBatch } from '../shared/serial-queue.js';
-import type { AppProcess, StartOutcome } from './app-process.js';
+import type { AppProcess } from './app-process.js';
 import { AppSlot } from './app-slot.js';
 import { coalesce } from './change-set.js';
 import { createWatcher, type Watcher } from './watcher.js';
@@ -22,6 +24,11 @@ import { createChannel, type Channel, type ChannelHandlers } from './channel.js'
 import { ChannelBridge } from './channel-bridge.js';
 import { isExposed } from './channel-guard.js';
 import { restartTriggers, SupervisorPolicy, type BatchDecision } from './policy.js';
+import { Deadlines } from './deadlines.js';
+import { FallbackPage } from './fallback.js';
+import { AppReports } from './app-reports.js';
+import { Restarts, running } from './restarts.js';
+import { isDescriptorError } from './system-errors.js';
 
 /** The built browser client the channel serves. */
 const CLIENT_FILE = fileURLToPath(new URL('../../client/client.js', import.meta.url));
@@ -31,6 +38,9 @@ const CLIENT_FILE = fileURLToPath(new URL('../../client/client.js', import.meta.
  * --delay): a file rewritten without pause must not hold the queue.
  */
 const SETTLE_LIMIT_MS = 1000;
+
+/** How long a tool's graph request waits for the app when there is no update deadline. */
+const GRAPH_TIMEOUT_MS = 5000;
 
 export interface SupervisorOptions {
   config: ResolvedConfig;
@@ -57,11 +67,8 @@ export interface Supervisor {
   reload(all?: boolean): Promise<UpdateResult | undefined>;
   /** Stop the app (gracefully), release the sockets, stop watching. Idempotent. */
   close(): Promise<void>;
-}
-
-/** An app process that runs (and so can update). */
-function running(app: AppProcess | undefined): boolean {
-  return !!app && !app.exited;
+  /** Kill every app process now, without waiting (devhot exits in a hurry: a second Ctrl-C). */
+  killNow(): void;
 }
 
 class DevhotSupervisor implements Supervisor {
@@ -75,13 +82,17 @@ class DevhotSupervisor implements Supervisor {
   /** Listening addresses → their URLs, as the app reported them. */
   private readonly addresses = new Map<ListenKey, string>();
   private readonly bridge: ChannelBridge;
+  private readonly deadlines: Deadlines;
   // Created by start(), in this order: the channel before the app (whose environment carries
   // the channel's script tag), the watcher with the first app.
   private channel!: Channel;
   private apps!: AppSlot;
   private watcher!: Watcher;
-  /** The runner's config files, as the app last reported them: a change to one restarts the app. */
-  private appConfigFiles: ReadonlySet<string> = new Set();
+  private fallback!: FallbackPage;
+  private restarts!: Restarts;
+  private readonly reports: AppReports;
+  /** The app process an update or reload is running in (its blocked loop is the deadline's to report). */
+  private updating: AppProcess | undefined;
   /** The start banner is out: later addresses are announced one by one. */
   private started = false;
   private closing: Promise<void> | undefined;
@@ -93,13 +104,23 @@ class DevhotSupervisor implements Supervisor {
       root: this.config.root,
       hot: this.config.hot,
       restartOnCrash: this.config.restartOnCrash,
-      restartTrigger: restartTriggers({ ...this.config, appConfigFiles: () => this.appConfigFiles }),
+      restartTrigger: restartTriggers({ ...this.config, appConfigFiles: () => this.reports.configFiles }),
+      appModules: () => this.reports.modules,
     });
+    this.deadlines = new Deadlines(this.config.updateTimeout, this.config.root);
     this.queue = new SerialQueue((error) =>
       this.logger.log({ event: 'warn', message: `internal error: ${(error as Error).stack ?? error}` }),
     );
     this.saves = this.queue.batch((changes) => this.applyBatch(coalesce(changes)));
     this.bridge = new ChannelBridge(this.config.root, { broadcast: (message) => this.channel.broadcast(message) });
+    this.reports = new AppReports({
+      root: this.config.root,
+      logger: this.logger,
+      bridge: this.bridge,
+      emit: (event) => this.emit(event),
+      current: () => this.apps.current,
+      updating: () => this.updating,
+    });
   }
 
   get urls(): string[] {
@@ -124,6 +145,11 @@ class DevhotSupervisor implements Supervisor {
       sessionFile: join(config.root, 'node_modules', '.devhot', 'session.json'),
       clientFile: CLIENT_FILE,
       handlers: this.channelHandlers(),
+      onAcceptError: (error) => this.reports.systemError('accepting a connection to the channel', error),
+    });
+    this.fallback = new FallbackPage({
+      clientTag: this.channel.scriptTag(),
+      onError: (error) => this.reports.systemError("answering on the app's port", error),
     });
     if (isExposed(config.host)) {
       logger.log({
@@ -135,12 +161,22 @@ class DevhotSupervisor implements Supervisor {
       config,
       clientTag: this.channel.scriptTag(),
       onListening: (key, url) => this.onListening(key, url),
-      onMessage: (message) => this.onAppMessage(message),
+      onMessage: (message) => this.reports.message(message),
       onOutput: (stream, chunk) => this.channel.log(stream, chunk.toString('utf8')),
       onExit: (proc, code, signal) => this.onExit(proc, code, signal),
+      onBlocked: (proc, ms, at) => this.reports.blocked(proc, ms, at),
+      onUnblocked: (proc, ms) => this.reports.unblocked(proc, ms),
     });
-    const app = this.apps.spawn();
-    this.apps.promote(app);
+    this.restarts = new Restarts({
+      config,
+      logger,
+      policy: this.policy,
+      apps: this.apps,
+      deadlines: this.deadlines,
+      fallback: this.fallback,
+      reports: this.reports,
+      emit: (event) => this.emit(event),
+    });
     this.watcher = createWatcher({
       root: config.root,
       include: config.include,
@@ -148,18 +184,22 @@ class DevhotSupervisor implements Supervisor {
       extraFiles: [...config.envFiles, ...(config.configFile ? [config.configFile] : [])],
       delay: config.delay,
       onBatch: (changes) => this.saves.add(changes),
-      onError: (error) => logger.log({ event: 'warn', message: `watcher: ${error.message}` }),
+      onError: (error) =>
+        isDescriptorError(error)
+          ? this.reports.systemError('watching the project', error)
+          : logger.log({ event: 'warn', message: `watcher: ${error.message}` }),
     });
-    const [outcome] = await Promise.all([app.start(), this.watcher.ready]);
+    const [{ app, outcome }] = await Promise.all([this.restarts.first(), this.watcher.ready]);
     this.started = true;
-    this.bridge.set({ status: outcome.ok ? 'running' : app.exited ? 'stopped' : 'error', pid: app.exited ? undefined : app.pid });
-    this.reportStartFailure(outcome, false);
-    if (!outcome.ok && outcome.exited) {
-      logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
-    }
+    const alive = app && !app.exited && !app.hung;
+    this.bridge.set({ status: outcome.ok ? 'running' : alive ? 'error' : 'stopped', pid: alive ? app.pid : undefined });
+    this.reports.startFailure(outcome, false);
+    // A start that hung is stopped: it counts as exited.
+    const exited = !outcome.ok && (outcome.exited || !!app?.hung);
+    if (exited) logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
     logger.log({
       event: 'start',
-      app: outcome.ok ? 'ready' : outcome.exited ? 'exited' : 'failed',
+      app: outcome.ok ? 'ready' : exited ? 'exited' : 'failed',
       version: this.options.version,
       readyMs: performance.now() - t0,
       urls: this.urls,
@@ -200,9 +240,8 @@ class DevhotSupervisor implements Supervisor {
         await this.restartNow(decision.reason);
         return undefined;
       }
-      const reloaded = await app!.reload(all); // the policy reloads only a running app
-      this.logger.log({ event: 'update', result: reloaded });
-      this.emit({ type: 'update', result: reloaded });
+      // The policy reloads only a running app.
+      const reloaded = await this.applyInApp(app as AppProcess, () => app!.reload(all), all ? 'the reload of every module' : 'the reload');
       return reloaded;
     });
     // As after a save: what cannot be applied in-process gets a new process.
@@ -213,15 +252,26 @@ class DevhotSupervisor implements Supervisor {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // From here on nothing starts: not a restart for a save, a crash, a hung update or a tool.
       this.policy.close();
+      this.fallback.stop();
       await this.watcher.close().catch(() => {});
-      // An update that never ends (a top-level await that hangs) must not hold the exit:
-      // stopping the app below ends whatever request is still waiting for it.
-      await Promise.race([this.queue.idle(), new Promise((resolve) => setTimeout(resolve, this.config.killTimeout).unref())]);
+      // An update that never ends must not hold the exit: stopping the app below ends whatever
+      // request still waits for it. One whose app is blocked is not waited for at all.
+      const app = this.apps.current;
+      // (Not under --inspect: the sample would resume a debugger paused at a breakpoint.)
+      const sample = app && !app.exited && this.config.updateTimeout > 0 ? await app.sample() : undefined;
+      if (sample?.blocked) app!.hung = true;
+      else await Promise.race([this.queue.idle(), new Promise((resolve) => setTimeout(resolve, this.config.killTimeout).unref())]);
       await this.apps.closeAll();
       await this.channel.close();
     })();
     return this.closing;
+  }
+
+  killNow(): void {
+    this.policy.close();
+    this.apps.killAll();
   }
 
   private channelHandlers(): ChannelHandlers {
@@ -229,7 +279,18 @@ class DevhotSupervisor implements Supervisor {
       state: () => this.bridge.state(),
       graph: async () => {
         const app = this.apps.current;
-        return app && !app.exited ? app.graph() : [];
+        if (!app || app.exited) return [];
+        // A blocked app never answers: the tool gets an error rather than waiting for ever.
+        const limit = this.config.updateTimeout || GRAPH_TIMEOUT_MS;
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the app did not answer within ${limit} ms (is its event loop blocked?)`)), limit);
+        });
+        try {
+          return await Promise.race([app.graph(), timeout]);
+        } finally {
+          clearTimeout(timer);
+        }
       },
       reload: async (all) => {
         const result = await this.reload(all);
@@ -237,8 +298,14 @@ class DevhotSupervisor implements Supervisor {
         return result;
       },
       restart: () => this.restart('restart requested by a tool'),
-      custom: (event, data) => this.apps.current?.send({ type: 'event', event, data }),
+      custom: (event, data) => this.customEvent(event, data),
     };
+  }
+
+  /** A tool's custom event for the app; dropped (with a warning) while too many are on their way. */
+  private customEvent(event: string, data: unknown): void {
+    const app = this.apps.current;
+    if (app) this.reports.customEvent(event, app.sendEvent(event, data));
   }
 
   // ------------------------------------------------------------------------------- saves
@@ -284,48 +351,46 @@ class DevhotSupervisor implements Supervisor {
     }
     if (decision.app.length === 0) return;
     this.logger.clear();
-    const result = await app.update(decision.app);
-    if (result.status !== 'unchanged' || this.config.json) this.logger.log({ event: 'update', result });
-    this.emit({ type: 'update', result });
+    const files = decision.app.map((c) => c.file);
+    const what = `the update of ${files.map((f) => relative(this.config.root, f) || f).join(', ')}`;
+    const result = await this.applyInApp(app, () => app.update(decision.app), what, files);
     const restartFor = this.policy.afterUpdate(result);
     if (restartFor) await this.restartNow(restartFor);
   }
 
-  // ----------------------------------------------------------------------------- restarts
-
   /**
-   * Start a new process; on success retire the old one, on failure keep the one the policy says.
-   * Resolves true when the new process serves; false when it failed (already reported) or devhot
-   * is closing. Runs inside the queue.
+   * An update or reload in the app, with the deadline: its result is reported; a hung one is
+   * reported as an error and the app process restarts (unless devhot is closing).
    */
-  private async restartNow(reason: string): Promise<boolean> {
-    if (!this.policy.mayStart) return false;
-    const tr = performance.now();
-    this.logger.log({ event: 'restart', phase: 'starting', reason });
-    this.emit({ type: 'restart', phase: 'starting', reason });
-    const previous = this.apps.current;
-    // A debugger port cannot be shared: with --inspect the old process goes first. The
-    // sockets stay open in this process meanwhile, so connections wait rather than fail.
-    if (previous && this.config.inspect) await this.apps.stop(previous, 'restart');
-    const next = this.apps.spawn();
-    // `current` stays the previous process until the new one has started: if the new one exits
-    // while starting, that is a failed restart (handled below), not a crash of the running app.
-    const outcome = await next.start();
-    if (outcome.ok) {
-      this.apps.promote(next);
-      this.policy.restartSucceeded();
-      this.apps.retire(previous);
-      this.logger.log({ event: 'restart', phase: 'ready', reason, ms: performance.now() - tr });
-      this.emit({ type: 'restart', phase: 'ready', reason });
-      return true;
+  private async applyInApp(app: AppProcess, run: () => Promise<UpdateResult>, what: string, files: string[] = []): Promise<UpdateResult> {
+    // An app whose start failed tries it again with this update and may listen from then on:
+    // connections wait for it rather than get the fallback page.
+    const retriesStart = !app.started;
+    if (retriesStart) this.fallback.stop();
+    this.updating = app;
+    const t0 = performance.now();
+    let answer: Awaited<ReturnType<Deadlines['update']>>;
+    try {
+      answer = await this.deadlines.update(app, run(), what);
+    } finally {
+      this.updating = undefined;
     }
-    this.reportStartFailure(outcome, running(previous));
-    const decision = this.policy.restartFailed(reason, running(previous));
-    if (decision.keep === 'previous') await this.apps.stop(next, 'exit');
-    else this.apps.promote(next);
-    this.logger.log({ event: 'restart', phase: 'failed', reason: decision.reason });
-    this.emit({ type: 'restart', phase: 'failed', reason });
-    return false;
+    const result: UpdateResult = answer.ok
+      ? (answer.value as UpdateResult)
+      : { status: 'error', phase: 'evaluate', error: answer.error, files, duration: performance.now() - t0 };
+    if (result.status !== 'unchanged' || this.config.json) this.logger.log({ event: 'update', result });
+    this.emit({ type: 'update', result });
+    if (!answer.ok) await this.restartNow(`${what} hung`);
+    else if (retriesStart && result.status === 'applied') {
+      app.started = true;
+      this.apps.requestSpares(app);
+    } else if (retriesStart) this.restarts.showFallback('The app failed to start; the last save did not fix it.');
+    return result;
+  }
+
+  /** A restart, inside the queue (restarts.ts). */
+  private restartNow(reason: string): Promise<boolean> {
+    return this.restarts.restart(reason);
   }
 
   // ------------------------------------------------------------------- what the app says
@@ -342,59 +407,12 @@ class DevhotSupervisor implements Supervisor {
     if (decision.action === 'ignore') return;
     this.bridge.set({ status: 'stopped', pid: undefined });
     this.logger.log({ event: 'exit', code, signal, reason: decision.reason });
+    const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
+    this.restarts.showFallback(`The app ${how}${decision.action === 'restart' ? '; devhot restarts it shortly' : ''}.`);
     if (decision.action === 'restart') {
       const restart = () => this.queue.run(() => this.restartNow(decision.restartReason)).catch(() => {});
       setTimeout(restart, decision.afterMs).unref();
     }
-  }
-
-  private onAppMessage(message: FromApp): void {
-    switch (message.type) {
-      case 'listen-error': {
-        const inUse = message.code === 'EADDRINUSE';
-        this.reportError('listen', {
-          code: inUse ? 'DEVHOT_ERR_PORT_IN_USE' : message.code,
-          message: inUse ? `Port ${message.port} is already in use by another process` : message.message,
-          fix: inUse
-            ? `Stop the process using port ${message.port} (\`lsof -i :${message.port}\`), or listen on another port.`
-            : 'Check the address the app listens on.',
-        });
-        return;
-      }
-      case 'uncaught':
-        this.reportError('uncaught', message.error);
-        this.emit({ type: 'uncaught', message: message.error.message });
-        return;
-      case 'hot-send':
-        this.emit({ type: 'hot-send', event: message.event, data: message.data, file: message.file });
-        return;
-      case 'late-update':
-        this.logger.log({ event: 'update', result: message.result });
-        this.emit({ type: 'update', result: message.result });
-        return;
-      case 'config-files':
-        this.appConfigFiles = new Set(message.files);
-        return;
-      case 'upgraded-closed': {
-        const n = `${message.count} websocket${message.count === 1 ? '' : 's'}`;
-        const of = message.why === 'update' ? 'of the replaced server' : 'of the previous process';
-        this.logger.log({ event: 'info', message: `closed ${n} ${of} (1012 Service Restart): clients reconnect to the new code` });
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  /** `previousServes`: an older process keeps serving (a restart), so the runner's fix holds. */
-  private reportStartFailure(outcome: StartOutcome, previousServes: boolean): void {
-    if (outcome.ok || !outcome.error) return;
-    this.reportError('start', previousServes ? outcome.error : { ...outcome.error, fix: startFix(outcome.error.fix) });
-  }
-
-  private reportError(source: 'update' | 'start' | 'uncaught' | 'listen', error: ErrorPayload): void {
-    this.logger.log({ event: 'error', source, error });
-    this.bridge.error(source, error);
   }
 
   private emit(event: SupervisorEvent): void {

@@ -55,7 +55,11 @@ export type Fixture = TreeFiles;
 export function createFixture(t: After, tree: Record<string, string>): Fixture {
   fs.mkdirSync(TMP, { recursive: true });
   const root = fs.realpathSync(fs.mkdtempSync(path.join(TMP, 'cli-')));
-  onCleanup(t, () => fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 }));
+  onCleanup(t, () => {
+    // A test that failed may leave what devhot should have stopped: stop it here, not later.
+    for (const pid of processesIn(root)) killQuietly(pid, 'SIGKILL');
+    fs.rmSync(root, { recursive: true, force: true, maxRetries: 5 });
+  });
   return writeTree(root, tree);
 }
 
@@ -124,6 +128,43 @@ function childrenOf(ppid: number): number[] {
     }
   }
   return out;
+}
+
+/**
+ * Live processes whose working directory is `root` or below it: every process an app in a
+ * fixture starts (the app, its children, esbuild) runs there, so an empty list means nothing of
+ * the fixture outlived devhot.
+ */
+export function processesIn(root: string): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
+      if ((cwd === root || cwd.startsWith(`${root}/`)) && alive(Number(entry))) out.push(Number(entry));
+    } catch {
+      // gone meanwhile, or not ours to look at
+    }
+  }
+  return out;
+}
+
+/** Open file descriptors of a process (Linux). */
+export function fdCount(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** Resident memory of a process in kB (Linux). */
+export function rssKb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : 0;
+}
+
+/** CPU time a process has used, in ms (Linux: user + system, in clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {

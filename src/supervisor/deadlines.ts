@@ -1,0 +1,99 @@
+/**
+ * Deadlines for what the supervisor asks of an app process. An update whose module runs
+ * `while (true) {}` (or awaits something that never settles) once wedged devhot: the fix-save,
+ * `devhot restart` and `r` queued behind it forever. Now an update or reload that has not answered
+ * after `--update-timeout` is given up on (the caller restarts the app), and so is a start that
+ * blocks the app's event loop that long or has not finished after START_FACTOR times as long.
+ * The error says where the app was stuck, from a sample of its main thread (watchdog-link.ts).
+ */
+import { relative } from 'node:path';
+import { ErrorCodes } from '../errors.js';
+import type { ErrorPayload } from '../shared/results.js';
+import type { AppProcess, StartOutcome } from './app-process.js';
+import type { Sample } from './watchdog-link.js';
+
+/**
+ * A start compiles and runs every module (a cold start of 3,000 modules takes ~5-7 s on a
+ * 2-core machine, see the README's benchmarks), so it gets this many update deadlines. A start
+ * that blocks the event loop for one deadline is hung whatever its size: the runner yields to the
+ * loop between modules.
+ */
+export const START_FACTOR = 6;
+
+export type Deadlined<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
+
+function timer(ms: number): { promise: Promise<'timeout'>; cancel(): void } {
+  let handle: NodeJS.Timeout | undefined;
+  const promise = new Promise<'timeout'>((resolve) => {
+    handle = setTimeout(() => resolve('timeout'), ms);
+    handle.unref();
+  });
+  return { promise, cancel: () => clearTimeout(handle) };
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+export class Deadlines {
+  constructor(
+    /** --update-timeout (ms); 0: no deadline. */
+    private readonly timeout: number,
+    private readonly root: string,
+  ) {}
+
+  /** `work` (an update, a reload) of `app`, or the error of a hang once the deadline passed. */
+  async update<T>(app: AppProcess, work: Promise<T>, what: string): Promise<Deadlined<T>> {
+    if (this.timeout <= 0) return { ok: true, value: await work };
+    const deadline = timer(this.timeout);
+    try {
+      const first = await Promise.race([work.then((value) => ({ value })), deadline.promise]);
+      if (first !== 'timeout') return { ok: true, value: first.value };
+    } finally {
+      deadline.cancel();
+    }
+    const sample = await app.sample();
+    // A process whose loop is blocked (or that does not say) can neither serve nor drain: it is
+    // not waited for. One that awaits something that never settles still serves, and drains as
+    // usual once its successor is ready.
+    if (sample?.blocked !== false) app.hung = true;
+    return { ok: false, error: this.hangError(what, this.timeout, sample) };
+  }
+
+  /** Start `app`; a hung start is a failed one (with `hung` set on the process). */
+  async start(app: AppProcess): Promise<StartOutcome> {
+    const started = app.start();
+    if (this.timeout <= 0) return started;
+    const wall = timer(this.timeout * START_FACTOR);
+    try {
+      const first = await Promise.race([started.then((outcome) => ({ outcome })), wall.promise, app.nextBlock()]);
+      if (typeof first === 'object' && 'outcome' in first) return first.outcome;
+      app.hung = true;
+      const sample = first === 'timeout' ? await app.sample() : { blocked: true, at: first.at };
+      const ms = first === 'timeout' ? this.timeout * START_FACTOR : first.ms;
+      const outcome: StartOutcome = { ok: false, error: this.hangError('the start of the app', ms, sample), exited: false };
+      app.abandonStart(outcome);
+      return outcome;
+    } finally {
+      wall.cancel();
+    }
+  }
+
+  /** What a hang is reported as: how long, where the app was, what devhot does about it. */
+  hangError(what: string, ms: number, sample: Sample | undefined): ErrorPayload {
+    const at = sample?.at;
+    const where = at ? ` in ${relative(this.root, at.file) || at.file}:${at.line}` : '';
+    const state = !sample
+      ? ''
+      : sample.blocked
+        ? `: the app's event loop is blocked${where || ' outside JavaScript (a synchronous call)'}`
+        : ': the app is not blocked, so something it awaits never settles';
+    const error: ErrorPayload = {
+      code: ErrorCodes.UPDATE_TIMEOUT,
+      message: `${what} did not finish within ${seconds(ms)}${state}`,
+      fix: 'devhot restarts the app process (connections wait meanwhile). Fix the code and save; --update-timeout sets the deadline.',
+    };
+    if (at) Object.assign(error, { file: at.file, line: at.line, column: at.column });
+    return error;
+  }
+}
