@@ -15,7 +15,7 @@
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { transformSync } from 'esbuild';
-import { generateProject, leafSource, modulePath, type GeneratedProject } from './generate.js';
+import { generateProject, leafSource, modulePath, type GeneratedProject, type Layout } from './generate.js';
 
 export type Variant = 'ts' | 'js';
 
@@ -37,8 +37,8 @@ export interface CliProject {
   envText(n: number): string;
 }
 
-function serverSource(modules: number): string {
-  const leaf = posix.relative('src', modulePath(modules - 1)).replace(/\.ts$/, '.js');
+function serverSource(modules: number, layout: Layout): string {
+  const leaf = posix.relative('src', modulePath(modules - 1, layout)).replace(/\.ts$/, '.js');
   return `// Entry of the CLI benchmark project (generated).
 import { createServer } from 'node:http';
 import { weight0 } from './main.js';
@@ -76,11 +76,16 @@ function walk(dir: string, out: string[] = []): string[] {
 
 export function createCliProject(
   dir: string,
-  options: { modules: number; branching: number; variant: Variant; accept: boolean; salt: string },
+  options: { modules: number; branching: number; variant: Variant; accept: boolean; salt: string; layout: Layout },
 ): CliProject {
-  const p: GeneratedProject = generateProject(dir, { modules: options.modules, branching: options.branching, accept: options.accept });
+  const p: GeneratedProject = generateProject(dir, {
+    modules: options.modules,
+    branching: options.branching,
+    accept: options.accept,
+    layout: options.layout,
+  });
   const root = p.root;
-  writeFileSync(join(root, 'src', 'server.ts'), serverSource(options.modules));
+  writeFileSync(join(root, 'src', 'server.ts'), serverSource(options.modules, options.layout));
   const envFile = join(root, '.env');
   const envText = (n: number) => `BENCH_TOKEN=r${n}\n`;
   writeFileSync(envFile, envText(0));

@@ -460,7 +460,14 @@ interface PeerResult {
 async function runPeer(spec: PeerSpec, size: number, workDir: string): Promise<PeerResult> {
   const dir = join(workDir, `${spec.name}-${size}`);
   const salt = `${process.pid}-${Date.now()}-${spec.name}`;
-  const project = createCliProject(join(dir, 'project'), { modules: size, branching, variant: spec.variant, accept: spec.accept, salt });
+  const project = createCliProject(join(dir, 'project'), {
+    modules: size,
+    branching,
+    variant: spec.variant,
+    accept: spec.accept,
+    salt,
+    layout: 'spread',
+  });
   const tmp = join(dir, 'tmp');
   mkdirSync(tmp, { recursive: true });
   const port = await freePort();

@@ -3,7 +3,8 @@
  * in DEVHOT_APP, then drives it over IPC (see shared/ipc.ts). It never outlives the supervisor.
  */
 import process from 'node:process';
-import { relative } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { relative, sep } from 'node:path';
 import { createRunner } from '../runner/runner.js';
 import { toErrorPayload } from '../runner/error-payload.js';
 import type { UpdateResult } from '../shared/results.js';
@@ -89,14 +90,19 @@ process.on('disconnect', () => {
   }
 });
 
-/** The restart triggers the supervisor watches for, sent when they change (modules loaded read more). */
+/**
+ * The restart triggers the supervisor watches for, and the modules outside the root it watches
+ * one by one, sent when they change (modules loaded read more).
+ */
+const rootPrefix = realpathSync(config.root) + sep;
 let configFilesSent = '';
 function reportConfigFiles(): void {
   const files = [...runner.configFiles].sort();
-  const key = files.join('\0');
+  const outside = [...runner.modules.keys()].filter((file) => !file.startsWith(rootPrefix)).sort();
+  const key = `${files.join('\0')}\n${outside.join('\0')}`;
   if (key === configFilesSent) return;
   configFilesSent = key;
-  send({ type: 'config-files', files });
+  send({ type: 'config-files', files, outside });
 }
 
 async function handleMessage(message: ToApp, handle: object | undefined): Promise<void> {

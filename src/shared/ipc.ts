@@ -57,9 +57,11 @@ export type FromApp =
   | { type: 'late-update'; result: UpdateResult }
   /**
    * The files whose change needs a new process (the runner's configFiles: the tsconfig chain and
-   * every package.json it read), sent after the start and whenever the set changes.
+   * every package.json it read), and the app's modules outside the root (a workspace package
+   * linked from elsewhere: the watcher follows no link out of the root, so it watches these one
+   * by one); sent after the start and whenever either set changes.
    */
-  | { type: 'config-files'; files: string[] }
+  | { type: 'config-files'; files: string[]; outside: string[] }
   /** After `shutdown`: the servers stopped accepting and their requests finished (or timed out). */
   | { type: 'drained' }
   | { type: 'graph'; id: number; modules: ModuleInfo[] };

@@ -147,6 +147,7 @@ class DevhotSupervisor implements Supervisor {
       exclude: config.exclude,
       extraFiles: [...config.envFiles, ...(config.configFile ? [config.configFile] : [])],
       delay: config.delay,
+      poll: config.poll,
       onBatch: (changes) => this.saves.add(changes),
       onError: (error) => logger.log({ event: 'warn', message: `watcher: ${error.message}` }),
     });
@@ -373,6 +374,7 @@ class DevhotSupervisor implements Supervisor {
         return;
       case 'config-files':
         this.appConfigFiles = new Set(message.files);
+        this.watcher.watchOutside(message.outside);
         return;
       default:
         return;
