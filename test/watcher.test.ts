@@ -258,7 +258,8 @@ test('a file caught empty is reported at once; the write comes as its own event;
   assert.equal(fs.readFileSync(file, 'utf8'), '');
   fixture.write('a.ts', 'export const a = 2;\n');
   await watcher.settled([file]);
-  assert.deepEqual(kinds(file), ['change', 'change']);
+  // The truncate and the write each came, the write's as its own event (perhaps in two).
+  assert.ok(kinds(file).length >= 2 && kinds(file).every((k) => k === 'change'), kinds(file).join());
 });
 
 test("an editor's save by rename (temp file written, renamed over) is one change; the temp file is never reported", async (t) => {
@@ -302,8 +303,9 @@ test('a directory fs.watch cannot watch (out of inotify watches) is polled, with
   });
   onCleanup(t, () => watcher.close());
   await watcher.ready;
-  assert.equal(warnings.length, 2, warnings.join('\n')); // the root and src/
-  assert.match(warnings[0]!, /ENOSPC.*polling it instead.*max_user_watches/);
+  // Said once, though neither the root nor src/ could be watched.
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0]!, /ENOSPC.*polling it and any other such directory instead.*max_user_watches/);
   const file = fixture.write('src/a.ts', 'changed');
   await poll(() => batches.flat().some((c) => c.file === file && c.kind === 'change'), 'the change, seen by polling');
 });

@@ -59,8 +59,14 @@ export class Batches {
    */
   settled(files: readonly string[]): Promise<void> {
     return new Promise((resolve) => {
-      this.waiters.add({ files, resolve });
-      this.wake();
+      // Two turns of the event loop first: events already queued in the kernel are read (poll
+      // phase), looked at (dir-tree's setImmediate) and recorded before the files are judged.
+      setImmediate(() =>
+        setImmediate(() => {
+          this.waiters.add({ files, resolve });
+          this.wake();
+        }),
+      );
     });
   }
 

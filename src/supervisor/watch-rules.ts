@@ -100,7 +100,13 @@ export class WatchRules {
     if (path === tree) return true;
     // Names count from the tree's own root: `--include build/generated` watches that folder.
     // (Sliced, not path.relative(): this runs for every entry of the initial scan.)
-    if (path.slice(tree.length + 1).split(sep).some((name) => ALWAYS_IGNORED.has(name))) return false;
+    if (
+      path
+        .slice(tree.length + 1)
+        .split(sep)
+        .some((name) => ALWAYS_IGNORED.has(name))
+    )
+      return false;
     if (!this.filtered) return true;
     const rel = relative(this.options.root, path).split(sep).join('/');
     if (rel.startsWith('../')) return true; // an --include path outside root: its own rules
