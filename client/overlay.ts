@@ -25,6 +25,23 @@ pre { margin: 0 0 12px; padding: 12px; background: #0d0d0d; border-radius: 4px; 
 [hidden] { display: none; }
 `;
 
+/**
+ * The overlay's styles as a constructed stylesheet: a page's Content-Security-Policy governs
+ * `<style>` elements (helmet's `style-src` without `'unsafe-inline'` would leave the overlay
+ * unstyled) but not stylesheets built through the CSSOM. A `<style>` where a browser lacks them.
+ */
+function adoptStyle(root: ShadowRoot): void {
+  if ('adoptedStyleSheets' in root && typeof CSSStyleSheet.prototype.replaceSync === 'function') {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(STYLE);
+    root.adoptedStyleSheets = [sheet];
+    return;
+  }
+  const style = document.createElement('style');
+  style.textContent = STYLE;
+  root.prepend(style);
+}
+
 class ErrorOverlay extends HTMLElement {
   readonly #root: ShadowRoot;
   readonly #parts: Record<'source' | 'message' | 'file' | 'frame' | 'fix', HTMLElement>;
@@ -35,8 +52,6 @@ class ErrorOverlay extends HTMLElement {
   constructor() {
     super();
     this.#root = this.attachShadow({ mode: 'open' });
-    const style = document.createElement('style');
-    style.textContent = STYLE;
     const backdrop = el('div', 'backdrop');
     const panel = el('div', 'panel');
     this.#parts = {
@@ -54,7 +69,8 @@ class ErrorOverlay extends HTMLElement {
     backdrop.addEventListener('click', (event) => {
       if (event.target === backdrop) this.remove();
     });
-    this.#root.append(style, backdrop);
+    this.#root.append(backdrop);
+    adoptStyle(this.#root);
   }
 
   connectedCallback(): void {

@@ -9,7 +9,8 @@
  *
  * Every test runs twice, each time in a child process of its own (killed after --timeout ms):
  *   - node:   `await import(testFile)`, Node's loader is the reference;
- *   - devhot: `createRunner({ root, entry: testFile, cacheDir: false, tsconfig: false }).start()`.
+ *   - devhot: `createRunner({ root, entry: testFile, cacheDir: false, tsconfig: false, nativeLoads: true }).start()`
+ *     (nativeLoads, as the app process has it: import() inside eval goes through Node's loader).
  * Both see the same files: the test folders are copied once into a temporary directory whose
  * package.json says `"type": "module"`, so every `.js` file (test and _FIXTURE) is an ES module.
  * Before the test, the harness is evaluated into the global scope (vm.runInThisContext):
@@ -42,7 +43,8 @@
  *   - negative test: the import/start() rejects with the expected type; for phase parse or
  *     resolution the module body must not have run ($DONOTEVALUATE not reached).
  *   devhot's error: start() rejects with a DevhotError whose cause is the error payload. A
- *   DEVHOT_ERR_TRANSFORM is a SyntaxError found while compiling (esbuild or acorn); for an
+ *   DEVHOT_ERR_TRANSFORM is a SyntaxError found while compiling (esbuild or acorn); for a link
+ *   error (DEVHOT_ERR_LINK) or an
  *   evaluation error the payload message is `Name: message` (a thrown non-Error arrives as
  *   `Error: String(value)`, read back as Test262Error or a thrown string where recognisable).
  *   The raw message is kept in the JSON output.
@@ -276,7 +278,7 @@ async function child(args) {
     if (engine === 'node') {
       await import(pathToFileURL(file).href);
     } else {
-      runner = createRunner({ root, entry: file, cacheDir: false, tsconfig: false });
+      runner = createRunner({ root, entry: file, cacheDir: false, tsconfig: false, nativeLoads: true });
       await runner.start();
     }
   } catch (error) {
@@ -323,8 +325,9 @@ function describeDevhot(error) {
   const raw = String(payload.message);
   const code = payload.code;
   if (code === 'DEVHOT_ERR_TRANSFORM') return { type: 'SyntaxError', message: raw, code, phase: 'parse', raw };
-  if (code !== 'DEVHOT_ERR_EVALUATION') return { type: 'Error', message: raw, code, raw };
-  // `Name: message (file:line:column)`, the location added when the stack pointed at user code.
+  if (code !== 'DEVHOT_ERR_EVALUATION' && code !== 'DEVHOT_ERR_LINK') return { type: 'Error', message: raw, code, raw };
+  // `Name: message (file:line:column)`, the location added when the stack pointed at user code
+  // (a link error's SyntaxError points at the importer's line).
   const text = raw.replace(/ \([^()\n]*:\d+:\d+\)$/, '');
   const m = /^([A-Za-z_$][\w$]*): ([\s\S]*)$/.exec(text) ?? /^([A-Za-z_$][\w$]*)$/.exec(text);
   let type = m ? m[1] : 'Error';

@@ -32,6 +32,7 @@ cli
   .option('--host <host>', 'Address for the websocket channel (default: 127.0.0.1)')
   .option('--channel-port <port>', 'Port for the websocket channel (default: a free one)')
   .option('--inject', 'Inject the browser client into HTML responses (--no-inject: add the tag yourself)')
+  .option('--keep-websockets', "Keep a replaced server's websockets on the old code (default: close them, 1012)")
   .example('devhot src/server.ts')
   .example('devhot src/server.ts --env-file .env -- --port 3000')
   .action(run);
@@ -106,6 +107,7 @@ async function run(entry: string | undefined, args: string[], flags: Record<stri
     host: flags.host as string | undefined,
     channelPort: flags.channelPort === undefined ? undefined : Number(flags.channelPort),
     inject: flags.inject as boolean | undefined,
+    keepWebsockets: flags.keepWebsockets as boolean | undefined,
   };
   if (typeof flags.delay === 'string' && Number.isNaN(Number(flags.delay))) cliOptions.delay = flags.delay as never;
   const root = cliOptions.root ?? process.cwd();

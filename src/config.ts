@@ -4,10 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseEnv } from 'node:util';
 import { DevhotError, ErrorCodes } from './errors.js';
+import { resolveEntry, type EntrySource } from './entry.js';
 import { createPackageJsonReader } from './shared/package-json.js';
 
 export interface DevhotOptions {
@@ -58,6 +59,11 @@ export interface DevhotOptions {
   channelPort?: number;
   /** Inject the browser client's <script> into the app's HTML responses. Default: true. */
   inject?: boolean;
+  /**
+   * Keep the websockets of a server that a save replaced, talking to the old code. Default:
+   * false: they are closed with 1012 (Service Restart) and clients reconnect to the new code.
+   */
+  keepWebsockets?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -85,6 +91,7 @@ export interface ResolvedConfig {
   readonly host: string;
   readonly channelPort: number;
   readonly inject: boolean;
+  readonly keepWebsockets: boolean;
 }
 
 /** Typed helper for `devhot.config.ts`: `export default defineConfig({ ... })`. */
@@ -158,34 +165,35 @@ export async function loadConfigFile(file: string, root: string): Promise<Devhot
 }
 
 /**
- * package.json `devhot.entry`, then `main`; undefined when there is no package.json or neither
- * names a file. Invalid JSON throws (the app process could not use that package.json either).
+ * package.json `devhot.entry`, then `main`; undefined when there is none or neither names a
+ * file. Invalid JSON throws (the app process could not use that package.json either).
  */
 export function entryFromPackageJson(root: string): string | undefined {
+  return entryFieldOf(root)?.value;
+}
+
+function entryFieldOf(root: string): { value: string; source: EntrySource } | undefined {
   const pkg = createPackageJsonReader({ root }).read(root);
   const devhot = pkg?.devhot;
   if (typeof devhot === 'object' && devhot !== null && typeof (devhot as { entry?: unknown }).entry === 'string') {
-    return (devhot as { entry: string }).entry;
+    return { value: (devhot as { entry: string }).entry, source: 'package.json devhot.entry' };
   }
-  return typeof pkg?.main === 'string' ? pkg.main : undefined;
+  return typeof pkg?.main === 'string' ? { value: pkg.main, source: 'package.json main' } : undefined;
 }
 
 /** Merge file config under CLI flags, check every value, and freeze the result. */
 export function resolveConfig(cli: DevhotOptions, file: DevhotOptions = {}, configFile?: string): ResolvedConfig {
   const o: DevhotOptions = { ...file, ...stripUndefined(cli) };
   const root = resolve(o.root ?? process.cwd());
-  const entry = o.entry ?? entryFromPackageJson(root);
-  if (!entry) {
+  const named: { value: string; source: EntrySource } | undefined =
+    o.entry !== undefined ? { value: o.entry, source: cli.entry !== undefined ? 'argument' : 'config' } : entryFieldOf(root);
+  if (!named) {
     throw new DevhotError(ErrorCodes.ENTRY_NOT_FOUND, 'No entry file given', {
       fix: 'Run `devhot src/server.ts`, or set "main" or "devhot": { "entry": ... } in package.json.',
     });
   }
-  const entryFile = isAbsolute(entry) ? entry : resolve(root, entry);
-  if (!existsSync(entryFile)) {
-    throw new DevhotError(ErrorCodes.ENTRY_NOT_FOUND, `Entry ${entry} not found (looked at ${entryFile})`, {
-      fix: 'Check the path; it is relative to the current directory (or --root).',
-    });
-  }
+  // A directory, an extensionless path, a .js name for a .ts file: what node and tsx accept.
+  const entryFile = resolveEntry(root, named.value, named.source);
   const signal = (o.signal ?? 'SIGTERM').toUpperCase();
   if (!SIGNALS.has(signal)) {
     throw new DevhotError(ErrorCodes.BAD_OPTION, `--signal ${o.signal} is not a signal devhot can send`, {
@@ -231,6 +239,7 @@ export function resolveConfig(cli: DevhotOptions, file: DevhotOptions = {}, conf
     host: o.host ?? '127.0.0.1',
     channelPort: checkNumber('--channel-port', o.channelPort ?? 0),
     inject: o.inject ?? true,
+    keepWebsockets: o.keepWebsockets ?? false,
   });
 }
 

@@ -18,7 +18,19 @@ export interface LoggerOptions {
 }
 
 export type LogEvent =
-  | { event: 'start'; version: string; readyMs: number; urls: string[]; entry: string; channel?: string }
+  /**
+   * devhot is up. `app`: whether the entry ran ('ready'), threw ('failed') or the process exited
+   * while starting ('exited'); in the last two cases devhot waits for a save.
+   */
+  | {
+      event: 'start';
+      app: 'ready' | 'failed' | 'exited';
+      version: string;
+      readyMs: number;
+      urls: string[];
+      entry: string;
+      channel?: string;
+    }
   | { event: 'update'; result: UpdateResult }
   | { event: 'error'; source: 'update' | 'start' | 'uncaught' | 'listen'; error: ErrorPayload }
   | { event: 'restart'; reason: string; phase: 'starting' | 'ready' | 'failed'; ms?: number }
@@ -30,6 +42,15 @@ export interface Logger {
   log(event: LogEvent): void;
   clear(): void;
   help(lines: Array<[string, string]>): void;
+}
+
+/**
+ * The runner's fixes end with "the previous version keeps running", true of an update. When the
+ * app has not started there is no previous version: say what happens instead.
+ */
+export function startFix(fix: string | undefined): string {
+  const stripped = fix?.replace(/[;,.]?\s*the previous version keeps running(?: until then)?\.?$/i, '');
+  return `${stripped || 'Fix the error and save again'}; the app starts with the next save.`;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -57,6 +78,11 @@ export function createLogger(options: LoggerOptions): Logger {
 class HumanFormat {
   /** The last error printed, so the same error again (an editor saving twice) takes one line. */
   private lastError = '';
+  /**
+   * Whether some version of the app runs (as far as the events tell): after a failed start, a
+   * save that fails again is a start that failed, not an update the previous version survives.
+   */
+  private appUp = true;
 
   constructor(
     private readonly c: Colors,
@@ -81,9 +107,13 @@ class HumanFormat {
       }
       case 'restart':
         if (event.phase === 'starting') return [`${this.time()} ${c.yellow('restart')}: ${event.reason}`];
-        if (event.phase === 'ready') return [`${this.time()} ${c.green('restarted')} ${c.dim(`in ${Math.round(event.ms ?? 0)} ms`)}`];
+        if (event.phase === 'ready') {
+          this.appUp = true;
+          return [`${this.time()} ${c.green('restarted')} ${c.dim(`in ${Math.round(event.ms ?? 0)} ms`)}`];
+        }
         return [`${this.time()} ${c.red('restart failed')}: ${event.reason}`];
       case 'exit':
+        this.appUp = false;
         return [`${this.time()} ${c.red('app exited')} ${c.dim(`(${event.signal ?? `code ${event.code}`})`)}: ${event.reason}`];
       case 'info':
         return [`${this.time()} ${event.message}`];
@@ -107,14 +137,16 @@ class HumanFormat {
 
   private start(event: Extract<LogEvent, { event: 'start' }>): string[] {
     const { c } = this;
-    const lines = [
-      '',
-      `  ${c.green(c.bold('devhot'))} ${c.green(`v${event.version}`)}  ${c.dim('ready in')} ${c.bold(`${Math.round(event.readyMs)} ms`)}`,
-      '',
-    ];
+    this.appUp = event.app === 'ready';
+    // No "ready" after a failed start: the error is above, and devhot waits for a save.
+    const state =
+      event.app === 'ready'
+        ? `${c.dim('ready in')} ${c.bold(`${Math.round(event.readyMs)} ms`)}`
+        : c.yellow('waiting for a save to start the app');
+    const lines = ['', `  ${c.green(c.bold('devhot'))} ${c.green(`v${event.version}`)}  ${state}`, ''];
     lines.push(`  ${c.green('➜')}  ${c.bold('Entry')}:  ${c.cyan(this.rel(event.entry))}`);
     for (const url of event.urls) lines.push(`  ${c.green('➜')}  ${c.bold('Local')}:  ${c.cyan(url)}`);
-    if (event.urls.length === 0) lines.push(`  ${c.green('➜')}  ${c.dim('no server listening yet')}`);
+    if (event.urls.length === 0 && event.app === 'ready') lines.push(`  ${c.green('➜')}  ${c.dim('no server listening yet')}`);
     if (event.channel) lines.push(`  ${c.green('➜')}  ${c.bold('Channel')}: ${c.dim(event.channel)}`);
     return lines;
   }
@@ -124,13 +156,17 @@ class HumanFormat {
     const ms = c.dim(`${r.duration.toFixed(1)} ms`);
     const files = r.files.map((f) => this.rel(f)).join(', ');
     if (r.status === 'error') {
-      const text = this.error(r.error);
+      // Before the app ever ran, the runner retries the whole start on each save.
+      const text = this.error(this.appUp ? r.error : { ...r.error, fix: startFix(r.error.fix) });
       const same = text === this.lastError;
       this.lastError = text;
-      const head = `${this.time()} ${c.red(`update failed (${r.phase})`)} ${c.dim(same ? '— same error as above' : '— the previous version keeps running')}`;
+      const what = this.appUp ? c.red(`update failed (${r.phase})`) : c.red('the app failed to start');
+      const after = same ? '— same error as above' : this.appUp ? '— the previous version keeps running' : '— waiting for a save';
+      const head = `${this.time()} ${what} ${c.dim(after)}`;
       return same ? [head] : [head, text];
     }
     this.lastError = '';
+    if (r.status === 'applied') this.appUp = true;
     if (r.status === 'unchanged') return [`${this.time()} ${c.dim(`no change to apply (${files || 'nothing'})`)}`];
     if (r.status === 'needs-restart') return [`${this.time()} ${c.yellow('restart needed')}: ${r.reason}`];
     const n = `${r.reexecuted.length} module${r.reexecuted.length === 1 ? '' : 's'}`;

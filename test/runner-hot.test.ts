@@ -542,13 +542,16 @@ test('a module read empty mid-save (truncated, not yet written) waits for its co
   assert.equal(result.status === 'applied' && result.rung, 'hot-update', JSON.stringify(result));
   assert.equal(read(), 'v2');
 
-  // Emptied on purpose: after the short wait, the empty module is what runs. (The running
-  // instance accepted itself, so this is still a hot update; `value` is gone from its exports.)
+  // Emptied on purpose: after the short wait, the empty module is what devhot tries to apply.
+  // main.ts still imports `value`, which the empty module does not export: as under node, that
+  // is a SyntaxError at link, naming main.ts, and the previous version keeps serving.
   project.write('mod.ts', '');
   const started = Date.now();
-  const emptied = await runner.update([project.file('mod.ts')]);
-  assert.equal(emptied.status, 'applied');
+  const emptied = expectStatus(await runner.update([project.file('mod.ts')]), 'error');
   assert.ok(Date.now() - started >= 90, 'waited for content that never came');
-  assert.equal(read(), undefined);
-  assert.deepEqual(Object.keys(ns('mod.ts')), []);
+  assert.equal(emptied.phase, 'link');
+  assert.match(emptied.error.message, /SyntaxError: The requested module '\.\/mod\.js' does not provide an export named 'value'/);
+  assert.equal(emptied.error.file, project.file('main.ts'));
+  assert.equal(read(), 'v2');
+  assert.deepEqual(Object.keys(ns('mod.ts')), ['value']);
 });

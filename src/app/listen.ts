@@ -9,10 +9,17 @@
  *   accepts, connections wait in the kernel's backlog instead of being refused.
  *
  * Only TCP listens on a fixed port take part; port 0, pipes and handles pass straight through.
+ *
+ * Every server that listens also has its `emit` watched (watchServer): a request handler that
+ * throws synchronously gets a 500 instead of a hanging request (request-errors.ts), and upgraded
+ * connections are recorded, so that a retired server's websockets can be closed with 1012 and
+ * reconnect to the new code (upgraded.ts).
  */
 import http from 'node:http';
 import net from 'node:net';
 import { listenKey, type ListenKey } from '../shared/ipc.js';
+import { answerThrow } from './request-errors.js';
+import { closeUpgraded, GOING_AWAY, SERVICE_RESTART, trackUpgrade } from './upgraded.js';
 
 type Handle = object;
 interface ListenRequest {
@@ -32,6 +39,15 @@ export interface ListenHost {
   keep?(key: ListenKey, handle: Handle, url: string): void;
   /** A bind failed (EADDRINUSE...): tell the user which port. */
   failed?(key: ListenKey, port: number, error: NodeJS.ErrnoException): void;
+  /** A request handler threw synchronously (the request got a 500): report it. */
+  requestError?(error: unknown): void;
+  /** Websockets of retired servers were closed with 1012 (for an update, or a process restart). */
+  closedUpgraded?(count: number, why: 'update' | 'restart'): void;
+}
+
+export interface ListenOptions {
+  /** Close a retired server's websockets with 1012 so clients reconnect to the new code. Default: true. */
+  closeUpgraded?: boolean;
 }
 
 const original = net.Server.prototype.listen;
@@ -42,12 +58,17 @@ const owners = new Map<ListenKey, net.Server>();
 let takeovers: Takeover[] = [];
 let inUpdate = false;
 let host: ListenHost = {};
+let closeRetiredUpgraded = true;
+/** Servers whose emit is watched (a server that listens again must not be wrapped twice). */
+const watched = new WeakSet<net.Server>();
 /** Binds under way (a host name is looked up first), so `started` can wait for the URLs. */
 const binding = new Set<Promise<void>>();
 
-export function installListenHandover(listenHost: ListenHost): void {
+export function installListenHandover(listenHost: ListenHost, options: ListenOptions = {}): void {
   host = listenHost;
+  closeRetiredUpgraded = options.closeUpgraded ?? true;
   net.Server.prototype.listen = function devhotListen(this: net.Server, ...args: unknown[]) {
+    watchServer(this);
     const request = parseListenArgs(args);
     if (!request) return original.apply(this, args as Parameters<typeof original>);
     return listenWithHandover(this, request, args);
@@ -67,8 +88,12 @@ export function beginUpdate(): void {
 /** The update applied: the servers that handed their socket over close (after their requests). */
 export function commitUpdate(): void {
   inUpdate = false;
-  for (const { from, to } of takeovers) retire(from, to);
+  let closed = 0;
+  for (const { from, to } of takeovers) closed += retire(from, to);
   takeovers = [];
+  // After the update's result has gone out (main.ts sends it once this returns), so the
+  // terminal says what happened in order.
+  if (closed > 0) setImmediate(() => host.closedUpgraded?.(closed, 'update'));
 }
 
 /** The update failed: each socket goes back to the server that had it. */
@@ -95,7 +120,10 @@ function listenWithHandover(server: net.Server, request: ListenRequest, args: un
     track(server, key);
     const takeover = { key, from: owner, to: server };
     if (inUpdate) takeovers.push(takeover);
-    else retire(owner, server);
+    else {
+      const closed = retire(owner, server);
+      if (closed > 0) host.closedUpgraded?.(closed, 'update');
+    }
     return listenOnHandle(server, ownerHandle, request);
   }
   const handle = inherited.get(key);
@@ -136,16 +164,44 @@ function track(server: net.Server, key: ListenKey): void {
 }
 
 /**
+ * Watch a server's emit: a 'request' whose handler throws synchronously is answered (500) and
+ * reported instead of left hanging; an 'upgrade' is recorded. On the request path this costs one
+ * call, a comparison and a try block, which V8 runs at full speed when nothing throws: emit
+ * ('request') took a median 31 ns wrapped against 21 ns unwrapped (15 runs of 5 M emits, Node
+ * 20, 2 shared cores), next to the ~150–400 µs a keep-alive request takes end to end there.
+ */
+function watchServer(server: net.Server): void {
+  if (watched.has(server)) return;
+  watched.add(server);
+  const emit = server.emit as (this: net.Server, event: string | symbol, ...args: unknown[]) => boolean;
+  server.emit = function devhotEmit(this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'request') {
+      try {
+        return emit.call(this, event, ...args);
+      } catch (error) {
+        answerThrow(args[0] as http.IncomingMessage, args[1] as http.ServerResponse, error);
+        host.requestError?.(error);
+        return true;
+      }
+    }
+    if (event === 'upgrade') trackUpgrade(this, args[0] as http.IncomingMessage, args[1] as net.Socket);
+    return emit.call(this, event, ...args);
+  } as typeof server.emit;
+}
+
+/**
  * Retire a server that no longer owns its socket. It accepts nothing new. Its idle keep-alive
  * connections are NOT closed from this side: a client may be sending on one at that instant,
  * and it would see a reset. Instead the next request on such a connection is answered by the
  * successor's handlers (in-process: the new code) with `Connection: close`, so the client
- * moves to a new connection by itself; the server closes once its connections are done.
+ * moves to a new connection by itself; the server closes once its connections are done. Its
+ * websockets are closed with 1012 (unless --keep-websockets): how many is returned.
  */
-function retire(server: net.Server, successor: net.Server | undefined, forwardTo?: Target): void {
+function retire(server: net.Server, successor: net.Server | undefined, forwardTo?: Target): number {
+  const closed = closeRetiredUpgraded ? closeUpgraded(server, SERVICE_RESTART) : 0;
   if (!(server instanceof http.Server)) {
     server.close();
-    return;
+    return closed;
   }
   // http.Server#close() closes idle connections too (Node ≥ 19); net.Server#close() does not.
   net.Server.prototype.close.call(server);
@@ -165,6 +221,7 @@ function retire(server: net.Server, successor: net.Server | undefined, forwardTo
       });
     else for (const listener of previous) listener.call(server, req, res);
   });
+  return closed;
 }
 
 interface Target {
@@ -261,19 +318,19 @@ export async function settleBinds(timeout: number): Promise<void> {
 export async function drainServers(timeout: number, exiting: boolean): Promise<void> {
   const servers = new Map<net.Server, Target | undefined>();
   for (const [key, server] of owners) servers.set(server, exiting ? undefined : targetOf(key));
-  await Promise.race([
-    Promise.all(
-      [...servers].map(
-        ([server, target]) =>
-          new Promise<void>((resolve) => {
-            server.once('close', () => resolve());
-            retire(server, undefined, target);
-            if (exiting && server instanceof http.Server) server.closeIdleConnections();
-          }),
-      ),
-    ),
-    new Promise<void>((resolve) => setTimeout(resolve, timeout).unref()),
-  ]);
+  let closed = 0;
+  const drained = [...servers].map(
+    ([server, target]) =>
+      new Promise<void>((resolve) => {
+        server.once('close', () => resolve());
+        // devhot exits: nobody will serve these websockets again (1001), whatever the option.
+        if (exiting) closeUpgraded(server, GOING_AWAY);
+        closed += retire(server, undefined, target);
+        if (exiting && server instanceof http.Server) server.closeIdleConnections();
+      }),
+  );
+  if (closed > 0 && !exiting) host.closedUpgraded?.(closed, 'restart');
+  await Promise.race([Promise.all(drained), new Promise<void>((resolve) => setTimeout(resolve, timeout).unref())]);
 }
 
 /** Where a request for `key` reaches whoever accepts on that socket now (loopback for wildcards). */

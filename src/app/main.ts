@@ -9,6 +9,7 @@ import { createRunner } from '../runner/runner.js';
 import { toErrorPayload } from '../runner/error-payload.js';
 import type { UpdateResult } from '../shared/results.js';
 import type { AppConfig, FromApp, ToApp } from '../shared/ipc.js';
+import { hostRuleFor } from '../shared/host-rules.js';
 import { installHtmlInjection } from './inject.js';
 import { beginUpdate, commitUpdate, inheritHandle, installListenHandover, rollbackUpdate, drainServers, settleBinds } from './listen.js';
 
@@ -24,12 +25,18 @@ const send = (message: FromApp, handle?: object): void => {
   if (process.connected) process.send!(message, handle as never);
 };
 
-if (config.inject) installHtmlInjection(config.inject);
+if (config.inject) installHtmlInjection(config.inject, { hosts: hostRuleFor(config.host) });
 
-installListenHandover({
-  keep: (key, handle, url) => send({ type: 'listening', key, url }, handle),
-  failed: (key, port, error) => send({ type: 'listen-error', key, port, code: error.code ?? 'ERR', message: error.message }),
-});
+installListenHandover(
+  {
+    keep: (key, handle, url) => send({ type: 'listening', key, url }, handle),
+    failed: (key, port, error) => send({ type: 'listen-error', key, port, code: error.code ?? 'ERR', message: error.message }),
+    requestError: (error) =>
+      send({ type: 'uncaught', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }) }),
+    closedUpgraded: (count, why) => send({ type: 'upgraded-closed', count, why }),
+  },
+  { closeUpgraded: !config.keepWebsockets },
+);
 
 const runner = createRunner({
   root: config.root,
@@ -37,6 +44,10 @@ const runner = createRunner({
   args: config.args,
   cacheDir: config.cacheDir,
   tsconfig: config.tsconfig,
+  // A package's import() or require() of a project file, forked children and workers run the
+  // project's TypeScript (issue #10.3, #10.4); what replaced code started is stopped (#10.6).
+  nativeLoads: true,
+  ownResources: true,
   onHotSend: (event, data, file) => send({ type: 'hot-send', event, data, file }),
   onUpdate: (result) => send({ type: 'late-update', result }),
 });

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompiledModule } from './compile.js';
+import { SafePromise } from './intrinsics.js';
 
 export interface CompileCacheStats {
   memoryHits: number;
@@ -51,7 +52,7 @@ export class CompileCache {
 
   /** Wait for the disk writes still under way (before exit, or a second runner). */
   async flush(): Promise<void> {
-    await Promise.all(this.pendingWrites);
+    await SafePromise.all(this.pendingWrites);
   }
 
   private pathOf(hash: string): string {

@@ -6,13 +6,13 @@
 import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
-import { rewriteModule, type ModuleFormat, type RewriteDependency } from './rewrite.js';
+import { type ModuleFormat, type ModuleInfo, type RewriteDependency, rewriteModule } from './rewrite.js';
 import { esbuildVersion, needsEsbuild, transformFile, transformFileSync, transformOptions, type EsbuildTsconfig } from './transform.js';
 import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
-const COMPILER_VERSION = '1';
+const COMPILER_VERSION = '4';
 
 export interface CompiledModule {
   file: string;
@@ -22,6 +22,8 @@ export interface CompiledModule {
   format: ModuleFormat | 'json';
   async: boolean;
   deps: RewriteDependency[];
+  /** An ES module's imports and exports, for the link step. */
+  module: ModuleInfo | undefined;
   /** Source maps, original → esbuild output → `code`; read only when a stack trace needs them. */
   transformMap: string | null;
   rewriteMap: string | null;
@@ -65,13 +67,13 @@ export function createCompiler(options: CompilerOptions): Compiler {
     async compile(file, source) {
       const start = begin(file, source);
       if ('done' in start) return start.done;
-      const out = await transformFile(source, transformOptions(file, options.tsconfigRaw));
+      const out = await transformFile(source, transformOptions(file, options.tsconfigRaw, start.format));
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
     },
     compileSync(file, source) {
       const start = begin(file, source);
       if ('done' in start) return start.done;
-      const out = transformFileSync(source, transformOptions(file, options.tsconfigRaw));
+      const out = transformFileSync(source, transformOptions(file, options.tsconfigRaw, start.format));
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
     },
   };
@@ -108,6 +110,7 @@ function finish(file: string, hash: string, format: ModuleFormat, js: string, tr
     format: rewritten.format,
     async: rewritten.async,
     deps: rewritten.deps,
+    module: rewritten.module,
     transformMap,
     rewriteMap: rewritten.map,
   };
@@ -122,5 +125,5 @@ function compileJson(file: string, source: string, hash: string): CompiledModule
       cause: error,
     });
   }
-  return { file, hash, code: source, format: 'json', async: false, deps: [], transformMap: null, rewriteMap: null };
+  return { file, hash, code: source, format: 'json', async: false, deps: [], module: undefined, transformMap: null, rewriteMap: null };
 }

@@ -10,8 +10,10 @@ import { DevhotError, ErrorCodes } from '../errors.js';
 import type { CompiledModule } from './compile.js';
 import { ModuleNode } from './graph.js';
 import { importNative, requireNative } from './native.js';
+import { checkAttributes } from './import-attributes.js';
 import type { ResolveResult } from './resolve.js';
 import { LoadError, type Transaction } from './transaction.js';
+import { SafePromise, safeSetTimeout } from './intrinsics.js';
 
 /** A dependency Node loads itself, before it is loaded. */
 interface NativeRef {
@@ -28,7 +30,7 @@ export async function discover(txn: Transaction, nodes: Iterable<ModuleNode>, fo
   const inflight = new Set<Promise<void>>();
   const start = (node: ModuleNode, forced: boolean): void => {
     if (txn.discovering.has(node)) return;
-    if (!forced && (node.version || txn.staged.has(node))) return;
+    if (!forced && txn.versionOf(node)) return;
     const task = discoverOne(txn, node).then((deps) => {
       for (const dep of deps) if (dep instanceof ModuleNode) start(dep, false);
     });
@@ -40,7 +42,7 @@ export async function discover(txn: Transaction, nodes: Iterable<ModuleNode>, fo
     );
   };
   for (const node of nodes) start(node, force);
-  while (inflight.size > 0) await Promise.all(inflight);
+  while (inflight.size > 0) await SafePromise.all(inflight);
 }
 
 async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<ModuleNode | object>> {
@@ -53,7 +55,7 @@ async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<Mo
     throw new LoadError('transform', error, node.file);
   }
   const refs = resolveDependencies(txn, node, compiled, 'import');
-  const deps = await Promise.all(
+  const deps = await SafePromise.all(
     refs.map((ref) =>
       ref instanceof ModuleNode
         ? ref
@@ -68,7 +70,7 @@ async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<Mo
 
 /** The synchronous twin of discover(), for require() of a user file. */
 export function discoverSync(txn: Transaction, node: ModuleNode): void {
-  if (node.version || txn.staged.has(node)) return;
+  if (txn.versionOf(node)) return;
   let source: string;
   let compiled: CompiledModule;
   try {
@@ -104,8 +106,14 @@ function resolveDependencies(
     } catch (error) {
       throw new LoadError('link', error, node.file);
     }
-    if (resolved.kind === 'user') return txn.node(resolved.file);
-    return { id: resolved.kind === 'builtin' ? resolved.id : resolved.url, specifier, attributes };
+    if (resolved.kind !== 'user') return { id: resolved.kind === 'builtin' ? resolved.id : resolved.url, specifier, attributes };
+    try {
+      const warning = checkAttributes(resolved.file, attributes, node.file);
+      if (warning) txn.state.warnOnce(node.file, warning);
+    } catch (error) {
+      throw new LoadError('link', error, node.file);
+    }
+    return txn.node(resolved.file);
   });
 }
 
@@ -136,7 +144,7 @@ async function readSettled(node: ModuleNode): Promise<string> {
   if (source.length > 0 || !node.version || node.version.emptySource) return source;
   const deadline = Date.now() + EMPTY_WAIT_MS;
   while (source.length === 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new SafePromise((resolve) => safeSetTimeout(resolve, 5));
     source = readSource(node.file);
   }
   return source;

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DevhotError, ErrorCodes } from '../errors.js';
+import { DevhotError, ErrorCodes, type SourceLocation } from '../errors.js';
+import { kLinkLocation } from './link.js';
 import { codeFrame } from './code-frame.js';
 import { firstUserFrame } from './stack.js';
 import { LoadError } from './transaction.js';
@@ -22,12 +23,19 @@ export function toErrorPayload(error: unknown, context: { root: string; file: st
     code: err instanceof DevhotError ? err.code : ErrorCodes.EVALUATION,
     message: strip(err instanceof DevhotError ? err.message : `${err.name}: ${err.message}`),
   };
+  const own = (err as { code?: unknown }).code;
+  if (!(err instanceof DevhotError) && typeof own === 'string') payload.errorCode = own;
   const stack = typeof err.stack === 'string' ? strip(err.stack) : undefined;
   if (stack) payload.stack = stack;
   if (err instanceof DevhotError) {
     if (err.fix) payload.fix = err.fix;
     if (err.loc) Object.assign(payload, { file: err.loc.file, line: err.loc.line, column: err.loc.column });
     if (err.frame) payload.frame = err.frame;
+  } else if (kLinkLocation in err) {
+    // Node's link error (a missing or ambiguous export): at the importer's line.
+    payload.code = ErrorCodes.LINK;
+    Object.assign(payload, err[kLinkLocation] as SourceLocation);
+    payload.fix = 'Export that name from the module, or fix the import; the previous version keeps running.';
   } else {
     const loc = firstUserFrame(err);
     if (loc) {

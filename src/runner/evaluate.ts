@@ -1,173 +1,247 @@
 /**
- * Link and evaluate: give each module that needs one a new instance (its compiled body bound to
- * what the module sees, see module-scope.ts), then run the instances dependencies first, the way
- * Node's depth-first walk does: a cycle back to a module still on the path is not waited for,
- * and a module with top-level await holds its importers until it settles.
+ * Evaluate, as ECMA-262 does it (§16.2.1.5.3): a depth-first walk from a module through its
+ * requests, each instance evaluated once, cycles found by their DFS indexes and finished
+ * together, and modules with top-level await run asynchronously without holding back the
+ * siblings that do not wait for them (ExecuteAsyncModule, AsyncModuleExecutionFulfilled, …). An
+ * evaluation error sticks to the instances it reached: evaluating them again throws it again.
  *
- * ES modules run as generators (the prelude up to the first `yield` links, the rest evaluates);
- * CommonJS files run in Node's wrapper signature; JSON is parsed.
+ * ES modules run their generator's second step; CommonJS files run in Node's wrapper; JSON is
+ * parsed. Modules Node loaded were evaluated by Node when they were loaded.
  */
+import Module from 'node:module';
 import { dirname } from 'node:path';
+import { DevhotError, ErrorCodes } from '../errors.js';
+import { syntheticReady } from './bindings.js';
 import { ModuleNode } from './graph.js';
-import { HotContext } from './hot.js';
-import { ModuleInstance, cjsGetters, compileBody, setGetters, syncNamespace } from './instance.js';
-import { sourceMapComment } from './inspector-map.js';
-import { cjsScope, moduleRuntime } from './module-scope.js';
-import { LoadError, type Transaction } from './transaction.js';
+import type { Capability, ModuleInstance } from './instance.js';
+import { cjsScope } from './module-scope.js';
+import { runAs } from './resource-tracking.js';
+import type { RunnerState } from './state.js';
+import { SafePromise } from './intrinsics.js';
 
-/** Nodes needing a new instance, dependencies before importers (import order). */
-export function evaluationOrder(txn: Transaction, roots: Iterable<ModuleNode>): ModuleNode[] {
-  const list = [...roots];
-  // Only nodes from which a node needing an instance can be reached are worth descending
-  // into; found by walking importers up, so an entry re-execution does not visit the whole graph.
-  const relevant = new Set<ModuleNode>();
-  const up = (node: ModuleNode): void => {
-    if (relevant.has(node)) return;
-    relevant.add(node);
-    for (const importer of node.importers) up(importer);
-  };
-  for (const node of list) if (txn.needsInstance(node)) up(node);
-  for (const node of txn.staged.keys()) up(node);
-  for (const node of txn.created) up(node);
-  const order: ModuleNode[] = [];
-  const seen = new Set<ModuleNode>();
-  const visit = (node: ModuleNode): void => {
-    if (seen.has(node)) return;
-    seen.add(node);
-    for (const dep of txn.versionOf(node)?.deps ?? []) {
-      // New deps of a staged version have no importer edges yet: always descend into those.
-      if (dep instanceof ModuleNode && (relevant.has(dep) || !dep.version)) visit(dep);
-    }
-    if (txn.needsInstance(node)) order.push(node);
-  };
-  for (const node of list) visit(node);
-  return order;
+/** Evaluate(): settles when the instance (and what it waits for) has evaluated. */
+export function evaluateModule(state: RunnerState, instance: ModuleInstance): Promise<void> {
+  let module = instance;
+  if (module.status === 'evaluating-async' || module.status === 'evaluated') module = module.cycleRoot ?? module;
+  if (module.topLevelCapability) return module.topLevelCapability.promise;
+  const stack: ModuleInstance[] = [];
+  const capability = newCapability();
+  module.topLevelCapability = capability;
+  try {
+    innerEvaluation(state, module, stack, 0);
+    if (module.asyncOrder === 'unset' || module.asyncOrder === 'done') capability.resolve();
+  } catch (error) {
+    for (const m of stack) fail(m, error);
+    capability.reject(error);
+  }
+  return capability.promise;
 }
 
 /**
- * Link `order`, then evaluate it starting from the top (importers first), as Node's depth-first
- * walk from the entry does: starting at a dependency inside a cycle would run its importer (the
- * cycle's root) before it, and the root would then read the dependency's bindings in their
- * TDZ. Nodes already evaluated by an earlier walk return at once.
+ * Evaluate synchronously, for `require()` of an ES module: a graph that awaits at its top level
+ * cannot finish in one call, so it is refused before anything runs (as Node refuses it).
  */
-export async function linkAndEvaluate(txn: Transaction, order: ModuleNode[]): Promise<void> {
-  link(txn, order);
-  for (let i = order.length - 1; i >= 0; i--) {
-    const waiting = evaluate(txn, order[i]!);
-    if (waiting) await waiting;
+export function evaluateModuleSync(state: RunnerState, instance: ModuleInstance, from: string): void {
+  const tla = findTopLevelAwait(instance);
+  if (tla) {
+    throw new DevhotError(
+      ErrorCodes.REQUIRE_ASYNC,
+      `require() of ${instance.node.file} from ${from} cannot finish synchronously: ${tla === instance ? 'it' : `a module it imports (${tla.node.file})`} uses top-level await`,
+      { fix: 'Use `await import()` instead of require() for this module, or remove the top-level await.' },
+    );
+  }
+  const promise = evaluateModule(state, instance);
+  const root = instance.cycleRoot ?? instance;
+  if (root.hasError) {
+    void promise.catch(() => {});
+    throw root.error;
   }
 }
 
-/** Create the new instances and bind imports/exports (no user code runs here). */
-export function link(txn: Transaction, order: ModuleNode[]): void {
-  for (const node of order) instantiate(txn, node);
+function findTopLevelAwait(instance: ModuleInstance, seen = new Set<ModuleInstance>()): ModuleInstance | undefined {
+  if (seen.has(instance) || instance.status !== 'linked') return undefined;
+  seen.add(instance);
+  if (instance.hasTLA) return instance;
+  for (const dep of instance.version.deps) {
+    const found = dep instanceof ModuleNode && dep.instance ? findTopLevelAwait(dep.instance, seen) : undefined;
+    if (found) return found;
+  }
+  return undefined;
 }
 
-function instantiate(txn: Transaction, node: ModuleNode): ModuleInstance {
-  const version = txn.versionOf(node);
-  if (!version) throw new LoadError('link', new Error(`${node.file} was not compiled`), node.file);
-  if (!txn.previous.has(node)) txn.previous.set(node, node.instance);
-  const { state } = txn;
-  const hot = new HotContext(node.hotData, state.hotHost(node));
-  const instance = new ModuleInstance(node, version, hot);
-  if (node.instance?.status === 'evaluated') instance.previous = node.instance;
-  node.instance = instance;
-  syncNamespace(node);
-  const { compiled } = version;
-  if (compiled.format === 'json') return instance;
-  if (!version.body) {
-    const filename = version.number === 1 ? node.file : `${node.file}?v=${version.number}`;
-    state.stacks.register(filename, compiled);
-    try {
-      version.body = compileBody(version, filename, sourceMapComment(compiled));
-    } catch (error) {
-      throw new LoadError('transform', error, node.file);
+function innerEvaluation(state: RunnerState, module: ModuleInstance, stack: ModuleInstance[], index: number): number {
+  if (module.status === 'evaluating-async' || module.status === 'evaluated') {
+    if (module.hasError) throw module.error;
+    return index;
+  }
+  if (module.status === 'evaluating') return index;
+  module.status = 'evaluating';
+  module.dfsIndex = index;
+  module.dfsAncestorIndex = index;
+  module.pendingAsyncDependencies = 0;
+  index++;
+  stack.push(module);
+  for (const dep of module.version.deps) {
+    if (!(dep instanceof ModuleNode)) continue; // loaded and evaluated by Node
+    let required = dep.instance!;
+    index = innerEvaluation(state, required, stack, index);
+    if (required.status === 'evaluating') {
+      module.dfsAncestorIndex = Math.min(module.dfsAncestorIndex, required.dfsAncestorIndex);
+    } else {
+      required = required.cycleRoot!;
+      if (required.hasError) throw required.error;
+    }
+    if (typeof required.asyncOrder === 'number') {
+      module.pendingAsyncDependencies++;
+      required.asyncParents.push(module);
     }
   }
-  if (compiled.format === 'esm') {
-    instance.body = version.body(moduleRuntime(state, instance)) as ModuleInstance['body'];
-    // Runs the prelude: binds imports, registers export getters, stops at `yield`.
-    void instance.body!.next();
+  if (module.pendingAsyncDependencies > 0 || module.hasTLA) {
+    module.asyncOrder = ++state.asyncEvaluations;
+    if (module.pendingAsyncDependencies === 0) executeAsync(state, module);
   } else {
-    instance.body = undefined;
-    instance.cjsFn = version.body;
+    execute(state, module);
   }
-  return instance;
-}
-
-/** Evaluate a node's instance after its dependencies. Returns a promise only when it must wait. */
-export function evaluate(txn: Transaction, node: ModuleNode): Promise<void> | undefined {
-  const instance = node.instance!;
-  if (instance.status === 'evaluated') return undefined;
-  if (instance.status === 'errored') throw instance.error;
-  if (instance.onStack) return undefined; // a cycle: Node evaluates the rest first, so do we
-  if (instance.pending) return instance.pending;
-  instance.onStack = true;
-  instance.status = 'evaluating';
-  const deps = instance.version.deps;
-  let i = 0;
-  const fail = (error: unknown): never => {
-    instance.status = 'errored';
-    instance.previous = undefined;
-    instance.error = error;
-    instance.onStack = false;
-    throw error;
-  };
-  const next = (): Promise<void> | undefined => {
-    try {
-      for (; i < deps.length; i++) {
-        const dep = deps[i];
-        if (!(dep instanceof ModuleNode)) continue;
-        // A dependency discovered while evaluating (not in the planned order) is linked here.
-        if (txn.needsInstance(dep) && !txn.previous.has(dep)) instantiate(txn, dep);
-        const waiting = evaluate(txn, dep);
-        if (waiting) {
-          i++;
-          return waiting.then(next, fail);
-        }
-      }
-      const done = run(txn, instance);
-      if (done) return done.then(() => finish(instance), fail);
-      finish(instance);
-      return undefined;
-    } catch (error) {
-      return fail(error);
+  if (module.dfsAncestorIndex === module.dfsIndex) {
+    for (;;) {
+      const required = stack.pop()!;
+      required.status = typeof required.asyncOrder === 'number' ? 'evaluating-async' : 'evaluated';
+      if (required.status === 'evaluated') required.previous = undefined;
+      required.cycleRoot = module;
+      if (required === module) break;
     }
-  };
-  const result = next();
-  if (result) instance.pending = result;
-  return result;
+  }
+  return index;
 }
 
-function finish(instance: ModuleInstance): void {
-  instance.status = 'evaluated';
-  instance.previous = undefined;
-  instance.onStack = false;
-  instance.pending = undefined;
-  if (instance.cjsModule) {
-    setGetters(instance, cjsGetters(instance.cjsModule));
-    instance.cjsModule.loaded = true;
+function executeAsync(state: RunnerState, module: ModuleInstance): void {
+  const step = runAs(module, () => module.body!.next()) as Promise<unknown>;
+  step.then(
+    () => asyncFulfilled(state, module),
+    (error: unknown) => asyncRejected(module, error),
+  );
+}
+
+function asyncFulfilled(state: RunnerState, module: ModuleInstance): void {
+  if (module.status === 'evaluated') return; // an error reached it first
+  module.asyncOrder = 'done';
+  module.status = 'evaluated';
+  module.previous = undefined;
+  module.topLevelCapability?.resolve();
+  const ready: ModuleInstance[] = [];
+  gatherAvailableAncestors(module, ready);
+  ready.sort((a, b) => (a.asyncOrder as number) - (b.asyncOrder as number));
+  for (const m of ready) {
+    if (m.status === 'evaluated') continue; // it failed meanwhile
+    if (m.hasTLA) {
+      executeAsync(state, m);
+      continue;
+    }
+    try {
+      execute(state, m);
+    } catch (error) {
+      asyncRejected(m, error);
+      continue;
+    }
+    m.asyncOrder = 'done';
+    m.status = 'evaluated';
+    m.previous = undefined;
+    m.topLevelCapability?.resolve();
   }
 }
 
-/** Run the module's own code. */
-function run(txn: Transaction, instance: ModuleInstance): Promise<void> | undefined {
+function gatherAvailableAncestors(module: ModuleInstance, ready: ModuleInstance[]): void {
+  for (const m of module.asyncParents) {
+    if (ready.includes(m) || m.cycleRoot!.hasError) continue;
+    m.pendingAsyncDependencies--;
+    if (m.pendingAsyncDependencies === 0) {
+      ready.push(m);
+      if (!m.hasTLA) gatherAvailableAncestors(m, ready);
+    }
+  }
+}
+
+function asyncRejected(module: ModuleInstance, error: unknown): void {
+  if (module.status === 'evaluated') return;
+  fail(module, error);
+  for (const m of module.asyncParents) asyncRejected(m, error);
+  module.topLevelCapability?.reject(error);
+}
+
+function fail(module: ModuleInstance, error: unknown): void {
+  module.status = 'evaluated';
+  module.hasError = true;
+  module.error = error;
+  module.asyncOrder = module.asyncOrder === 'unset' ? 'unset' : 'done';
+  module.previous = undefined;
+}
+
+/** Run the module's own code, synchronously; what it starts is the instance's (owned.ts). */
+function execute(state: RunnerState, instance: ModuleInstance): void {
+  runAs(instance, () => executeBody(state, instance));
+}
+
+function executeBody(state: RunnerState, instance: ModuleInstance): void {
   const { node, version } = instance;
   const { compiled } = version;
-  if (compiled.format === 'json') {
-    const value = JSON.parse(compiled.code);
-    setGetters(instance, { default: () => value });
-    return undefined;
-  }
   if (compiled.format === 'esm') {
-    const step = instance.body!.next();
-    return step instanceof Promise ? step.then(() => undefined) : undefined;
+    instance.body!.next();
+    return;
   }
-  const module = { exports: {} as unknown, id: node.file, filename: node.file, path: dirname(node.file), loaded: false };
-  instance.cjsModule = module;
-  // Until it finishes, importers in a cycle see the partial exports, as with Node's require.
-  setGetters(instance, { default: () => module.exports });
-  const { require, runtime } = cjsScope(txn.state, instance);
+  if (compiled.format === 'json') {
+    const value = JSON.parse(compiled.code) as unknown;
+    instance.synthetic = { default: value };
+    syntheticReady(instance);
+    return;
+  }
+  const module = cjsModule(state, instance);
+  const { require, runtime } = cjsScope(state, instance);
+  module.require = require;
   instance.cjsFn!.call(module.exports, module.exports, require, module, node.file, dirname(node.file), runtime);
-  return undefined;
+  module.loaded = true;
+  instance.synthetic = cjsNames(module.exports);
+  syntheticReady(instance);
+}
+
+/**
+ * A CommonJS file's `module`: a real `Module` of node:module, as Node gives one (id, filename,
+ * paths, loaded, require). The entry's is `require.main` (its id is '.'), so the idiom
+ * `if (require.main === module) app.listen(…)` runs as it does under node.
+ */
+function cjsModule(state: RunnerState, instance: ModuleInstance): NodeModule {
+  const file = instance.node.file;
+  const isMain = file === state.options.entry;
+  const module = new Module(isMain ? '.' : file) as NodeModule & { paths: string[] };
+  module.filename = file;
+  module.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(file));
+  module.loaded = false;
+  instance.cjsModule = module as unknown as ModuleInstance['cjsModule'];
+  if (isMain) {
+    state.mainModule = module;
+    process.mainModule = module;
+  }
+  return module;
+}
+
+/** What importers of a CommonJS module see: `default` (module.exports) and its own keys, once it has run. */
+function cjsNames(exports: unknown): Record<string, unknown> {
+  const names: Record<string, unknown> = Object.create(null);
+  if (exports && (typeof exports === 'object' || typeof exports === 'function')) {
+    for (const key of Object.keys(exports)) if (key !== 'default') names[key] = (exports as Record<string, unknown>)[key];
+  }
+  names.default = exports;
+  return names;
+}
+
+function newCapability(): Capability {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new SafePromise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Nobody may be waiting on this one (a module evaluated through another root): its rejection
+  // is reported by whoever awaits the root.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }

@@ -5,7 +5,8 @@
  */
 import { relative } from 'node:path';
 import type { CompiledModule } from './compile.js';
-import type { CompiledBody, ModuleInstance } from './instance.js';
+import type { Binding, CompiledBody, ModuleInstance } from './instance.js';
+import { nodeNamespace } from './namespace.js';
 
 /** A compiled version of a module with its dependencies resolved, ready to instantiate. */
 export interface ModuleVersion {
@@ -28,24 +29,26 @@ export class ModuleNode {
   readonly imports = new Set<ModuleNode>();
   /** Modules reached through `import()` or `require()` at run time (edges kept across versions). */
   readonly runtimeImports = new Set<ModuleNode>();
-  /**
-   * Modules whose instances re-export this one with `export *`: when this module's names change
-   * (linked later in a cycle, a self-accepting version gained an export), theirs are synced again.
-   */
-  readonly starImporters = new Set<ModuleNode>();
   version: ModuleVersion | undefined;
   instance: ModuleInstance | undefined;
   /** `import.meta.hot.data`: handed from each instance to the next, dropped when pruned. */
   hotData: Record<string, unknown> = {};
   versions = 0;
-  /**
-   * The namespace importers hold. Its getters read the current instance, so an importer that
-   * is not re-executed sees the new exports after an update (dynohot's choice, not Vite's).
-   */
-  readonly namespace: Record<string, unknown>;
+  /** The namespace object and the names it was made for (see namespace.ts). */
+  namespaceCache: { key: string; ns: object } | undefined;
+  /** The same for what `require()` of this module returns (namespace.ts, requireNamespace). */
+  requireNamespaceCache: { key: string; ns: object } | undefined;
+  /** Namespace imports of this module (bindings.ts): given the new namespace when its names change. */
+  readonly namespaceFollowers = new Set<Binding>();
 
-  constructor(readonly file: string) {
-    this.namespace = Object.create(null, { [Symbol.toStringTag]: { value: 'Module' } });
+  constructor(readonly file: string) {}
+
+  /**
+   * The module's namespace object (`import * as ns`, `import()`): it reads the current instance,
+   * so one held across a hot update shows the new values (dynohot's choice, not Vite's).
+   */
+  get namespace(): Record<string, unknown> {
+    return nodeNamespace(this) as Record<string, unknown>;
   }
 }
 

@@ -1,168 +1,176 @@
 /**
- * One evaluated (or evaluating) version of a module: its generator or CommonJS wrapper, its
- * export getters, its `import.meta.hot`. The namespace importers hold (on the ModuleNode) reads
- * through whichever instance is current.
+ * One instance of a module: an evaluation of one compiled version, with the fields ECMA-262's
+ * Cyclic Module Records have (status, DFS indexes, cycle root, async evaluation order, pending
+ * async dependencies), so link and evaluate can follow the spec's algorithms (link.ts,
+ * evaluate.ts). A hot update makes new instances; the old ones stay whole until the update
+ * commits, so a failed update can put them back.
+ *
+ * What an ES module instance holds of its bindings:
+ * - `getters`: one per exported local binding (registered by the body's first step), read by
+ *   namespaces and when importers must be told a value;
+ * - `bindings`: its own imports, each a real `let` of the compiled code, initialised from the
+ *   binding it resolves to (when that one is initialised) and kept equal to it afterwards.
  */
 import vm from 'node:vm';
-import { RUNTIME } from './rewrite.js';
-import type { HotContext } from './hot.js';
 import type { ModuleNode, ModuleVersion } from './graph.js';
+import type { HotContext } from './hot.js';
+import type { OwnedResources } from './owned.js';
+import { RUNTIME } from './rewrite.js';
 
-export type InstanceStatus = 'linked' | 'evaluating' | 'evaluated' | 'errored';
-type Getters = Record<string, () => unknown>;
-type ModuleBody = Generator<undefined, void> | AsyncGenerator<undefined, void>;
+export type InstanceStatus = 'linking' | 'linked' | 'evaluating' | 'evaluating-async' | 'evaluated';
+type ModuleBody = Generator<unknown, void> | AsyncGenerator<unknown, void>;
 
-/** A compiled module: an ES module's generator function, or a CommonJS file's wrapper. */
+/** A compiled module: an ES module's outermost binding scope, or a CommonJS file's wrapper. */
 export type CompiledBody = (this: unknown, ...args: unknown[]) => unknown;
+
+/** What an import binding resolves to (ResolvedBinding, §16.2.1.6.3). */
+export type BindingTarget =
+  /** An exported binding of an ES module instance (its `getters[local]`). */
+  | { kind: 'local'; instance: ModuleInstance; local: number }
+  /** The namespace of a user module (`import * as ns`, `export * as ns`). */
+  | { kind: 'namespace'; node: ModuleNode }
+  /** A name of a module Node loaded (null: its namespace). */
+  | { kind: 'native'; ns: Record<string, unknown>; name: string | null }
+  /** A name of a CommonJS or JSON user module: known once it has run. */
+  | { kind: 'synthetic'; instance: ModuleInstance; name: string };
+
+/** One import binding of an instance. */
+export interface Binding {
+  readonly owner: ModuleInstance;
+  /** Its index: the binding scope that declares it, and its entry in the module's imports. */
+  readonly index: number;
+  target: BindingTarget | undefined;
+  /** Set once the binding is initialised: writes the compiled code's `let`. */
+  setter: ((value: unknown) => void) | undefined;
+}
 
 /** What rewritten code sees as `__dh__` (see rewrite.ts for who calls what). */
 export interface ModuleRuntime {
-  /** Static dependencies' namespaces, by index. */
-  d: Array<object>;
-  /** Register the export getters (link step). */
-  e(getters: Getters): void;
-  /** `export * from`: add a dependency's names. */
-  s(ns: Record<string, unknown>): void;
+  /** Register the getters of the exported local bindings, in ModuleInfo.locals order. */
+  e(getters: Array<() => unknown>): void;
+  /** Exported local binding `j` is initialised (after its declaration ran). */
+  n(j: number): void;
+  /** Exported local binding `j` changed; returns `value`. */
+  u(j: number, value?: unknown): unknown;
+  /** The value import binding `k` starts with. */
+  v(k: number): unknown;
+  /** Import binding `k`'s setter. */
+  w(k: number, setter: (value: unknown) => void): void;
+  /** Assignment target for an imported binding: its setter throws Node's TypeError. */
+  k: object;
+  /** `arguments` at the top level of a module: a ReferenceError unless a global has that name. */
+  g: object;
   /** `import.meta` */
   m: object;
   /** `import()` */
   i(specifier: unknown, options?: unknown): Promise<unknown>;
 }
 
+/** A promise with its settle functions (PromiseCapability). */
+export interface Capability {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 export class ModuleInstance {
-  status: InstanceStatus = 'linked';
-  getters: Getters | undefined;
+  /** Unique per runner: names this instance to Node's loader (native-loads.ts). */
+  id = 0;
+  status: InstanceStatus = 'linking';
+  /** [[EvaluationError]]: once set, every evaluation of this instance throws it again. */
+  hasError = false;
   error: unknown;
-  /** Set while an asynchronous evaluation (top-level await) is under way. */
-  pending: Promise<void> | undefined;
-  /** On the current evaluation path: a dependency cycle back here must not wait for it. */
-  onStack = false;
+  dfsIndex = -1;
+  dfsAncestorIndex = -1;
+  cycleRoot: ModuleInstance | undefined;
+  /** [[AsyncEvaluationOrder]]: unset, a number while its async evaluation is pending, or done. */
+  asyncOrder: 'unset' | number | 'done' = 'unset';
+  topLevelCapability: Capability | undefined;
+  asyncParents: ModuleInstance[] = [];
+  pendingAsyncDependencies = 0;
+
+  /** The binding scopes of the compiled code (ES modules): resumed one by one as bindings initialise. */
+  levels: Array<Generator<unknown, void>> = [];
   body: ModuleBody | undefined;
-  /**
-   * The instance this one replaces, only while this one has not finished evaluating: code of
-   * the previous version that runs meanwhile (a request handler, while this module awaits at its
-   * top level) reads the old values of bindings this one has not initialised yet, instead of
-   * hitting their TDZ. Cleared as soon as evaluation ends, so no chain of versions is kept.
-   */
-  previous: ModuleInstance | undefined;
+  getters: Array<() => unknown> = [];
+  /** Which exported local bindings are initialised. */
+  initialized: boolean[] = [];
+  /** Bindings of other instances waiting for a local binding of this one to be initialised. */
+  waiting: Array<Set<Binding> | undefined> = [];
+  /** Bindings of other instances that follow a local binding of this one. */
+  subscribers: Array<Set<Binding> | undefined> = [];
+  bindings: Binding[] = [];
+  /** CommonJS and JSON: the names importers see, taken once the module has run (as Node does). */
+  synthetic: Record<string, unknown> | undefined;
+  /** Bindings waiting for `synthetic`. */
+  syntheticWaiting: Set<Binding> | undefined;
+  /** What this instance left running in the process (owned.ts), released when it is replaced. */
+  owned: OwnedResources | undefined;
   /** A CommonJS file's compiled wrapper, called when the instance evaluates. */
   cjsFn: CompiledBody | undefined;
   cjsModule: { exports: unknown; [key: string]: unknown } | undefined;
-  /** Namespaces this instance re-exports with `export * from`, in source order. */
-  readonly stars: Array<Record<string, unknown>> = [];
+  /**
+   * The instance this one replaces, only while this one has not finished evaluating: code of the
+   * previous version that reads this module's namespace meanwhile (a request handler, while this
+   * module awaits at its top level) gets the old values of bindings this one has not initialised
+   * yet, instead of their TDZ. Cleared as soon as evaluation ends, so no chain of versions is kept.
+   */
+  previous: ModuleInstance | undefined;
 
   constructor(
     readonly node: ModuleNode,
     readonly version: ModuleVersion,
     readonly hot: HotContext,
   ) {}
+
+  /** [[HasTLA]] */
+  get hasTLA(): boolean {
+    return this.version.compiled.async;
+  }
 }
 
-/** Compile a module's code into a function. `lineOffset` keeps reported lines = code lines. */
-export function compileBody(version: ModuleVersion, filename: string, sourceMapComment: string): CompiledBody {
+/**
+ * Compile a module's code into a function. An ES module becomes nested generators, one per
+ * import binding, around the module's own body:
+ *
+ *   function* (__dh__) { yield function* () { … yield function* () { <the module> }; let b1 = …; }; let b0 = …; }
+ *
+ * Each binding is a `let` declared after a `yield`: it stays in its TDZ until the runner resumes
+ * that scope (when the exporter's binding is initialised), then the module reads it as a plain
+ * variable, and the runner keeps it equal to the exporter's binding through the setter the scope
+ * registers. The openings sit on the header line, which `lineOffset` hides, and the declarations
+ * after the last line, so code lines keep their numbers.
+ */
+export function compileBody(version: ModuleVersion, filename: string, sourceMapComment: string, nativeImports = false): CompiledBody {
   const { compiled } = version;
   let header: string;
+  let footer = '';
   if (compiled.format === 'esm') {
-    header = `(${compiled.async ? 'async ' : ''}function* (${RUNTIME}) {"use strict";`;
+    const imports = compiled.module?.imports ?? [];
+    const opens = ['function* (__dh__) {"use strict";'];
+    for (let k = 1; k < imports.length; k++) opens.push('yield function* () {');
+    opens.push(`yield ${compiled.async ? 'async ' : ''}function* () {`);
+    header = opens.join(' ');
+    const closes = ['};'];
+    for (let k = imports.length - 1; k >= 0; k--) {
+      const local = imports[k]!.local;
+      closes.push(`let ${local} = ${RUNTIME}.v(${k}); ${RUNTIME}.w(${k}, (__dh_v) => { ${local} = __dh_v; }); }${k > 0 ? ';' : ''}`);
+    }
+    if (imports.length === 0) closes.push('}');
+    footer = closes.join(' ');
   } else {
-    header = `(function (exports, require, module, __filename, __dirname, ${RUNTIME}) {`;
+    header = `function (exports, require, module, __filename, __dirname, ${RUNTIME}) {`;
+    footer = '}';
   }
   // compileFunction, not vm.Script: V8 keeps every vm.Script source in its compilation cache
   // (measured: +7 MB per 1000 updates), and a function body is not cached that way (+0.1 MB).
   // The `return` sits on the header line, which `lineOffset` hides, so code lines keep their numbers.
-  const outer = vm.compileFunction(`return ${header}\n${compiled.code}\n})${sourceMapComment}`, [], {
+  const outer = vm.compileFunction(`return ${header}\n${compiled.code}\n${footer}${sourceMapComment}`, [], {
     filename,
     lineOffset: -1,
+    // The module's own import() goes to the runner (rewrite.ts); one inside eval code, which the
+    // rewrite never sees, goes to Node's loader, whose hooks hand user files to the runner.
+    ...(nativeImports ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER } : {}),
   });
   return outer() as CompiledBody;
-}
-
-/** Make `node.namespace` show exactly the names of its current instance. */
-export function syncNamespace(node: ModuleNode, seen = new Set<ModuleNode>()): void {
-  if (seen.has(node)) return;
-  seen.add(node);
-  const ns = node.namespace;
-  const instance = node.instance;
-  const names = new Set(instance?.getters ? Object.keys(instance.getters) : []);
-  // `export *` names are read from the re-exported namespaces now, not copied at link time:
-  // in a cycle they may not be linked yet, and an accepted update may add names.
-  for (const star of instance?.stars ?? []) for (const key of Object.keys(star)) if (key !== 'default') names.add(key);
-  let changed = false;
-  for (const key of Object.keys(ns)) {
-    if (!names.has(key)) {
-      delete ns[key];
-      changed = true;
-    }
-  }
-  for (const key of names) {
-    if (Object.hasOwn(ns, key)) continue;
-    changed = true;
-    Object.defineProperty(ns, key, {
-      enumerable: true,
-      configurable: true,
-      get() {
-        const instance = node.instance;
-        const get = instance?.getters?.[key] ?? starGetter(instance, key);
-        const previous = instance?.previous;
-        if (!get) {
-          if (previous) return readExport(previous, key);
-          throw new ReferenceError(`Cannot access '${key}' before initialization`);
-        }
-        if (!previous) return get();
-        try {
-          return get();
-        } catch (error) {
-          // In its TDZ while the new version is still evaluating: the old value still stands.
-          if (error instanceof ReferenceError) return readExport(previous, key);
-          throw error;
-        }
-      },
-    });
-  }
-  if (!changed) return;
-  for (const importer of node.starImporters) {
-    if (importer.instance?.stars.includes(ns)) syncNamespace(importer, seen);
-    else node.starImporters.delete(importer); // replaced by a version without the `export *`, or pruned
-  }
-}
-
-function readExport(instance: ModuleInstance, key: string): unknown {
-  const get = instance.getters?.[key] ?? starGetter(instance, key);
-  if (!get) throw new ReferenceError(`Cannot access '${key}' before initialization`);
-  return get();
-}
-
-function starGetter(instance: ModuleInstance | undefined, key: string): (() => unknown) | undefined {
-  if (!instance || key === 'default') return undefined;
-  for (const star of instance.stars) if (key in star) return () => star[key];
-  return undefined;
-}
-
-export function setGetters(instance: ModuleInstance, getters: Getters): void {
-  instance.getters = Object.assign(instance.getters ?? Object.create(null), getters);
-  if (instance.node.instance === instance) syncNamespace(instance.node);
-}
-
-/**
- * `export * from`: local names and earlier stars win; `default` is never re-exported. `from` is
- * the re-exported user module (undefined for a native one, whose names never change): when its
- * names change, this module's namespace is synced again.
- */
-export function addStarExports(instance: ModuleInstance, ns: Record<string, unknown>, from: ModuleNode | undefined): void {
-  instance.stars.push(ns);
-  from?.starImporters.add(instance.node);
-  if (instance.node.instance === instance) syncNamespace(instance.node);
-}
-
-/** Export getters of a CommonJS module as ESM importers see it: `default` plus its own keys. */
-export function cjsGetters(module: { exports: unknown }): Getters {
-  const getters: Getters = Object.create(null);
-  getters.default = () => module.exports;
-  const exp = module.exports;
-  if (exp && (typeof exp === 'object' || typeof exp === 'function')) {
-    for (const key of Object.keys(exp)) {
-      if (key !== 'default') getters[key] = () => (module.exports as Record<string, unknown>)[key];
-    }
-  }
-  return getters;
 }

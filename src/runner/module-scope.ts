@@ -1,8 +1,7 @@
 /**
  * What a module body sees of devhot: the runtime object rewritten code calls (`__dh__`, see
- * rewrite.ts), `import.meta`, and for CommonJS files `require`. Loads made at run time
- * (`import()`, `require()` of a user file) join the transaction in progress, if any, so they
- * commit or roll back with it; otherwise they are a transaction of their own.
+ * rewrite.ts and `ModuleRuntime` in instance.ts), `import.meta`, and for CommonJS files
+ * `require`.
  *
  * No closure made here may capture a transaction: an instance lives as long as its module is
  * loaded, and a transaction's `previous` map holds the instance before it, and so on, so one
@@ -12,30 +11,55 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DevhotError, ErrorCodes } from '../errors.js';
-import { discover, discoverSync } from './discover.js';
-import { evaluate, evaluationOrder, link } from './evaluate.js';
-import { ModuleNode, addRuntimeEdge } from './graph.js';
-import { addStarExports, setGetters, type ModuleInstance, type ModuleRuntime } from './instance.js';
-import { importNative } from './native.js';
+import { changedLocals, initializedLocal, registerSetter, currentValue } from './bindings.js';
+import type { ModuleNode } from './graph.js';
+import type { ModuleInstance, ModuleRuntime } from './instance.js';
+import { dynamicImport, requireUser } from './load.js';
 import type { RunnerState } from './state.js';
-import { LoadError, Transaction } from './transaction.js';
+
+/** `__dh__.k`: the target of an assignment to an imported binding, which Node refuses. */
+const CONST_ASSIGNMENT = new Proxy(Object.freeze(Object.create(null)) as object, {
+  set() {
+    throw new TypeError('Assignment to constant variable.');
+  },
+  get() {
+    return undefined;
+  },
+});
+
+/** `__dh__.g`: `arguments` at a module's top level is a global lookup, as in Node. */
+const GLOBAL_ARGUMENTS = Object.freeze(
+  Object.create(null, {
+    arguments: {
+      get() {
+        if ('arguments' in globalThis) return (globalThis as { arguments?: unknown }).arguments;
+        throw new ReferenceError('arguments is not defined');
+      },
+    },
+  }) as object,
+);
 
 /** The `__dh__` object an ES module's body is called with. */
 export function moduleRuntime(state: RunnerState, instance: ModuleInstance): ModuleRuntime {
-  const node = instance.node;
-  const deps = instance.version.deps;
+  const info = instance.version.compiled.module!;
   return {
-    d: deps.map((dep) => (dep instanceof ModuleNode ? dep.namespace : dep)),
-    e: (getters) => setGetters(instance, getters),
-    s: (ns) =>
-      addStarExports(
-        instance,
-        ns,
-        deps.find((d): d is ModuleNode => d instanceof ModuleNode && d.namespace === ns),
-      ),
-    m: importMeta(state, node, instance),
-    i: (specifier) => dynamicImport(state, node, String(specifier)),
+    e(getters) {
+      instance.getters = getters;
+      info.locals.forEach((local, j) => {
+        if (local.hoisted) initializedLocal(instance, j);
+      });
+    },
+    n: (j) => initializedLocal(instance, j),
+    u(j, value) {
+      changedLocals(instance, j);
+      return value;
+    },
+    v: (k) => currentValue(instance.bindings[k]!.target!),
+    w: (k, setter) => registerSetter(instance, k, setter),
+    k: CONST_ASSIGNMENT,
+    g: GLOBAL_ARGUMENTS,
+    m: importMeta(state, instance.node, instance),
+    i: (specifier, options) => dynamicImport(state, instance, specifier, options),
   };
 }
 
@@ -49,13 +73,14 @@ export function cjsScope(
     require: requireFor(state, node),
     runtime: {
       m: importMeta(state, node, instance),
-      i: (specifier: unknown) => dynamicImport(state, node, String(specifier)),
+      i: (specifier: unknown, options?: unknown) => dynamicImport(state, instance, specifier, options),
     },
   };
 }
 
+/** `import.meta`: an object with a null prototype, as Node's is. */
 function importMeta(state: RunnerState, node: ModuleNode, instance: ModuleInstance): object {
-  return {
+  return Object.assign(Object.create(null) as object, {
     url: pathToFileURL(node.file).href,
     filename: node.file,
     dirname: dirname(node.file),
@@ -65,7 +90,7 @@ function importMeta(state: RunnerState, node: ModuleNode, instance: ModuleInstan
       const r = state.resolver.resolve(specifier, node.file, 'import');
       return r.kind === 'user' ? pathToFileURL(r.file).href : r.kind === 'builtin' ? r.id : r.url;
     },
-  };
+  });
 }
 
 /** `require` inside a CommonJS user file: user files through devhot, the rest through Node. */
@@ -82,62 +107,9 @@ function requireFor(state: RunnerState, node: ModuleNode): NodeJS.Require {
   }) as NodeJS.RequireResolve;
   require.resolve.paths = native.resolve.paths;
   require.cache = native.cache;
-  require.main = native.main;
   require.extensions = native.extensions;
+  // The entry's module when it is CommonJS (set when it starts), undefined for an ES module
+  // entry: what node gives.
+  Object.defineProperty(require, 'main', { get: () => state.mainModule, enumerable: true, configurable: true });
   return require;
-}
-
-/** What `require(userFile)` returns: module.exports for CommonJS, the namespace for ESM. */
-function exportsOf(node: ModuleNode): unknown {
-  const instance = node.instance!;
-  if (instance.cjsModule) return instance.cjsModule.exports;
-  if (instance.version.compiled.format === 'json') return node.namespace.default;
-  return node.namespace;
-}
-
-function requireUser(state: RunnerState, from: ModuleNode, file: string): unknown {
-  const inUpdate = state.current;
-  const txn = inUpdate ?? new Transaction(state);
-  const node = txn.node(file);
-  addRuntimeEdge(from, node);
-  const status = node.instance?.status;
-  if (status === 'evaluated' || status === 'evaluating') return exportsOf(node);
-  try {
-    discoverSync(txn, node);
-    link(txn, evaluationOrder(txn, [node]));
-    // One depth-first walk from the required module, as Node does (see linkAndEvaluate on cycles).
-    if (evaluate(txn, node)) {
-      throw new DevhotError(
-        ErrorCodes.REQUIRE_ASYNC,
-        `require() of ${file} from ${from.file} cannot finish synchronously: it (or a module it imports) uses top-level await`,
-        { fix: 'Use `await import()` instead of require() for this module, or remove the top-level await.' },
-      );
-    }
-    // Outside an update (a require() at run time) the new modules are committed at once.
-    if (!inUpdate) txn.commit();
-  } catch (error) {
-    if (!inUpdate) void txn.rollback().catch(() => {});
-    throw error instanceof LoadError ? error.error : error;
-  }
-  return exportsOf(node);
-}
-
-async function dynamicImport(state: RunnerState, from: ModuleNode, specifier: string): Promise<unknown> {
-  const resolved = state.resolver.resolve(specifier, from.file, 'import');
-  if (resolved.kind !== 'user') return importNative(state.nativeCache, resolved.kind === 'builtin' ? resolved.id : resolved.url, undefined);
-  const inUpdate = state.current;
-  const txn = inUpdate ?? new Transaction(state);
-  const node = txn.node(resolved.file);
-  addRuntimeEdge(from, node);
-  try {
-    if (!node.version && !txn.staged.has(node)) await discover(txn, [node], true);
-    link(txn, evaluationOrder(txn, [node]));
-    // One depth-first walk from the imported module, as Node does (see linkAndEvaluate on cycles).
-    await evaluate(txn, node);
-    if (!inUpdate) txn.commit();
-  } catch (error) {
-    if (!inUpdate) await txn.rollback();
-    throw error instanceof LoadError ? error.error : error;
-  }
-  return node.namespace;
 }

@@ -12,6 +12,11 @@
  * module record's do not: a hot update makes a new instance, with a namespace of its own.
  */
 
+import type { ModuleNode } from './graph.js';
+import type { ModuleInstance } from './instance.js';
+import { currentValue } from './bindings.js';
+import { namespaceNames, resolveExport } from './resolve-export.js';
+
 /** Reads the current value of an export; throws the binding's ReferenceError while it is in its TDZ. */
 export type ExportReader = (name: string) => unknown;
 
@@ -74,4 +79,55 @@ export function createNamespace(names: readonly string[], read: ExportReader): o
       return true;
     },
   });
+}
+
+/**
+ * The namespace of a module node: one exotic object per set of names, reading the node's
+ * current instance, so a namespace held across a hot update shows the new values. When an update
+ * changes which names the module exports, the node gets a new namespace object (an exotic
+ * object's keys never change); importers that keep their instance are re-pointed to it
+ * (bindings.ts, `rebind`).
+ */
+export function nodeNamespace(node: ModuleNode): object {
+  const instance = node.instance;
+  const names = instance ? namespaceNames(instance) : [];
+  const key = names.join('\0');
+  const cached = node.namespaceCache;
+  if (cached && cached.key === key) return cached.ns;
+  const ns = createNamespace(names, (name) => readExport(node, name));
+  node.namespaceCache = { key, ns };
+  return ns;
+}
+
+/**
+ * What `require()` of an ES module returns: its namespace, plus `__esModule: true` when it has a
+ * default export (and no `__esModule` of its own), as Node ≥ 20.19 does, so CommonJS compiled by
+ * TypeScript or esbuild finds `default` where it looks for it.
+ */
+export function requireNamespace(node: ModuleNode): object {
+  const names = node.instance ? namespaceNames(node.instance) : [];
+  if (!names.includes('default') || names.includes('__esModule')) return nodeNamespace(node);
+  const key = `${names.join('\0')}\0__esModule`;
+  const cached = node.requireNamespaceCache;
+  if (cached && cached.key === key) return cached.ns;
+  const ns = createNamespace([...names, '__esModule'], (name) => (name === '__esModule' ? true : readExport(node, name)));
+  node.requireNamespaceCache = { key, ns };
+  return ns;
+}
+
+function readExport(node: ModuleNode, name: string): unknown {
+  const instance = node.instance;
+  if (!instance) return undefined;
+  try {
+    return readFrom(instance, name);
+  } catch (error) {
+    // In its TDZ while the new version is still evaluating: the old value still stands.
+    if (error instanceof ReferenceError && instance.previous) return readFrom(instance.previous, name);
+    throw error;
+  }
+}
+
+function readFrom(instance: ModuleInstance, name: string): unknown {
+  const target = resolveExport(instance, name);
+  return target === null || target === 'ambiguous' ? undefined : currentValue(target);
 }

@@ -26,6 +26,20 @@ export interface RunnerOptions {
   onUpdate?: (result: UpdateResult) => void;
   /** Called when an `import.meta.hot.on()` listener throws. Default: ignored. */
   onListenerError?: (event: string, error: unknown) => void;
+  /**
+   * Let Node's own loaders load the project's files through this runner: a package that imports
+   * or requires them (a plugin or route loader), and `import()` inside `eval`. Installs module
+   * hooks for the whole process, so only one runner per process should ask for it (the app
+   * process does). Default: false.
+   */
+  nativeLoads?: boolean;
+  /**
+   * Stop what replaced module instances left running: the process listeners, intervals and
+   * timers they started, the workers and child processes they created (see README, "What devhot
+   * cleans up"). Wraps process-wide functions, so only one runner per process should ask for it
+   * (the app process does). Default: false.
+   */
+  ownResources?: boolean;
 }
 
 export interface ResolvedRunnerOptions {
@@ -38,6 +52,8 @@ export interface ResolvedRunnerOptions {
   readonly onHotSend: RunnerOptions['onHotSend'];
   readonly onUpdate: RunnerOptions['onUpdate'];
   readonly onListenerError: RunnerOptions['onListenerError'];
+  readonly nativeLoads: boolean;
+  readonly ownResources: boolean;
 }
 
 export function resolveRunnerOptions(options: RunnerOptions): ResolvedRunnerOptions {
@@ -57,6 +73,8 @@ export function resolveRunnerOptions(options: RunnerOptions): ResolvedRunnerOpti
     onHotSend: options.onHotSend,
     onUpdate: options.onUpdate,
     onListenerError: options.onListenerError,
+    nativeLoads: options.nativeLoads ?? false,
+    ownResources: options.ownResources ?? false,
   });
 }
 

@@ -4,8 +4,9 @@
  * whatever only it imported.
  */
 import { describe } from './error-payload.js';
+import { release } from './owned.js';
 import { relink, type ModuleNode } from './graph.js';
-import { syncNamespace } from './instance.js';
+import { unbind } from './bindings.js';
 import type { RunnerState } from './state.js';
 
 /** Dispose and drop `candidates` that nobody imports, and what only they imported; returns them (relative). */
@@ -20,9 +21,10 @@ export async function prune(state: RunnerState, candidates: ModuleNode[], warnin
       for (const e of await instance.hot.runDisposers()) warnings.push(`dispose handler of ${state.rel(node.file)} threw: ${describe(e)}`);
       for (const e of await instance.hot.runPruners()) warnings.push(`prune handler of ${state.rel(node.file)} threw: ${describe(e)}`);
       instance.hot.detach();
+      unbind(instance);
+      state.released(release(instance.owned));
     }
     node.instance = undefined;
-    syncNamespace(node);
     state.nodes.delete(node.file);
     state.stacks.unregisterFile(node.file);
     node.runtimeImports.clear();

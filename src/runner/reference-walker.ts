@@ -1,79 +1,62 @@
 /**
- * The scope-aware half of the rewrite: one walk over a module's AST that rewrites every
- * reference to an imported binding (`x` → `__dh_i0.x`) unless a local declaration shadows it,
- * turns `import.meta` and dynamic `import()` into calls to the runner, and notes top-level
- * await (which makes the module's body an async generator).
+ * The scope-aware half of the rewrite: one walk over a module's AST that finds what refers to a
+ * module-level binding the runner must know about, unless a local declaration shadows it:
+ *
+ * - an assignment to an exported binding (`count++`, `config = next`, `[a, b] = pair`, a `for
+ *   (x of …)` head, a `var` with an initialiser): the importers hold their own copy of the binding
+ *   (see rewrite.ts), so the assignment is wrapped to tell the runner, `__dh__.u(j, count++)`;
+ * - an assignment to an imported binding: a TypeError in Node ("Assignment to constant
+ *   variable."), so its target becomes `__dh__.k.x`, whose setter throws exactly that;
+ * - `arguments` outside any function: module code has no `arguments` (it is a ReferenceError
+ *   unless a global of that name exists), but the generator the module runs in does;
+ * - `import.meta` and `import()`, which become calls to the runner;
+ * - top-level `await`, which makes the module's body an async generator.
+ *
+ * References to imported bindings are left as they are written: they are real bindings of the
+ * compiled module (see rewrite.ts), so error messages name them as the user wrote them.
  */
 import type MagicString from 'magic-string';
+import { type AstNode as N, SKIP_KEYS, collectVarNames, lexicalNames, patternNames } from './ast.js';
 
-/** acorn's nodes, loosely: the code here reads fields by node type. */
-export interface AstNode {
-  type: string;
-  start: number;
-  end: number;
-  // biome-ignore lint/suspicious/noExplicitAny: acorn's ESTree nodes, read by node type
-  [key: string]: any;
+/** A top-level `arguments` the rewrite turns into a ReferenceError once it knows the module is ESM. */
+export interface ArgumentsReference {
+  node: N;
+  /** `typeof arguments`, which must give 'undefined' rather than throw. */
+  underTypeof: boolean;
 }
 
-const SKIP_KEYS = new Set(['type', 'start', 'end', 'loc', 'range', 'raw', 'value', 'regex', 'bigint']);
-const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
-
-type N = AstNode;
-
-/** The names a binding pattern declares (`{ a, b: [c] } = …` → a, c). */
-export function patternNames(pattern: N | null, out: string[]): void {
-  if (!pattern) return;
-  switch (pattern.type) {
-    case 'Identifier':
-      out.push(pattern.name);
-      break;
-    case 'ObjectPattern':
-      for (const p of pattern.properties as N[]) patternNames(p.type === 'RestElement' ? p.argument : p.value, out);
-      break;
-    case 'ArrayPattern':
-      for (const e of pattern.elements as Array<N | null>) patternNames(e, out);
-      break;
-    case 'AssignmentPattern':
-      patternNames(pattern.left, out);
-      break;
-    case 'RestElement':
-      patternNames(pattern.argument, out);
-      break;
-  }
-}
-
-/**
- * Walks the whole program once: rewrites references to imported bindings (unless shadowed by a
- * local declaration), `import.meta` and dynamic `import()`, and notes top-level await.
- */
 export class ReferenceWalker {
   usesImportMeta = false;
   topLevelAwait = false;
+  readonly argumentsRefs: ArgumentsReference[] = [];
   private functionDepth = 0;
-  /** Names of imports shadowed in the current scope chain, one set per scope. */
+  /** Watched names declared in the current scope chain (they shadow the module's), one set per scope. */
   private readonly scopes: Array<Set<string>> = [];
 
   constructor(
     private readonly s: MagicString,
-    private readonly imports: Map<string, string>,
     /** The name rewritten code reaches the runner through (`import.meta` → `${runtime}.m`). */
     private readonly runtime: string,
+    /** Local names of the module's imports. */
+    private readonly imports: ReadonlySet<string>,
+    /** Exported local bindings → their index in the runner's table. */
+    private readonly exported: ReadonlyMap<string, number>,
   ) {}
 
   walkProgram(body: N[]): void {
     for (const node of body) {
-      if (node.type === 'ImportDeclaration') continue;
-      if (node.type === 'ExportNamedDeclaration') {
-        if (node.declaration) this.visit(node.declaration, node, 'declaration');
-        continue;
-      }
-      if (node.type === 'ExportAllDeclaration') continue;
-      if (node.type === 'ExportDefaultDeclaration') {
-        this.visit(node.declaration, node, 'declaration');
+      if (node.type === 'ImportDeclaration' || node.type === 'ExportAllDeclaration') continue;
+      if (node.type === 'ExportNamedDeclaration' || node.type === 'ExportDefaultDeclaration') {
+        // The `export` keyword goes: the declaration is a top-level statement of its own.
+        if (node.declaration) this.visit(node.declaration, null, '');
         continue;
       }
       this.visit(node, null, '');
     }
+  }
+
+  private watched(name: string): boolean {
+    return this.imports.has(name) || this.exported.has(name) || name === 'arguments';
   }
 
   private isShadowed(name: string): boolean {
@@ -81,19 +64,13 @@ export class ReferenceWalker {
     return false;
   }
 
-  /** The declared names of a scope that shadow an import (the only ones that matter here). */
-  private shadowing(names: string[]): Set<string> {
-    const set = new Set<string>();
-    for (const name of names) if (this.imports.has(name)) set.add(name);
-    return set;
-  }
-
   private withScope(names: string[], fn: () => void): void {
-    if (this.imports.size === 0) {
+    const shadowing = new Set(names.filter((n) => this.watched(n)));
+    if (shadowing.size === 0) {
       fn();
       return;
     }
-    this.scopes.push(this.shadowing(names));
+    this.scopes.push(shadowing);
     try {
       fn();
     } finally {
@@ -139,7 +116,7 @@ export class ReferenceWalker {
         this.visitPattern(pattern.argument);
         return;
       default:
-        // A member expression target in a for-in/of head or a destructuring default.
+        // A member expression target in an assignment pattern or a for-in/of head.
         this.visit(pattern, null, '');
     }
   }
@@ -147,6 +124,8 @@ export class ReferenceWalker {
   private visitFunction(node: N): void {
     const names: string[] = [];
     if (node.type === 'FunctionExpression' && node.id) names.push(node.id.name);
+    // A regular function has its own `arguments`; an arrow sees the enclosing one.
+    if (node.type !== 'ArrowFunctionExpression') names.push('arguments');
     for (const p of node.params as N[]) patternNames(p, names);
     if (node.body.type === 'BlockStatement') {
       collectVarNames(node.body, names);
@@ -186,7 +165,7 @@ export class ReferenceWalker {
         if (node.value) {
           // Class field initialisers run like function bodies (not at the top level).
           this.functionDepth++;
-          this.visit(node.value, node, 'value');
+          this.withScope(['arguments'], () => this.visit(node.value, node, 'value'));
           this.functionDepth--;
         }
         return;
@@ -202,10 +181,7 @@ export class ReferenceWalker {
         if (node.computed) this.visit(node.property, node, 'property');
         return;
       case 'VariableDeclaration':
-        for (const d of node.declarations as N[]) {
-          this.visitPattern(d.id);
-          if (d.init) this.visit(d.init, d, 'init');
-        }
+        this.visitVariableDeclaration(node, parent);
         return;
       case 'BlockStatement': {
         const names: string[] = [];
@@ -230,6 +206,12 @@ export class ReferenceWalker {
       case 'BreakStatement':
       case 'ContinueStatement':
         return;
+      case 'AssignmentExpression':
+        this.visitAssignment(node);
+        return;
+      case 'UpdateExpression':
+        this.visitUpdate(node);
+        return;
       case 'MetaProperty':
       case 'ImportExpression':
         this.visitImportSyntax(node);
@@ -244,7 +226,13 @@ export class ReferenceWalker {
   }
 
   private visitClass(node: N): void {
-    const names = node.type === 'ClassExpression' && node.id ? [node.id.name as string] : [];
+    // A class's own name is an immutable binding inside its body.
+    const names = node.id ? [node.id.name as string] : [];
+    if (node.type === 'ClassDeclaration') {
+      if (node.superClass) this.visit(node.superClass, node, 'superClass');
+      this.withScope(names, () => this.visit(node.body, node, 'body'));
+      return;
+    }
     this.withScope(names, () => {
       if (node.superClass) this.visit(node.superClass, node, 'superClass');
       this.visit(node.body, node, 'body');
@@ -252,7 +240,7 @@ export class ReferenceWalker {
   }
 
   private visitStaticBlock(node: N): void {
-    const names: string[] = [];
+    const names: string[] = ['arguments'];
     collectVarNames(node, names);
     lexicalNames(node.body, names);
     this.functionDepth++;
@@ -272,16 +260,6 @@ export class ReferenceWalker {
     });
   }
 
-  private visitFor(node: N): void {
-    if (node.type === 'ForOfStatement' && node.await && this.functionDepth === 0) this.topLevelAwait = true;
-    const head = node.type === 'ForStatement' ? node.init : node.left;
-    const names: string[] = [];
-    if (head && head.type === 'VariableDeclaration' && head.kind !== 'var') {
-      for (const d of head.declarations as N[]) patternNames(d.id, names);
-    }
-    this.withScope(names, () => this.visitChildren(node));
-  }
-
   private visitCatch(node: N): void {
     const names: string[] = [];
     patternNames(node.param, names);
@@ -289,6 +267,163 @@ export class ReferenceWalker {
       this.visitPattern(node.param);
       this.visit(node.body, node, 'body');
     });
+  }
+
+  private visitFor(node: N): void {
+    if (node.type === 'ForOfStatement' && node.await && this.functionDepth === 0) this.topLevelAwait = true;
+    const head = node.type === 'ForStatement' ? node.init : node.left;
+    const names: string[] = [];
+    if (head && head.type === 'VariableDeclaration' && head.kind !== 'var') {
+      for (const d of head.declarations as N[]) patternNames(d.id, names);
+    }
+    this.withScope(names, () => {
+      if (node.type === 'ForStatement') {
+        this.visitChildren(node);
+        return;
+      }
+      // `for (x of …)` assigns x on every turn: the body starts by saying so.
+      const assigned = head.type === 'VariableDeclaration' ? this.exportedVars(head) : this.assignedExports(head);
+      if (head.type === 'VariableDeclaration') this.visitVariableDeclaration(head, node, true);
+      else this.visitTarget(head);
+      this.visit(node.right, node, 'right');
+      if (assigned.length > 0) this.notifyAtStart(node.body, assigned);
+      this.visit(node.body, node, 'body');
+    });
+  }
+
+  /** `let`/`const` need nothing; a module-level `var` of an exported name with an initialiser notifies after it. */
+  private visitVariableDeclaration(node: N, parent: N | null, forHead = false): void {
+    for (const d of node.declarations as N[]) {
+      this.visitPattern(d.id);
+      if (d.init) this.visit(d.init, d, 'init');
+    }
+    if (forHead) return;
+    const assigned = this.exportedVars(node, true);
+    if (assigned.length === 0) return;
+    if (parent?.type === 'ForStatement') {
+      // `for (var i = 0; …)`: one more declarator, after the others, tells the runner.
+      this.s.appendLeft(node.end, `, __dh_notify = ${this.notifyCall(assigned, 'void 0')}`);
+      return;
+    }
+    const inList = parent === null || parent.type === 'Program' || parent.type === 'BlockStatement' || parent.type === 'SwitchCase';
+    if (!inList) this.s.appendLeft(node.start, '{ ');
+    // Own semicolons on both sides: the next line may start with `(` or `[`.
+    this.s.appendLeft(node.end, `${this.code(node.end - 1) === ';' ? '' : ';'} ${this.notifyCall(assigned)};`);
+    if (!inList) this.s.appendLeft(node.end, ' }');
+  }
+
+  /** Exported module-level `var`s a declaration assigns (only those with an initialiser, unless `all`). */
+  private exportedVars(node: N, withInit = false): number[] {
+    if (node.kind !== 'var' || this.functionDepth > 0) return [];
+    const names: string[] = [];
+    for (const d of node.declarations as N[]) if (!withInit || d.init) patternNames(d.id, names);
+    return this.indexesOf(names);
+  }
+
+  private assignedExports(target: N): number[] {
+    const names: string[] = [];
+    patternNames(target, names);
+    return this.indexesOf(names);
+  }
+
+  private indexesOf(names: string[]): number[] {
+    const out: number[] = [];
+    for (const name of names) {
+      const j = this.exported.get(name);
+      if (j !== undefined && !this.isShadowed(name) && !out.includes(j)) out.push(j);
+    }
+    return out;
+  }
+
+  private visitAssignment(node: N): void {
+    const assigned = node.left.type === 'MemberExpression' ? [] : this.assignedExports(node.left);
+    this.visitTarget(node.left);
+    this.visit(node.right, node, 'right');
+    if (assigned.length > 0) this.wrap(node, assigned);
+  }
+
+  private visitUpdate(node: N): void {
+    if (node.argument.type !== 'Identifier') {
+      this.visit(node.argument, node, 'argument');
+      return;
+    }
+    const assigned = this.assignedExports(node.argument);
+    this.visitTarget(node.argument);
+    if (assigned.length > 0) this.wrap(node, assigned);
+  }
+
+  /** An assignment target: imported names in it become `__dh__.k.x` (whose setter throws); the rest is visited. */
+  private visitTarget(target: N): void {
+    switch (target.type) {
+      case 'Identifier':
+        if (this.imports.has(target.name) && !this.isShadowed(target.name)) {
+          this.s.overwrite(target.start, target.end, `${this.runtime}.k.${target.name}`);
+        }
+        return;
+      case 'ObjectPattern':
+        for (const p of target.properties as N[]) {
+          if (p.type === 'RestElement') this.visitTarget(p.argument);
+          else {
+            if (p.computed) this.visit(p.key, p, 'key');
+            const value = p.value.type === 'AssignmentPattern' ? p.value.left : p.value;
+            if (p.shorthand && value.type === 'Identifier' && this.imports.has(value.name) && !this.isShadowed(value.name)) {
+              // `({ x } = o)` → `({ x: __dh__.k.x } = o)`, keeping a default if there is one.
+              this.s.appendLeft(p.key.start, `${p.key.name}: `);
+            }
+            this.visitTarget(p.value);
+          }
+        }
+        return;
+      case 'ArrayPattern':
+        for (const e of target.elements as Array<N | null>) if (e) this.visitTarget(e);
+        return;
+      case 'AssignmentPattern':
+        this.visitTarget(target.left);
+        this.visit(target.right, target, 'right');
+        return;
+      case 'RestElement':
+        this.visitTarget(target.argument);
+        return;
+      default:
+        this.visit(target, null, '');
+    }
+  }
+
+  private code(offset: number): string {
+    return this.s.original[offset] ?? '';
+  }
+
+  /**
+   * Calls telling the runner that `locals` changed, one per local: `u(1, u(2, value))`. (Not
+   * `u([1, 2], …)`: V8 rejects an array literal before a destructuring assignment in one
+   * argument list, `f([1, 2], [a, b] = c)`, as an invalid destructuring target.)
+   */
+  private notifyCall(locals: number[], value?: string): string {
+    let call = value;
+    // The innermost call is the first local, so the runner hears of them in source order.
+    for (const j of locals) call = call === undefined ? `${this.runtime}.u(${j})` : `${this.runtime}.u(${j}, ${call})`;
+    return call!;
+  }
+
+  /** `expr` → `__dh__.u(j, expr)`: the value of the expression, after telling the runner. */
+  private wrap(node: N, locals: number[]): void {
+    this.s.appendLeft(
+      node.start,
+      [...locals]
+        .reverse()
+        .map((j) => `${this.runtime}.u(${j}, `)
+        .join(''),
+    );
+    this.s.appendLeft(node.end, ')'.repeat(locals.length));
+  }
+
+  private notifyAtStart(body: N, locals: number[]): void {
+    if (body.type === 'BlockStatement') {
+      this.s.appendLeft(body.start + 1, ` ${this.notifyCall(locals)};`);
+      return;
+    }
+    this.s.appendLeft(body.start, `{ ${this.notifyCall(locals)}; `);
+    this.s.appendLeft(body.end, ' }');
   }
 
   /** `import.meta` → the runtime's meta object; `import(x)` → the runtime's import. */
@@ -299,51 +434,17 @@ export class ReferenceWalker {
       this.s.overwrite(node.start, node.end, `${this.runtime}.m`);
       return;
     }
-    this.s.overwrite(node.start, node.source.start, `${this.runtime}.i(`);
+    // Only the keyword: `import((x))` keeps its parentheses.
+    this.s.overwrite(node.start, node.start + 'import'.length, `${this.runtime}.i`);
     this.visit(node.source, node, 'source');
     if (node.options) this.visit(node.options, node, 'options');
   }
 
   private visitIdentifier(node: N, parent: N | null, key: string): void {
-    const replacement = this.imports.get(node.name);
-    if (replacement === undefined || this.isShadowed(node.name)) return;
-    if (parent?.type === 'Property' && parent.shorthand && key === 'value') {
-      // `{ x }` → `{ x: __dh_i0.x }` (the key is a copy of the same text).
-      this.s.overwrite(node.start, node.end, `${node.name}: ${replacement}`);
-      return;
-    }
-    const isCallee =
-      (parent?.type === 'CallExpression' && key === 'callee') || (parent?.type === 'TaggedTemplateExpression' && key === 'tag');
-    // `(0, ns.f)()` calls f with `this` undefined, as calling the imported binding would.
-    this.s.overwrite(node.start, node.end, isCallee && replacement.includes('.') ? `(0, ${replacement})` : replacement);
-  }
-}
-
-/** `var` names and (for sloppy code) function names hoisted to a function's scope. */
-function collectVarNames(node: N, out: string[]): void {
-  for (const key in node) {
-    if (SKIP_KEYS.has(key)) continue;
-    const value = node[key];
-    const children: unknown[] = Array.isArray(value) ? value : [value];
-    for (const child of children) {
-      if (!child || typeof (child as N).type !== 'string') continue;
-      const c = child as N;
-      if (FUNCTION_TYPES.has(c.type) || c.type === 'ClassDeclaration' || c.type === 'ClassExpression') continue;
-      if (c.type === 'VariableDeclaration' && c.kind === 'var') {
-        for (const d of c.declarations as N[]) patternNames(d.id, out);
-      }
-      collectVarNames(c, out);
-    }
-  }
-}
-
-/** Names declared with let/const/class/function directly in a statement list (block scoped). */
-function lexicalNames(statements: N[], out: string[]): void {
-  for (const st of statements) {
-    if (st.type === 'VariableDeclaration' && st.kind !== 'var') {
-      for (const d of st.declarations as N[]) patternNames(d.id, out);
-    } else if ((st.type === 'FunctionDeclaration' || st.type === 'ClassDeclaration') && st.id) {
-      out.push(st.id.name);
-    }
+    if (node.name !== 'arguments' || this.isShadowed('arguments')) return;
+    this.argumentsRefs.push({
+      node,
+      underTypeof: parent?.type === 'UnaryExpression' && parent.operator === 'typeof' && key === 'argument',
+    });
   }
 }

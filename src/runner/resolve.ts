@@ -210,9 +210,10 @@ class DevhotResolver implements Resolver {
     let pkgDir = own?.name === parsed.name && own.exports != null ? scope : undefined;
     pkgDir ??= this.findPackageDir(parsed.name, dir);
     if (pkgDir === undefined) {
-      throw new DevhotError(ErrorCodes.RESOLVE, `Cannot find package '${parsed.name}' imported from ${this.rel(importer)}`, {
+      const error = new DevhotError(ErrorCodes.RESOLVE, `Cannot find package '${parsed.name}' imported from ${this.rel(importer)}`, {
         fix: `Run npm install ${parsed.name}; if '${specifier}' is one of your files, start the path with './' or map it in tsconfig "paths".`,
       });
+      throw Object.assign(error, { specifier, importer });
     }
     const pkg = this.packageJson(pkgDir);
     const pkgJson = this.rel(path.join(pkgDir, 'package.json'));
@@ -249,13 +250,15 @@ class DevhotResolver implements Resolver {
     const ext = path.extname(real);
     if (ext === '.node' || this.files.inNodeModules(real)) return { kind: 'external', url: pathToFileURL(real).href };
     if (USER_EXTENSIONS.includes(ext)) return { kind: 'user', file: real };
-    throw new DevhotError(
+    const error = new DevhotError(
       ErrorCodes.UNSUPPORTED_FILE,
       `Cannot import ${this.rel(real)} ('${specifier}') from ${this.rel(importer)}: devhot does not evaluate ${ext === '' ? 'files without an extension' : `${ext} files`}`,
       {
         fix: `Import only ${USER_EXTENSIONS.join(' ')} files from server code; read other files with fs (e.g. fs.readFileSync(new URL('${specifier}', import.meta.url))) or serve them as static assets.`,
       },
     );
+    // What import() needs to report it as Node would (ERR_UNKNOWN_FILE_EXTENSION).
+    throw Object.assign(error, { file: real });
   }
 
   private tried(base: string, dirOnly: boolean): string {
@@ -312,7 +315,12 @@ class DevhotResolver implements Resolver {
   }
 
   private resolveError(specifier: string, importer: string, fix: string, cause?: unknown): DevhotError {
-    return new DevhotError(ErrorCodes.RESOLVE, `Cannot find module '${specifier}' imported from ${this.rel(importer)}`, { fix, cause });
+    const error = new DevhotError(ErrorCodes.RESOLVE, `Cannot find module '${specifier}' imported from ${this.rel(importer)}`, {
+      fix,
+      cause,
+    });
+    // What import() needs to report it as Node would (ERR_MODULE_NOT_FOUND, absolute paths).
+    return Object.assign(error, { specifier, importer });
   }
 }
 

@@ -1,30 +1,60 @@
 /**
  * Rewrites one module's JavaScript (esbuild's ESM output) into the body of a generator function
- * that devhot runs itself, so that old versions can be dropped and garbage-collected.
+ * that devhot runs itself, so that old versions can be dropped and garbage-collected, plus a
+ * description of its imports and exports (`ModuleInfo`) for the runner to link it the way an ES
+ * module is linked (src/runner/link.ts).
  *
- * The body runs in two steps, like an ES module's link and evaluate phases:
- *   1. up to the `yield` it binds its imports (`__dh__.d[i]`, the dependency's namespace) and
- *      registers getters for its exports (closures over the local bindings, so they stay live and
- *      throw in the TDZ exactly as Node does when a cycle reads a binding too early);
- *   2. after the `yield` the module's own code runs.
- * Function declarations are hoisted to the top of the generator, so a cycle can call them before
- * the module has evaluated, as in Node. A module with top-level await becomes an async generator.
+ * Imports and exports disappear from the code; what stays, and what is added:
  *
- * References to imported bindings are rewritten to property reads on the namespace (`x` →
- * `__dh_i0.x`), scope-aware, so that they stay live and follow the dependency when it is replaced.
- * The rewrite keeps every line where it was, so line numbers hold even before the source map is read.
+ * - Each imported binding (`import { x } from './a'`) becomes a real `let` binding of the
+ *   compiled module, declared by the runner around the body (instance.ts, `compileBody`), left in
+ *   its TDZ until the exporter's binding is initialised and then kept equal to it. So the code
+ *   reads `x` as written: reads cost what a variable read costs, a read before initialisation in
+ *   a cycle throws Node's "Cannot access 'x' before initialization", and `x.y is not a function`
+ *   names `x` as the user wrote it. Assigning to one throws as in Node (reference-walker.ts).
+ * - The module tells the runner when an exported binding is initialised (`__dh__.n(j)` after its
+ *   declaration) and when it changes (`__dh__.u(j, count++)`), so importers' copies follow:
+ *   live bindings, as Node has them.
+ * - The body's first step, up to `yield`, registers a getter per exported binding (for
+ *   namespaces and for those notifications); function declarations are hoisted before it, so a
+ *   cycle can call them before the module has evaluated, as in Node. A module with top-level
+ *   await becomes an async generator.
+ *
+ * Every line stays where it was: the prelude sits in front of the first line and a removed
+ * statement leaves its newlines, so line numbers hold even before the source map is read.
  */
 import { parse } from 'acorn';
 import MagicString from 'magic-string';
 import { DevhotError, ErrorCodes } from '../errors.js';
-import { ReferenceWalker, patternNames, type AstNode as N } from './reference-walker.js';
+import { type AstNode as N, collectVarNames, declaredNames } from './ast.js';
+import { ReferenceWalker } from './reference-walker.js';
 
 export type ModuleFormat = 'esm' | 'cjs';
 
 export interface RewriteDependency {
   specifier: string;
-  /** Import attributes (`with { type: 'json' }`), passed on to native imports. */
+  /** Import attributes (`with { type: 'json' }`). */
   attributes?: Record<string, string>;
+}
+
+/** A position in the rewrite's input (esbuild's output), 1-based, for link errors. */
+export interface CodePosition {
+  line: number;
+  column: number;
+}
+
+/** An ES module's imports and exports, as the link step needs them (ECMA-262 §16.2.1.6). */
+export interface ModuleInfo {
+  /** `import` bindings, in the order of the runner's binding scopes. `name` null: a namespace import. */
+  imports: Array<{ local: string; request: number; name: string | null; at: CodePosition }>;
+  /** The module's own bindings that are exported; their getters are registered in this order. */
+  locals: Array<{ name: string; hoisted: boolean; importBinding?: number }>;
+  /** Export name → index in `locals`. */
+  localExports: Array<[string, number]>;
+  /** `export { a as b } from`, `export * as ns from`, and an imported binding exported again. */
+  indirectExports: Array<{ name: string; request: number; importName: string | null; at: CodePosition }>;
+  /** `export * from`: the requests whose names this module exports too. */
+  starExports: Array<{ request: number; at: CodePosition }>;
 }
 
 export interface RewriteResult {
@@ -34,12 +64,17 @@ export interface RewriteResult {
   format: ModuleFormat;
   /** The module awaits at the top level, so it must be evaluated asynchronously. */
   async: boolean;
-  /** Static dependencies in the order Node would link and evaluate them. */
+  /** Static dependencies, in the order Node would link and evaluate them. */
   deps: RewriteDependency[];
+  /** Imports and exports (ES modules only). */
+  module: ModuleInfo | undefined;
 }
 
 /** The identifier through which rewritten code reaches the runner (see ModuleRuntime in instance.ts). */
 export const RUNTIME = '__dh__';
+
+/** The local binding of an anonymous default export. */
+const DEFAULT_LOCAL = '__dh_default';
 
 export interface RewriteOptions {
   /** File name, for error messages and the source map. */
@@ -51,89 +86,122 @@ export interface RewriteOptions {
 export function rewriteModule(code: string, options: RewriteOptions): RewriteResult {
   const body = parseModule(code, options).body;
   const s = new MagicString(code);
-  const syntax = new ModuleSyntax(s, code);
-  for (const node of body) syntax.declaration(node);
-
-  const walker = new ReferenceWalker(s, syntax.imports, RUNTIME);
+  const syntax = new ModuleSyntax(s, code, body);
+  const walker = new ReferenceWalker(s, RUNTIME, syntax.importedNames, syntax.exportedLocals);
   walker.walkProgram(body);
   const format: ModuleFormat = syntax.hasModuleSyntax || walker.usesImportMeta || walker.topLevelAwait ? 'esm' : options.defaultFormat;
-  // One line: the prelude sits in front of the first line of code, so no line moves.
-  if (format === 'esm') s.prepend(syntax.prelude());
-
+  if (format === 'esm') {
+    syntax.notifyDeclarations();
+    for (const ref of walker.argumentsRefs) {
+      // Module code has no `arguments` of its own; the function it runs in does.
+      s.overwrite(ref.node.start, ref.node.end, ref.underTypeof ? 'globalThis.arguments' : `${RUNTIME}.g.arguments`);
+    }
+    // One line: the prelude sits in front of the first line of code, so no line moves.
+    s.prepend(syntax.prelude());
+  }
   return {
     code: s.toString(),
     map: s.generateMap({ hires: 'boundary', source: options.file, includeContent: false }).toString(),
     format,
     async: walker.topLevelAwait,
     deps: format === 'esm' ? syntax.deps : [],
+    module: format === 'esm' ? syntax.info() : undefined,
   };
 }
 
+/** What a top-level name is declared as, for export bookkeeping. */
+type DeclarationKind = 'hoisted' | 'lexical' | 'import';
+
 /**
  * A module's import and export declarations: each is blanked (or reduced to its declaration) in
- * the code and recorded, so the prelude can bind the imports and register the export getters.
+ * the code and recorded in the ModuleInfo.
  */
 class ModuleSyntax {
   hasModuleSyntax = false;
   readonly deps: RewriteDependency[] = [];
-  /** local name → expression that reads the imported binding */
-  readonly imports = new Map<string, string>();
-  /** exported name → expression (evaluated lazily in a getter) */
-  private readonly exportGetters: Array<[string, string]> = [];
-  private readonly stars: string[] = [];
+  /** Local names of import bindings. */
+  readonly importedNames = new Set<string>();
+  /** Exported local bindings → index in `locals`. */
+  readonly exportedLocals = new Map<string, number>();
+  private readonly imports: ModuleInfo['imports'] = [];
+  private readonly locals: ModuleInfo['locals'] = [];
+  private readonly localExports: ModuleInfo['localExports'] = [];
+  private readonly indirectExports: ModuleInfo['indirectExports'] = [];
+  private readonly starExports: ModuleInfo['starExports'] = [];
   private readonly depIndex = new Map<string, number>();
+  private readonly declarations = new Map<string, DeclarationKind>();
+  private readonly lineStarts: number[];
   private anonymousDefaultFunction = false;
 
   constructor(
     private readonly s: MagicString,
     private readonly code: string,
-  ) {}
-
-  declaration(node: N): void {
-    switch (node.type) {
-      case 'ImportDeclaration':
-        this.importDeclaration(node);
-        return;
-      case 'ExportNamedDeclaration':
-        this.exportNamed(node);
-        return;
-      case 'ExportAllDeclaration': {
-        this.hasModuleSyntax = true;
-        const ns = this.depVar(node);
-        if (node.exported) this.exportGetters.push([moduleExportName(node.exported), ns]);
-        else this.stars.push(ns);
-        blank(this.s, this.code, node.start, node.end);
-        return;
-      }
-      case 'ExportDefaultDeclaration':
-        this.exportDefault(node);
-        return;
+    private readonly body: N[],
+  ) {
+    this.lineStarts = lineStarts(code);
+    this.collectDeclarations();
+    // Requests in source order, imports and `export … from` alike: it is the order modules are
+    // evaluated in. Imports are recorded first, as `export { x }` of an import needs them.
+    for (const node of body) {
+      if (node.type === 'ImportDeclaration') this.importDeclaration(node);
+      else if (node.source) this.request(node);
     }
+    for (const node of body) this.exportDeclaration(node);
   }
 
-  /** The one-line prelude: bind the imports, register the export getters, then `yield`. */
+  info(): ModuleInfo {
+    return {
+      imports: this.imports,
+      locals: this.locals,
+      localExports: this.localExports,
+      indirectExports: this.indirectExports,
+      starExports: this.starExports,
+    };
+  }
+
+  /** The one-line prelude: register the export getters, then `yield` (the link step ends there). */
   prelude(): string {
     const prelude: string[] = [];
-    if (this.deps.length > 0) {
-      prelude.push(`const ${this.deps.map((_, i) => `__dh_i${i} = ${RUNTIME}.d[${i}]`).join(', ')};`);
-    }
-    if (this.anonymousDefaultFunction) {
-      prelude.push(`Object.defineProperty(__dh_default, "name", { value: "default" });`);
-    }
-    if (this.exportGetters.length > 0) {
-      const entries = this.exportGetters.map(([name, expr]) => {
-        const resolved = expr.startsWith('\0') ? (this.imports.get(expr.slice(1)) ?? expr.slice(1)) : expr;
-        return `${JSON.stringify(name)}: () => ${resolved}`;
-      });
-      prelude.push(`${RUNTIME}.e({ ${entries.join(', ')} });`);
-    }
-    for (const ns of this.stars) prelude.push(`${RUNTIME}.s(${ns});`);
+    if (this.anonymousDefaultFunction) prelude.push(`Object.defineProperty(${DEFAULT_LOCAL}, "name", { value: "default" });`);
+    if (this.locals.length > 0) prelude.push(`${RUNTIME}.e([${this.locals.map((l) => `() => ${l.name}`).join(', ')}]);`);
     prelude.push('yield;');
     return prelude.join(' ');
   }
 
-  /** The variable holding the namespace of the declaration's source (one per specifier). */
-  private depVar(node: N): string {
+  /** After each top-level `let`/`const`/`class` of an exported binding: tell the runner it is initialised. */
+  notifyDeclarations(): void {
+    for (const node of this.body) {
+      const decl = node.type === 'ExportNamedDeclaration' || node.type === 'ExportDefaultDeclaration' ? node.declaration : node;
+      if (!decl || !((decl.type === 'VariableDeclaration' && decl.kind !== 'var') || decl.type === 'ClassDeclaration')) continue;
+      const indexes = declaredNames(decl)
+        .map((name) => this.exportedLocals.get(name))
+        .filter((j): j is number => j !== undefined);
+      if (indexes.length > 0) this.appendNotify(node, indexes);
+    }
+  }
+
+  private appendNotify(statement: N, indexes: number[]): void {
+    const calls = indexes.map((j) => `${RUNTIME}.n(${j});`).join(' ');
+    // Own semicolons on both sides: the next line may start with `(` or `[`.
+    this.s.appendLeft(statement.end, `${this.code[statement.end - 1] === ';' ? '' : ';'} ${calls}`);
+  }
+
+  private collectDeclarations(): void {
+    const vars: string[] = [];
+    collectVarNames({ type: 'Program', start: 0, end: 0, body: this.body }, vars);
+    for (const name of vars) this.declarations.set(name, 'hoisted');
+    for (const node of this.body) {
+      const decl = node.type === 'ExportNamedDeclaration' || node.type === 'ExportDefaultDeclaration' ? node.declaration : node;
+      if (!decl) continue;
+      if (decl.type === 'FunctionDeclaration' && decl.id) this.declarations.set(decl.id.name, 'hoisted');
+      else if (decl.type === 'ClassDeclaration' && decl.id) this.declarations.set(decl.id.name, 'lexical');
+      else if (decl.type === 'VariableDeclaration' && decl.kind !== 'var')
+        for (const name of declaredNames(decl)) this.declarations.set(name, 'lexical');
+    }
+  }
+
+  /** The request index of a declaration's source (one per specifier), with its attributes. */
+  private request(node: N): number {
     const specifier = String(node.source.value);
     let index = this.depIndex.get(specifier);
     if (index === undefined) {
@@ -147,69 +215,153 @@ class ModuleSyntax {
       dep.attributes = {};
       for (const attr of attributes) dep.attributes[moduleExportName(attr.key)] = String(attr.value.value);
     }
-    return `__dh_i${index}`;
+    return index;
   }
 
   private importDeclaration(node: N): void {
     this.hasModuleSyntax = true;
-    const ns = this.depVar(node);
+    const request = this.request(node);
     for (const spec of node.specifiers as N[]) {
       const local = spec.local.name as string;
-      if (spec.type === 'ImportNamespaceSpecifier') this.imports.set(local, ns);
-      else if (spec.type === 'ImportDefaultSpecifier') this.imports.set(local, `${ns}.default`);
-      else this.imports.set(local, member(ns, moduleExportName(spec.imported)));
+      const name =
+        spec.type === 'ImportNamespaceSpecifier'
+          ? null
+          : spec.type === 'ImportDefaultSpecifier'
+            ? 'default'
+            : moduleExportName(spec.imported);
+      this.imports.push({
+        local,
+        request,
+        name,
+        at: this.position(spec.type === 'ImportSpecifier' ? spec.imported.start : spec.local.start),
+      });
+      this.importedNames.add(local);
+      this.declarations.set(local, 'import');
     }
     blank(this.s, this.code, node.start, node.end);
+  }
+
+  private exportDeclaration(node: N): void {
+    switch (node.type) {
+      case 'ExportNamedDeclaration':
+        this.exportNamed(node);
+        return;
+      case 'ExportAllDeclaration': {
+        this.hasModuleSyntax = true;
+        const request = this.request(node);
+        const at = this.position(node.start);
+        if (node.exported) this.indirectExports.push({ name: moduleExportName(node.exported), request, importName: null, at });
+        else this.starExports.push({ request, at });
+        blank(this.s, this.code, node.start, node.end);
+        return;
+      }
+      case 'ExportDefaultDeclaration':
+        this.exportDefault(node);
+        return;
+    }
   }
 
   private exportNamed(node: N): void {
     this.hasModuleSyntax = true;
     if (node.declaration) {
-      // `export const a = 1` → `const a = 1`; the getter reads the binding.
+      // `export const a = 1` → `const a = 1`; the binding is exported under its own name.
       this.s.remove(node.start, node.declaration.start);
-      for (const name of declaredNames(node.declaration)) this.exportGetters.push([name, name]);
+      for (const name of declaredNames(node.declaration)) this.exportLocal(name, name);
       return;
     }
     if (node.source) {
-      const ns = this.depVar(node);
+      const request = this.request(node);
       for (const spec of node.specifiers as N[]) {
-        this.exportGetters.push([moduleExportName(spec.exported), member(ns, moduleExportName(spec.local))]);
+        const importName = moduleExportName(spec.local);
+        this.indirectExports.push({ name: moduleExportName(spec.exported), request, importName, at: this.position(spec.local.start) });
       }
     } else {
-      for (const spec of node.specifiers as N[]) {
-        // Re-exporting an imported binding reads through the import (resolved in prelude()).
-        this.exportGetters.push([moduleExportName(spec.exported), `\0${moduleExportName(spec.local)}`]);
-      }
+      for (const spec of node.specifiers as N[]) this.exportSpecifier(moduleExportName(spec.local), moduleExportName(spec.exported), spec);
     }
     blank(this.s, this.code, node.start, node.end);
+  }
+
+  /** `export { local as name }`: a re-export of an import is indirect (§16.2.1.6.1), anything else local. */
+  private exportSpecifier(local: string, name: string, spec: N): void {
+    const binding = this.imports.findIndex((i) => i.local === local);
+    const imported = binding >= 0 ? this.imports[binding]! : undefined;
+    if (imported && imported.name !== null) {
+      this.indirectExports.push({ name, request: imported.request, importName: imported.name, at: this.position(spec.local.start) });
+      return;
+    }
+    this.exportLocal(local, name, binding >= 0 ? binding : undefined);
+  }
+
+  private exportLocal(local: string, name: string, importBinding?: number): void {
+    let index = this.exportedLocals.get(local);
+    if (index === undefined) {
+      index = this.locals.length;
+      this.exportedLocals.set(local, index);
+      const hoisted = this.declarations.get(local) === 'hoisted';
+      this.locals.push(importBinding === undefined ? { name: local, hoisted } : { name: local, hoisted: false, importBinding });
+    }
+    this.localExports.push([name, index]);
   }
 
   private exportDefault(node: N): void {
     this.hasModuleSyntax = true;
     const decl = node.declaration as N;
     if ((decl.type === 'FunctionDeclaration' || decl.type === 'ClassDeclaration') && decl.id) {
-      // Named: keep the declaration (and its hoisting), export its binding.
+      // Named: keep the declaration (and a function's hoisting), export its binding.
       this.s.remove(node.start, decl.start);
-      this.exportGetters.push(['default', decl.id.name]);
-    } else if (decl.type === 'FunctionDeclaration') {
-      // Anonymous function: give it a hoisted name so cycles can call it before evaluation.
-      this.s.remove(node.start, decl.start);
-      this.s.appendLeft(this.code.indexOf('(', decl.start), ' __dh_default');
-      this.anonymousDefaultFunction = true;
-      this.exportGetters.push(['default', '__dh_default']);
-    } else {
-      this.s.overwrite(node.start, decl.start, 'const __dh_default = ');
-      if (this.code[node.end - 1] !== ';') this.s.appendLeft(node.end, ';');
-      this.exportGetters.push(['default', '__dh_default']);
+      this.exportLocal(decl.id.name, 'default');
+      return;
     }
+    if (decl.type === 'FunctionDeclaration') {
+      // Anonymous function declaration: hoisted under a name of ours, named "default" in the prelude.
+      this.s.remove(node.start, decl.start);
+      this.s.appendLeft(this.code.indexOf('(', decl.start), ` ${DEFAULT_LOCAL}`);
+      this.anonymousDefaultFunction = true;
+      this.declarations.set(DEFAULT_LOCAL, 'hoisted');
+      this.exportLocal(DEFAULT_LOCAL, 'default');
+      return;
+    }
+    // An expression, or an anonymous class. Only the keywords go: `export default (f)` keeps its
+    // parentheses. An anonymous function or class is named "default", as export default names it
+    // (§16.2.3.7): a property definition names it so too, and keeps a class's own static `name`.
+    const keywordEnd = this.code.indexOf('default', node.start + 'export'.length) + 'default'.length;
+    const anonymous = isAnonymousFunctionDefinition(decl);
+    this.s.overwrite(node.start, keywordEnd, anonymous ? `const ${DEFAULT_LOCAL} = ({ default:` : `const ${DEFAULT_LOCAL} =`);
+    const end = this.code[node.end - 1] === ';' ? node.end - 1 : node.end;
+    if (anonymous) this.s.appendLeft(end, ' }).default');
+    if (end === node.end) this.s.appendLeft(node.end, ';');
+    this.declarations.set(DEFAULT_LOCAL, 'lexical');
+    this.exportLocal(DEFAULT_LOCAL, 'default');
+    this.s.appendLeft(node.end, ` ${RUNTIME}.n(${this.exportedLocals.get(DEFAULT_LOCAL)});`);
   }
+
+  private position(offset: number): CodePosition {
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - this.lineStarts[lo]! + 1 };
+  }
+}
+
+/** An anonymous function, arrow or class, which `export default` names "default". */
+function isAnonymousFunctionDefinition(node: N): boolean {
+  if (node.type === 'ArrowFunctionExpression') return true;
+  return (node.type === 'FunctionExpression' || node.type === 'ClassExpression' || node.type === 'ClassDeclaration') && !node.id;
+}
+
+function lineStarts(code: string): number[] {
+  const starts = [0];
+  for (let i = code.indexOf('\n'); i !== -1; i = code.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
 }
 
 function parseModule(code: string, options: RewriteOptions): { body: N[] } {
   try {
-    return parse(code, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true }) as unknown as {
-      body: N[];
-    };
+    return parse(code, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true }) as unknown as { body: N[] };
   } catch (moduleError) {
     // CommonJS may use what module code forbids (`with`, octal literals, `arguments` at the top).
     if (options.defaultFormat === 'cjs') {
@@ -219,7 +371,9 @@ function parseModule(code: string, options: RewriteOptions): { body: N[] } {
           sourceType: 'script',
           allowHashBang: true,
           allowReturnOutsideFunction: true,
-        }) as unknown as { body: N[] };
+        }) as unknown as {
+          body: N[];
+        };
       } catch {
         // fall through and report the module-mode error
       }
@@ -241,17 +395,4 @@ function blank(s: MagicString, code: string, start: number, end: number): void {
 
 function moduleExportName(node: N): string {
   return node.type === 'Identifier' ? node.name : String(node.value);
-}
-
-function member(object: string, name: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(name) ? `${object}.${name}` : `${object}[${JSON.stringify(name)}]`;
-}
-
-function declaredNames(decl: N): string[] {
-  if (decl.type === 'VariableDeclaration') {
-    const names: string[] = [];
-    for (const d of decl.declarations as N[]) patternNames(d.id, names);
-    return names;
-  }
-  return decl.id ? [decl.id.name as string] : [];
 }

@@ -20,8 +20,10 @@ import type { ResolvedRunnerOptions, RunnerOptions } from './options.js';
 import { resolveRunnerOptions } from './options.js';
 import { RunnerState } from './state.js';
 import { Transaction } from './transaction.js';
-import { SerialQueue } from '../shared/serial-queue.js';
 import { runUpdate } from './update.js';
+import { installNativeLoads } from './native-loads.js';
+import { release } from './owned.js';
+import { installResourceTracking } from './resource-tracking.js';
 
 export type { Rung, UpdateResult };
 
@@ -59,8 +61,10 @@ class DevhotRunner implements Runner {
   private started = false;
   private closed = false;
   private closing: Promise<void> | undefined;
-  /** Updates, reloads, the start and close, one at a time: the last save always wins. */
-  private readonly queue = new SerialQueue();
+  /** Stops Node's loaders from loading this runner's files through it (native-loads.ts). */
+  private uninstallNativeLoads: (() => void) | undefined;
+  /** Stops tracking what this runner's instances start (resource-tracking.ts). */
+  private uninstallTracking: (() => void) | undefined;
   /** Files of a failed update, retried with the next one until it succeeds. */
   private readonly retry = new Set<string>();
 
@@ -101,7 +105,8 @@ class DevhotRunner implements Runner {
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    return this.queue.run(task);
+    // One at a time, with the loads running code makes (state.queue): the last save always wins.
+    return this.state.queue.run(task);
   }
 
   private guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -121,6 +126,8 @@ class DevhotRunner implements Runner {
     }
     if (state.tsconfigError) return errorResult(options.root, [options.entry], t0, state.tsconfigError, 'transform');
     if (options.args) process.argv = [process.argv[0]!, options.entry, ...options.args];
+    if (options.nativeLoads) this.uninstallNativeLoads ??= installNativeLoads(state);
+    if (options.ownResources) this.uninstallTracking ??= installResourceTracking(state);
     const txn = new Transaction(state);
     state.entry = txn.node(options.entry);
     const outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
@@ -194,7 +201,10 @@ class DevhotRunner implements Runner {
       if (!instance) continue;
       await instance.hot.runDisposers();
       instance.hot.detach();
+      release(instance.owned);
     }
+    this.uninstallNativeLoads?.();
+    this.uninstallTracking?.();
     state.stacks.close();
     state.nodes.clear();
     state.listeners.clear();

@@ -87,6 +87,15 @@ function parseMap(json: string | null): SourceMap | null {
   }
 }
 
+/**
+ * A position in the rewrite's input (esbuild's output, 1-based) → the same place in the user's
+ * file, for errors the link step raises at an import.
+ */
+export function sourcePosition(compiled: CompiledModule, line: number, column: number): SourceLocation {
+  const [l, c] = follow(parseMap(compiled.transformMap), [line - 1, column - 1]);
+  return { file: compiled.file, line: l + 1, column: c + 1 };
+}
+
 /** One step back through a source map (0-based); positions it has no entry for stay as they are. */
 function follow(map: SourceMap | null | undefined, [line, column]: [number, number]): [number, number] {
   if (!map) return [line, column];

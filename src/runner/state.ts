@@ -18,6 +18,7 @@ import { createResolver, type Resolver } from './resolve.js';
 import { createPackageJsonReader, type PackageJsonReader } from '../shared/package-json.js';
 import { createStackRegistry, type StackRegistry } from './stack.js';
 import type { Transaction } from './transaction.js';
+import { SerialQueue } from '../shared/serial-queue.js';
 
 /** The built-in events, sent under devhot's name and Vite's. */
 export type BuiltinEvent = 'beforeUpdate' | 'afterUpdate' | 'error' | 'invalidate' | 'beforeFullReload';
@@ -40,8 +41,23 @@ export class RunnerState {
   /** Modules that invalidated outside an update; applied as an update of their own. */
   readonly lateInvalidations = new Set<ModuleNode>();
   entry: ModuleNode | undefined;
+  /** The entry's `module` when the entry is CommonJS: what `require.main` is (evaluate.ts). */
+  mainModule: NodeModule | undefined;
   /** The transaction whose module code is running: run-time `import()`/`require()` join it. */
   current: Transaction | undefined;
+  /** The runner's one queue: updates, reloads, the start, close, and loads made by running code. */
+  readonly queue = new SerialQueue();
+  /** Loads under way (import() of a module not linked yet), by file: concurrent imports share one. */
+  readonly loading = new Map<string, Promise<ModuleNode>>();
+  /** First steps of async bodies not yet suspended at their `yield` (link.ts, settleLinks). */
+  readonly linking = new Set<Promise<unknown>>();
+  /** Counter for instance ids (ModuleInstance.id). */
+  instanceIds = 0;
+  /** Counter for [[AsyncEvaluationOrder]] (evaluate.ts). */
+  asyncEvaluations = 0;
+  /** Warnings raised while loading (a .ts file importing JSON without the attribute), for the next result. */
+  readonly warnings: string[] = [];
+  private readonly warned = new Set<string>();
   /** Called when a module invalidates outside an update (the runner queues an update for it). */
   onLateInvalidation: () => void = () => {};
 
@@ -66,6 +82,23 @@ export class RunnerState {
   /** Files whose change needs a new process: the tsconfig chain and every package.json read. */
   configFiles(): Set<string> {
     return new Set([...this.resolver.configFiles, ...this.esbuildTsconfig.files, ...this.packages.files]);
+  }
+
+  /** What replaced instances had left running and devhot stopped, for the next result (owned.ts). */
+  readonly cleanedUp = { listeners: 0, timers: 0, workers: 0, children: 0 };
+
+  released(counts: { listeners: number; timers: number; workers: number; children: number }): void {
+    this.cleanedUp.listeners += counts.listeners;
+    this.cleanedUp.timers += counts.timers;
+    this.cleanedUp.workers += counts.workers;
+    this.cleanedUp.children += counts.children;
+  }
+
+  /** A warning, once per key (a file), reported with the update under way or the next one. */
+  warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.warnings.push(message);
   }
 
   /** A path relative to the root, for messages. */

@@ -7,7 +7,9 @@
  */
 import type { UpdateResult } from '../shared/results.js';
 import { describe, errorResult } from './error-payload.js';
-import { evaluationOrder, linkAndEvaluate } from './evaluate.js';
+import { evaluateModule } from './evaluate.js';
+import { evaluationOrder } from './order.js';
+import { linkModules, settleLinks } from './link.js';
 import type { ModuleNode } from './graph.js';
 import type { RunnerState } from './state.js';
 import { LoadError, Transaction } from './transaction.js';
@@ -27,20 +29,28 @@ export interface SwapContext {
 /** Replace the instances of `order` (dependencies first) with new ones, or leave the old ones running. */
 export async function swap(txn: Transaction, order: ModuleNode[], context: SwapContext): Promise<SwapOutcome> {
   const { state } = txn;
+  // Link first: nothing is disposed before every import of the new code resolves.
+  try {
+    linkModules(txn, order);
+    await settleLinks(state);
+  } catch (error) {
+    return { ok: false, result: await failPass(txn, error, context, []) };
+  }
   state.current = txn;
   const disposed: ModuleNode[] = [];
   let cleanedUp = false;
   try {
     for (let i = order.length - 1; i >= 0; i--) {
-      const old = order[i]!.instance;
-      if (old && old.status === 'evaluated') {
+      const old = txn.previous.get(order[i]!);
+      if (old && old.status === 'evaluated' && !old.hasError) {
         disposed.push(order[i]!);
         if (old.hot.disposers.length > 0) cleanedUp = true;
         for (const e of await old.hot.runDisposers())
           context.warnings.push(`dispose handler of ${state.rel(order[i]!.file)} threw: ${describe(e)}`);
       }
     }
-    await linkAndEvaluate(txn, order);
+    await evaluateAll(txn, order);
+    await txn.settleJoined();
   } catch (error) {
     state.current = undefined;
     // Without a dispose handler nothing was cleaned up: the old instances are whole again.
@@ -49,6 +59,16 @@ export async function swap(txn: Transaction, order: ModuleNode[], context: SwapC
     state.current = undefined;
   }
   return { ok: true, orphans: txn.commit() };
+}
+
+/**
+ * Evaluate the new instances starting from the top (importers first), as Node's depth-first walk
+ * from the entry does: starting at a dependency inside a cycle would run its importer (the
+ * cycle's root) before it, and the root would then read the dependency's bindings in their TDZ.
+ * Instances an earlier walk evaluated are done at once.
+ */
+async function evaluateAll(txn: Transaction, order: ModuleNode[]): Promise<void> {
+  for (let i = order.length - 1; i >= 0; i--) await evaluateModule(txn.state, order[i]!.instance!);
 }
 
 /**
@@ -82,7 +102,9 @@ async function restore(state: RunnerState, disposed: ModuleNode[]): Promise<stri
   const order = evaluationOrder(txn, live);
   state.current = txn;
   try {
-    await linkAndEvaluate(txn, order);
+    linkModules(txn, order);
+    await settleLinks(state);
+    await evaluateAll(txn, order);
   } catch (error) {
     await txn.rollback();
     return describe(error instanceof LoadError ? error.error : error);

@@ -7,9 +7,11 @@
 import type { FailurePhase } from '../shared/results.js';
 import type { CompiledModule } from './compile.js';
 import { ModuleNode, relink, type ModuleVersion } from './graph.js';
+import { rebind, refreshNamespaces, unbind } from './bindings.js';
 import type { ModuleInstance } from './instance.js';
-import { syncNamespace } from './instance.js';
+import { release } from './owned.js';
 import type { RunnerState } from './state.js';
+import { SafePromise } from './intrinsics.js';
 
 /** An error with the phase it happened in and the file it concerns, so the result can say what failed. */
 export class LoadError extends Error {
@@ -29,10 +31,18 @@ export class Transaction {
   readonly created = new Set<ModuleNode>();
   /** Nodes that get a new instance, with the instance they had before. */
   readonly previous = new Map<ModuleNode, ModuleInstance | undefined>();
+  /** The instances this transaction made: their code's run-time loads join it. */
+  readonly instances = new Set<ModuleInstance>();
+  /** Instances that keep running but follow a replaced one: re-pointed when this commits. */
+  readonly rebind = new Set<ModuleInstance>();
+  /** Loads that joined (import() from this transaction's code): linked before it commits. */
+  readonly joined = new Set<Promise<unknown>>();
   /** Modules that called `import.meta.hot.invalidate()` while this transaction ran. */
   readonly invalidated = new Map<ModuleNode, string | undefined>();
   /** Discoveries under way (see discover.ts), so a module is read and compiled once. */
   readonly discovering = new Map<ModuleNode, Promise<void>>();
+  /** Committed or rolled back: loads that come later make transactions of their own. */
+  ended = false;
 
   constructor(
     readonly state: RunnerState,
@@ -56,7 +66,7 @@ export class Transaction {
   }
 
   needsInstance(node: ModuleNode): boolean {
-    return this.reexecute.has(node) || !node.instance || node.instance.status === 'errored';
+    return this.reexecute.has(node) || !node.instance || (node.instance.hasError && !this.instances.has(node.instance));
   }
 
   /** A new compiled version of `node`, with its dependencies resolved: it will get a new instance. */
@@ -65,8 +75,21 @@ export class Transaction {
     this.reexecute.add(node);
   }
 
-  /** Make the staged versions current and return the modules no longer imported by anyone. */
+  /** Wait until the loads that joined are linked (their evaluation goes on by itself). */
+  async settleJoined(): Promise<void> {
+    while (this.joined.size > 0) {
+      const loads = [...this.joined];
+      this.joined.clear();
+      await SafePromise.allSettled(loads);
+    }
+  }
+
+  /**
+   * Make the staged versions current, re-point the instances that followed replaced ones, and
+   * return the modules no longer imported by anyone.
+   */
   commit(): ModuleNode[] {
+    this.ended = true;
     const orphans: ModuleNode[] = [];
     for (const [node, version] of this.staged) {
       node.version = version;
@@ -77,30 +100,40 @@ export class Transaction {
       );
       orphans.push(...dropped);
     }
+    for (const instance of this.rebind) if (instance.node.instance === instance) rebind(instance);
     for (const [node, old] of this.previous) {
-      if (old && old !== node.instance) old.hot.detach();
+      if (old && old !== node.instance) {
+        unbind(old);
+        old.hot.detach();
+        this.state.released(release(old.owned));
+      }
     }
+    // A node a failed load made, with nothing to run: it was never there.
+    for (const node of this.created) if (!node.version && !node.instance) this.forget(node);
+    refreshNamespaces(this.state.nodes.values());
     return orphans;
   }
 
   /** Put every node back on the instance it had, and drop what this transaction added. */
   async rollback(): Promise<void> {
+    this.ended = true;
     const discarded: ModuleInstance[] = [];
     for (const [node, old] of this.previous) {
       if (node.instance && node.instance !== old) discarded.push(node.instance);
       node.instance = old;
-      syncNamespace(node);
     }
-    for (const node of this.created) {
-      if (!node.version) {
-        this.state.nodes.delete(node.file);
-        this.state.stacks.unregisterFile(node.file);
-      }
-    }
+    for (const instance of discarded) unbind(instance);
+    for (const node of this.created) if (!node.version) this.forget(node);
     // The new instances may have started timers or servers before the failure: let them clean up.
     for (const instance of discarded) {
       await instance.hot.runDisposers();
       instance.hot.detach();
+      release(instance.owned);
     }
+  }
+
+  private forget(node: ModuleNode): void {
+    this.state.nodes.delete(node.file);
+    this.state.stacks.unregisterFile(node.file);
   }
 }

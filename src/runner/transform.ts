@@ -67,7 +67,18 @@ export function needsEsbuild(file: string): boolean {
   return ext !== '.js' && ext !== '.mjs' && ext !== '.cjs';
 }
 
-export function transformOptions(file: string, tsconfigRaw: EsbuildTsconfig | undefined): esbuild.TransformOptions {
+/**
+ * esbuild's options for one file. `packageFormat` is the module format its package gives it (the
+ * nearest package.json "type"): in a CommonJS package a .ts, .tsx or .jsx file is CommonJS, as
+ * Node's loaders, tsx, ts-node and tsc (`"module": "commonjs"`) all treat it, so its `import`s
+ * become `require()`s and it has `__dirname`, `require`, `module` and `exports`. .mts/.cts and
+ * .mjs/.cjs say their format themselves; plain .js does not go through esbuild.
+ */
+export function transformOptions(
+  file: string,
+  tsconfigRaw: EsbuildTsconfig | undefined,
+  packageFormat: 'esm' | 'cjs' = 'esm',
+): esbuild.TransformOptions {
   const ext = extname(file);
   const loader = LOADERS[ext];
   if (!loader) {
@@ -79,10 +90,14 @@ export function transformOptions(file: string, tsconfigRaw: EsbuildTsconfig | un
     ...BASE_OPTIONS,
     loader,
     sourcefile: file,
-    // .cts/.cjs are CommonJS in Node: compile their `import` statements to require().
-    ...(ext === '.cts' || ext === '.cjs' ? { format: 'cjs' as const } : {}),
+    ...(isCommonJs(ext, packageFormat) ? { format: 'cjs' as const } : {}),
     ...(tsconfigRaw ? { tsconfigRaw: tsconfigRaw as esbuild.TransformOptions['tsconfigRaw'] } : {}),
   };
+}
+
+function isCommonJs(ext: string, packageFormat: 'esm' | 'cjs'): boolean {
+  if (ext === '.cts' || ext === '.cjs') return true;
+  return packageFormat === 'cjs' && (ext === '.ts' || ext === '.tsx' || ext === '.jsx');
 }
 
 export async function transformFile(source: string, options: esbuild.TransformOptions): Promise<TransformOutput> {
@@ -111,8 +126,12 @@ function toTransformError(error: unknown, source: string, file: string): DevhotE
   const line = failure.location?.line ?? 1;
   // esbuild columns are 0-based; editors and stack traces count from 1.
   const column = (failure.location?.column ?? 0) + 1;
-  return new DevhotError(ErrorCodes.TRANSFORM, failure.text, {
-    fix: 'Fix the error and save again; the previous version keeps running.',
+  const tla = /Top-level await is currently not supported with the "cjs" output format/.test(failure.text);
+  const message = tla ? `Top-level await in ${file}, which is a CommonJS module: its package.json has no "type": "module"` : failure.text;
+  return new DevhotError(ErrorCodes.TRANSFORM, message, {
+    fix: tla
+      ? 'Rename the file to .mts, or set "type": "module" in package.json (CommonJS cannot await at the top level, under tsx or node either).'
+      : 'Fix the error and save again; the previous version keeps running.',
     loc: { file, line, column },
     frame: codeFrame(source, line, column),
     cause: error,

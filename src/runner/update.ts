@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { UpdateResult } from '../shared/results.js';
 import { UpdateProgress, settleBoundaries } from './boundaries.js';
 import { discover } from './discover.js';
-import { evaluationOrder } from './evaluate.js';
+import { evaluationOrder } from './order.js';
 import { planUpdate, type ModuleNode, type ModuleVersion, type UpdatePlan } from './graph.js';
 import { prune } from './prune.js';
 import type { RunnerState } from './state.js';
@@ -123,6 +123,7 @@ function directPlan(modules: ModuleNode[]): UpdatePlan {
 
 function applied(state: RunnerState, request: UpdateRequest, progress: UpdateProgress, t0: number): UpdateResult {
   const { direct, files } = request;
+  progress.warnings.push(...state.warnings.splice(0));
   const result: UpdateResult = {
     status: 'applied',
     rung: progress.entryReason || direct ? 'entry-reexecuted' : 'hot-update',

@@ -16,6 +16,10 @@ export interface AppConfig {
   drainTimeout: number;
   /** The browser client's <script> tag to inject into HTML responses, or false. */
   inject: string | false;
+  /** `--host`: which Host names, besides this machine's, may get the tag (shared/host-rules.ts). */
+  host: string;
+  /** `--keep-websockets`: a retired server's websockets stay open on the old code. */
+  keepWebsockets: boolean;
 }
 
 /** What happened to a file, as the watcher saw it. */
@@ -62,6 +66,11 @@ export type FromApp =
    * by one); sent after the start and whenever either set changes.
    */
   | { type: 'config-files'; files: string[]; outside: string[] }
+  /**
+   * Websockets of servers that were replaced (by an update, or before a process restart) were
+   * closed with 1012 so their clients reconnect to the new code.
+   */
+  | { type: 'upgraded-closed'; count: number; why: 'update' | 'restart' }
   /** After `shutdown`: the servers stopped accepting and their requests finished (or timed out). */
   | { type: 'drained' }
   | { type: 'graph'; id: number; modules: ModuleInfo[] };

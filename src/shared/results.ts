@@ -13,7 +13,10 @@ export type FailurePhase = 'transform' | 'link' | 'evaluate';
 
 /** An error as plain data (no ANSI, no class instances), so it can cross IPC and the channel as it is. */
 export interface ErrorPayload {
+  /** devhot's code (DEVHOT_ERR_*). */
   code: string;
+  /** The thrown error's own code, when it has one (Node's ERR_MODULE_NOT_FOUND, ...). */
+  errorCode?: string;
   message: string;
   /** Absolute file the error points at. */
   file?: string;

@@ -208,6 +208,7 @@ export class AppProcess {
       case 'uncaught':
       case 'hot-send':
       case 'late-update':
+      case 'upgraded-closed':
         this.options.onMessage(message);
         return;
       default: {

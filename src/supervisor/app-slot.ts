@@ -38,6 +38,8 @@ export class AppSlot {
       tsconfig: config.tsconfig,
       drainTimeout: config.killTimeout,
       inject: config.inject ? options.clientTag : false,
+      host: config.host,
+      keepWebsockets: config.keepWebsockets,
     };
   }
 

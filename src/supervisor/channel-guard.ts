@@ -13,8 +13,11 @@
  *   be the app's origin or devhot's own. Tools send none and are let through on the token alone.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
+import { bareHost, isLoopbackName } from '../shared/host-rules.js';
+
+// The Host rules are shared with the app (which injects the client only for allowed Hosts).
+export { bareHost, hostAllowed, hostnameOf, isExposed, isLoopbackName, type HostRule } from '../shared/host-rules.js';
 
 /** Constant-time token comparison (the length is not a secret: every token has the same one). */
 export function tokenMatches(given: string | undefined, expected: string): boolean {
@@ -33,53 +36,6 @@ export function tokenOf(headers: IncomingHttpHeaders, url: URL): string | undefi
     if (match) return match[1];
   }
   return url.searchParams.get('token') ?? undefined;
-}
-
-/** A host name as written (`[::1]`, `LocalHost`) → lower case without IPv6 brackets. */
-export function bareHost(host: string): string {
-  return host.toLowerCase().replace(/^\[|\]$/g, '');
-}
-
-/** `Host` header → lower-case hostname without port or IPv6 brackets; undefined if unparsable. */
-export function hostnameOf(host: string | undefined): string | undefined {
-  if (!host) return undefined;
-  try {
-    return bareHost(new URL(`http://${host}`).hostname);
-  } catch {
-    return undefined;
-  }
-}
-
-export function isLoopbackName(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname.endsWith('.localhost') ||
-    hostname === '::1' ||
-    (isIP(hostname) === 4 && hostname.startsWith('127.'))
-  );
-}
-
-/** 0.0.0.0, ::, or anything that is not a loopback address: devhot is reachable from outside. */
-export function isExposed(bindHost: string): boolean {
-  return !isLoopbackName(bareHost(bindHost));
-}
-
-export interface HostRule {
-  /** Extra names (from `--host`), lower case. A leading '.' allows the name and its subdomains. */
-  extra: readonly string[];
-  /** The channel is bound beyond loopback: IP literals are allowed. */
-  exposed: boolean;
-}
-
-export function hostAllowed(hostname: string | undefined, rule: HostRule): boolean {
-  if (!hostname) return false;
-  if (isLoopbackName(hostname)) return true;
-  if (rule.exposed && isIP(hostname) !== 0) return true;
-  for (const name of rule.extra) {
-    if (name === hostname) return true;
-    if (name.startsWith('.') && (hostname === name.slice(1) || hostname.endsWith(name))) return true;
-  }
-  return false;
 }
 
 function parseOrigin(text: string): { protocol: string; hostname: string; port: string } | undefined {

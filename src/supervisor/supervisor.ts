@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedConfig } from '../config.js';
-import type { Logger } from '../logger.js';
+import { startFix, type Logger } from '../logger.js';
 import type { ErrorPayload, UpdateResult } from '../shared/results.js';
 import type { FileChange, FromApp, ListenKey } from '../shared/ipc.js';
 import { SerialQueue, type QueuedBatch } from '../shared/serial-queue.js';
@@ -154,9 +154,13 @@ class DevhotSupervisor implements Supervisor {
     const [outcome] = await Promise.all([app.start(), this.watcher.ready]);
     this.started = true;
     this.bridge.set({ status: outcome.ok ? 'running' : app.exited ? 'stopped' : 'error', pid: app.exited ? undefined : app.pid });
-    this.reportStartFailure(outcome);
+    this.reportStartFailure(outcome, false);
+    if (!outcome.ok && outcome.exited) {
+      logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
+    }
     logger.log({
       event: 'start',
+      app: outcome.ok ? 'ready' : outcome.exited ? 'exited' : 'failed',
       version: this.options.version,
       readyMs: performance.now() - t0,
       urls: this.urls,
@@ -171,9 +175,6 @@ class DevhotSupervisor implements Supervisor {
         event: 'info',
         message: `browser client not injected (--no-inject); add process.env.DEVHOT_CLIENT_TAG to your pages: ${this.channel.scriptTag()}`,
       });
-    }
-    if (!outcome.ok && outcome.exited) {
-      logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
     }
   }
 
@@ -319,7 +320,7 @@ class DevhotSupervisor implements Supervisor {
       this.emit({ type: 'restart', phase: 'ready', reason });
       return true;
     }
-    this.reportStartFailure(outcome);
+    this.reportStartFailure(outcome, running(previous));
     const decision = this.policy.restartFailed(reason, running(previous));
     if (decision.keep === 'previous') await this.apps.stop(next, 'exit');
     else this.apps.promote(next);
@@ -376,13 +377,21 @@ class DevhotSupervisor implements Supervisor {
         this.appConfigFiles = new Set(message.files);
         this.watcher.watchOutside(message.outside);
         return;
+      case 'upgraded-closed': {
+        const n = `${message.count} websocket${message.count === 1 ? '' : 's'}`;
+        const of = message.why === 'update' ? 'of the replaced server' : 'of the previous process';
+        this.logger.log({ event: 'info', message: `closed ${n} ${of} (1012 Service Restart): clients reconnect to the new code` });
+        return;
+      }
       default:
         return;
     }
   }
 
-  private reportStartFailure(outcome: StartOutcome): void {
-    if (!outcome.ok && outcome.error) this.reportError('start', outcome.error);
+  /** `previousServes`: an older process keeps serving (a restart), so the runner's fix holds. */
+  private reportStartFailure(outcome: StartOutcome, previousServes: boolean): void {
+    if (outcome.ok || !outcome.error) return;
+    this.reportError('start', previousServes ? outcome.error : { ...outcome.error, fix: startFix(outcome.error.fix) });
   }
 
   private reportError(source: 'update' | 'start' | 'uncaught' | 'listen', error: ErrorPayload): void {

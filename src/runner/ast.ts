@@ -1,0 +1,85 @@
+/**
+ * acorn's ESTree nodes as the rewrite reads them, and the few facts about declarations it needs:
+ * which names a binding pattern declares, which `var`s a function body hoists, which names a
+ * statement list declares lexically.
+ */
+
+/** acorn's nodes, loosely: the code here reads fields by node type. */
+export interface AstNode {
+  type: string;
+  start: number;
+  end: number;
+  // biome-ignore lint/suspicious/noExplicitAny: acorn's ESTree nodes, read by node type
+  [key: string]: any;
+}
+
+type N = AstNode;
+
+/** Keys of a node that never hold child nodes. */
+export const SKIP_KEYS: ReadonlySet<string> = new Set(['type', 'start', 'end', 'loc', 'range', 'raw', 'value', 'regex', 'bigint']);
+const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
+
+export function isFunction(node: N): boolean {
+  return FUNCTION_TYPES.has(node.type);
+}
+
+/** The names a binding pattern declares (`{ a, b: [c] } = …` → a, c). */
+export function patternNames(pattern: N | null, out: string[]): void {
+  if (!pattern) return;
+  switch (pattern.type) {
+    case 'Identifier':
+      out.push(pattern.name);
+      break;
+    case 'ObjectPattern':
+      for (const p of pattern.properties as N[]) patternNames(p.type === 'RestElement' ? p.argument : p.value, out);
+      break;
+    case 'ArrayPattern':
+      for (const e of pattern.elements as Array<N | null>) patternNames(e, out);
+      break;
+    case 'AssignmentPattern':
+      patternNames(pattern.left, out);
+      break;
+    case 'RestElement':
+      patternNames(pattern.argument, out);
+      break;
+  }
+}
+
+/** `var` names hoisted to the scope of `node` (a function body or the program), not crossing functions. */
+export function collectVarNames(node: N, out: string[]): void {
+  for (const key in node) {
+    if (SKIP_KEYS.has(key)) continue;
+    const value = node[key];
+    const children: unknown[] = Array.isArray(value) ? value : [value];
+    for (const child of children) {
+      if (!child || typeof (child as N).type !== 'string') continue;
+      const c = child as N;
+      if (isFunction(c) || c.type === 'ClassDeclaration' || c.type === 'ClassExpression') continue;
+      if (c.type === 'VariableDeclaration' && c.kind === 'var') {
+        for (const d of c.declarations as N[]) patternNames(d.id, out);
+      }
+      collectVarNames(c, out);
+    }
+  }
+}
+
+/** Names declared with let/const/class/function directly in a statement list (block scoped). */
+export function lexicalNames(statements: N[], out: string[]): void {
+  for (const st of statements) {
+    if (st.type === 'VariableDeclaration' && st.kind !== 'var') {
+      for (const d of st.declarations as N[]) patternNames(d.id, out);
+    } else if ((st.type === 'FunctionDeclaration' || st.type === 'ClassDeclaration') && st.id) {
+      out.push(st.id.name);
+    }
+  }
+}
+
+/** The names a declaration (`let`/`const`/`var`, function, class) declares. */
+export function declaredNames(decl: N): string[] {
+  if (decl.type === 'VariableDeclaration') {
+    const names: string[] = [];
+    for (const d of decl.declarations as N[]) patternNames(d.id, names);
+    return names;
+  }
+  return decl.id ? [decl.id.name as string] : [];
+}

@@ -1,0 +1,181 @@
+/**
+ * Import bindings at run time. Each import of an ES module instance is a `let` of its compiled
+ * code (see instance.ts, `compileBody`), declared in a scope of its own that the runner resumes
+ * once the binding it resolves to is initialised: until then the `let` is in its TDZ, exactly
+ * as Node's import binding would be. Afterwards it follows that binding: the exporter tells the
+ * runner when an exported binding changes (`__dh__.u`), and each follower's setter is called.
+ *
+ * A hot update re-points the followers that keep their instance (boundaries that accepted the
+ * update): `rebind()` resolves their imports again against the new instances.
+ */
+import type { ModuleNode } from './graph.js';
+import type { Binding, BindingTarget, ModuleInstance } from './instance.js';
+import { namespaceTarget, requested, resolveExport, sameTarget } from './resolve-export.js';
+
+/** The current value of what a binding resolves to (throws a TDZ ReferenceError like the binding would). */
+export function currentValue(target: BindingTarget): unknown {
+  switch (target.kind) {
+    case 'local':
+      return target.instance.getters[target.local]!();
+    case 'namespace':
+      return target.node.namespace;
+    case 'native':
+      return target.name === null ? target.ns : target.ns[target.name];
+    case 'synthetic':
+      return target.instance.synthetic![target.name];
+    default: {
+      const unknown: never = target;
+      return unknown;
+    }
+  }
+}
+
+function isReady(target: BindingTarget): boolean {
+  if (target.kind === 'local') return target.instance.initialized[target.local] === true;
+  if (target.kind === 'synthetic') return target.instance.synthetic !== undefined;
+  return true;
+}
+
+/** What import `k` of `instance` resolves to now (the link step has checked that it resolves). */
+export function targetOf(instance: ModuleInstance, k: number): BindingTarget | undefined {
+  const entry = instance.version.compiled.module!.imports[k]!;
+  const dep = requested(instance, entry.request);
+  if (!dep) return undefined;
+  if (entry.name === null) return namespaceTarget(dep);
+  const resolution = resolveExport(dep, entry.name);
+  return resolution === null || resolution === 'ambiguous' ? undefined : resolution;
+}
+
+/** Make the bindings of a linked instance and initialise those whose target is initialised. */
+export function bindImports(instance: ModuleInstance): void {
+  const imports = instance.version.compiled.module?.imports ?? [];
+  for (let k = 0; k < imports.length; k++) {
+    const binding: Binding = { owner: instance, index: k, target: targetOf(instance, k), setter: undefined };
+    instance.bindings.push(binding);
+    attach(binding);
+  }
+}
+
+/** Initialise now if the target is initialised, else wait for it. */
+function attach(binding: Binding): void {
+  const target = binding.target;
+  if (!target) return;
+  if (isReady(target)) {
+    initialize(binding);
+    return;
+  }
+  if (target.kind === 'local') {
+    const waiting = (target.instance.waiting[target.local] ??= new Set());
+    waiting.add(binding);
+  } else if (target.kind === 'synthetic') {
+    (target.instance.syntheticWaiting ??= new Set()).add(binding);
+  }
+}
+
+/** Resume the binding's scope (its `let` runs, its setter registers), or set it if it was initialised before. */
+function initialize(binding: Binding): void {
+  if (binding.setter) {
+    binding.setter(currentValue(binding.target!));
+    follow(binding);
+  } else {
+    binding.owner.levels[binding.index]!.next();
+  }
+  for (const j of backedLocals(binding)) initializedLocal(binding.owner, j);
+}
+
+/** Called by the compiled code (`__dh__.w`) when a binding's scope has run: it follows its target from now on. */
+export function registerSetter(instance: ModuleInstance, k: number, setter: (value: unknown) => void): void {
+  const binding = instance.bindings[k]!;
+  binding.setter = setter;
+  follow(binding);
+}
+
+function follow(binding: Binding): void {
+  const target = binding.target;
+  if (target?.kind === 'local') (target.instance.subscribers[target.local] ??= new Set()).add(binding);
+  else if (target?.kind === 'namespace') target.node.namespaceFollowers.add(binding);
+}
+
+/** Exported locals of the binding's owner that are that binding (a namespace import exported again). */
+function backedLocals(binding: Binding): number[] {
+  const locals = binding.owner.version.compiled.module!.locals;
+  const out: number[] = [];
+  for (let j = 0; j < locals.length; j++) if (locals[j]!.importBinding === binding.index) out.push(j);
+  return out;
+}
+
+/** `__dh__.n(j)`: an exported local is initialised; the bindings waiting for it initialise too. */
+export function initializedLocal(instance: ModuleInstance, j: number): void {
+  instance.initialized[j] = true;
+  const waiting = instance.waiting[j];
+  if (!waiting) return;
+  instance.waiting[j] = undefined;
+  for (const binding of waiting) initialize(binding);
+}
+
+/** `__dh__.u(j)`: exported locals changed; every follower gets the new value. */
+export function changedLocals(instance: ModuleInstance, locals: number | number[]): void {
+  for (const j of typeof locals === 'number' ? [locals] : locals) {
+    if (!instance.initialized[j]) continue; // a var assigned before anyone could follow it
+    const followers = instance.subscribers[j];
+    if (!followers || followers.size === 0) continue;
+    const value = instance.getters[j]!();
+    for (const binding of followers) binding.setter?.(value);
+  }
+}
+
+/** A CommonJS or JSON module has run: its names are known, the bindings waiting for them initialise. */
+export function syntheticReady(instance: ModuleInstance): void {
+  const waiting = instance.syntheticWaiting;
+  instance.syntheticWaiting = undefined;
+  for (const binding of waiting ?? []) initialize(binding);
+}
+
+/** Stop following and waiting (the instance was replaced or discarded). */
+export function unbind(instance: ModuleInstance): void {
+  for (const binding of instance.bindings) detachFrom(binding);
+}
+
+function detachFrom(binding: Binding): void {
+  const target = binding.target;
+  if (target?.kind === 'local') {
+    target.instance.subscribers[target.local]?.delete(binding);
+    target.instance.waiting[target.local]?.delete(binding);
+  } else if (target?.kind === 'namespace') {
+    target.node.namespaceFollowers.delete(binding);
+  } else if (target?.kind === 'synthetic') {
+    target.instance.syntheticWaiting?.delete(binding);
+  }
+}
+
+/**
+ * After an update: a module whose exported names changed has a new namespace object (an exotic
+ * object's keys are fixed), so the namespace imports that hold the old one get the new one.
+ */
+export function refreshNamespaces(nodes: Iterable<ModuleNode>): void {
+  for (const node of nodes) {
+    if (node.namespaceFollowers.size === 0) continue;
+    const before = node.namespaceCache?.ns;
+    const after = node.namespace;
+    if (after === before) continue;
+    for (const binding of node.namespaceFollowers) {
+      binding.setter?.(after);
+      for (const j of backedLocals(binding)) changedLocals(binding.owner, j);
+    }
+  }
+}
+
+/**
+ * Resolve an instance's imports again, against the instances now current: a module that accepted
+ * an update of a dependency keeps its instance, and its bindings move to the new one.
+ */
+export function rebind(instance: ModuleInstance): void {
+  for (const binding of instance.bindings) {
+    const next = targetOf(instance, binding.index);
+    if (next && binding.target && sameTarget(next, binding.target)) continue;
+    detachFrom(binding);
+    binding.target = next;
+    attach(binding);
+    if (next && binding.setter) for (const j of backedLocals(binding)) changedLocals(instance, j);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Link: give each module that needs one a new instance and connect its imports, before any user
+ * code runs, as Node links a module graph before it evaluates it (ECMA-262 §16.2.1.5.1):
+ *
+ *   1. instantiate: a new instance per node (the node points at it; the transaction remembers the
+ *      one it had, for a rollback);
+ *   2. check: every name imported or re-exported resolves to exactly one binding, or the whole
+ *      link fails with Node's SyntaxError at the importer's line ("The requested module './dep.js'
+ *      does not provide an export named 'helo'"). So do the imports of the modules that keep
+ *      their instance but import from one being replaced (they would follow it): a save that
+ *      removes an export still imported elsewhere fails here, and the old code keeps serving;
+ *   3. start: each ES module's binding scopes are entered and its first step runs (function
+ *      declarations hoisted, export getters registered);
+ *   4. bind: each import binding is initialised now if what it resolves to is, or when it is.
+ */
+import { bindImports } from './bindings.js';
+import type { ModuleNode } from './graph.js';
+import { HotContext } from './hot.js';
+import { ModuleInstance, compileBody } from './instance.js';
+import { sourceMapComment } from './inspector-map.js';
+import { moduleRuntime } from './module-scope.js';
+import { type ModuleRecord, type ResolveContext, requested, resolveExport } from './resolve-export.js';
+import type { CodePosition } from './rewrite.js';
+import { sourcePosition } from './stack.js';
+import type { RunnerState } from './state.js';
+import { LoadError, type Transaction } from './transaction.js';
+import { SafePromise } from './intrinsics.js';
+
+/** Where a link error points: the importer's file, line and column (see error-payload.ts). */
+export const kLinkLocation = Symbol.for('devhot.linkLocation');
+
+/** Link `order` (dependencies first): instantiate, check, start, bind. Throws a LoadError('link'). */
+export function linkModules(txn: Transaction, order: ModuleNode[]): void {
+  const instances = order.map((node) => instantiate(txn, node));
+  for (const instance of instances) check(instance);
+  for (const instance of keptFollowers(txn, instances)) {
+    check(instance);
+    txn.rebind.add(instance);
+  }
+  for (const instance of instances) start(txn, instance);
+  for (const instance of instances) {
+    bindImports(instance);
+    instance.status = 'linked';
+  }
+}
+
+function instantiate(txn: Transaction, node: ModuleNode): ModuleInstance {
+  const version = txn.versionOf(node);
+  if (!version) throw new LoadError('link', new Error(`${node.file} was not compiled`), node.file);
+  if (!txn.previous.has(node)) txn.previous.set(node, node.instance);
+  const instance = new ModuleInstance(node, version, new HotContext(node.hotData, txn.state.hotHost(node)));
+  instance.id = ++txn.state.instanceIds;
+  if (node.instance?.status === 'evaluated' && !node.instance.hasError) instance.previous = node.instance;
+  node.instance = instance;
+  txn.instances.add(instance);
+  return instance;
+}
+
+/**
+ * Instances that keep running but follow a binding of an instance being replaced, or import a
+ * module being replaced: their imports must resolve against the new instances too.
+ */
+function keptFollowers(txn: Transaction, instances: ModuleInstance[]): Set<ModuleInstance> {
+  const kept = new Set<ModuleInstance>();
+  const consider = (instance: ModuleInstance | undefined) => {
+    if (instance && !txn.instances.has(instance) && instance.node.instance === instance && instance.version.compiled.module)
+      kept.add(instance);
+  };
+  for (const instance of instances) {
+    const old = txn.previous.get(instance.node);
+    for (const followers of old?.subscribers ?? []) for (const binding of followers ?? []) consider(binding.owner);
+    for (const importer of instance.node.importers) consider(importer.instance);
+  }
+  return kept;
+}
+
+/** InitializeEnvironment's checks: indirect exports, then imports, each must resolve to one binding. */
+function check(instance: ModuleInstance): void {
+  const info = instance.version.compiled.module;
+  if (!info) return;
+  for (const e of info.indirectExports) {
+    if (e.importName !== null) checkName(instance, e.request, e.importName, e.at);
+  }
+  for (const i of info.imports) {
+    if (i.name !== null) checkName(instance, i.request, i.name, i.at);
+  }
+}
+
+function checkName(instance: ModuleInstance, request: number, name: string, at: CodePosition): void {
+  const dep = requested(instance, request) as ModuleRecord;
+  const context: ResolveContext = { cycle: false };
+  const resolution = resolveExport(dep, name, context);
+  if (resolution !== null && resolution !== 'ambiguous') return;
+  const specifier = instance.version.compiled.deps[request]!.specifier;
+  // V8's words, so the message reads as it would under node.
+  const message =
+    resolution === 'ambiguous'
+      ? `The requested module '${specifier}' contains conflicting star exports for name '${name}'`
+      : context.cycle
+        ? `Detected cycle while resolving name '${name}' in '${specifier}'`
+        : `The requested module '${specifier}' does not provide an export named '${name}'`;
+  throw new LoadError('link', linkError(instance, message, at), instance.node.file);
+}
+
+function linkError(instance: ModuleInstance, message: string, at: CodePosition): SyntaxError {
+  const error = new SyntaxError(message);
+  const loc = sourcePosition(instance.version.compiled, at.line, at.column);
+  Object.defineProperty(error, kLinkLocation, { value: loc });
+  error.stack = `SyntaxError: ${message}\n    at ${loc.file}:${loc.line}:${loc.column}`;
+  return error;
+}
+
+/** Compile the version (once per version), enter its binding scopes, run its first step. */
+function start(txn: Transaction, instance: ModuleInstance): void {
+  const { node, version } = instance;
+  const { compiled } = version;
+  if (compiled.format === 'json') return;
+  if (!version.body) {
+    const filename = version.number === 1 ? node.file : `${node.file}?v=${version.number}`;
+    txn.state.stacks.register(filename, compiled);
+    try {
+      version.body = compileBody(version, filename, sourceMapComment(compiled), txn.state.options.nativeLoads);
+    } catch (error) {
+      throw new LoadError('transform', error, node.file);
+    }
+  }
+  if (compiled.format === 'cjs') {
+    instance.cjsFn = version.body;
+    return;
+  }
+  const outer = version.body(moduleRuntime(txn.state, instance)) as Generator<unknown, void>;
+  const levels = [outer];
+  let next = outer.next().value as () => Generator<unknown, void>;
+  for (let k = 1; k < (compiled.module?.imports.length ?? 0); k++) {
+    const level = next();
+    levels.push(level);
+    next = level.next().value as () => Generator<unknown, void>;
+  }
+  instance.levels = levels;
+  instance.body = next() as ModuleInstance['body'];
+  // Runs the first step: function declarations are hoisted, export getters registered; stops at `yield`.
+  const first = instance.body!.next();
+  // An async generator awaits before it suspends at `yield`; until then a next() call would only
+  // be queued, and the module's evaluation would not start synchronously as ExecuteAsyncModule
+  // requires (a sync sibling would run first). Evaluation waits for this (settleLinks).
+  if (first instanceof Promise) txn.state.linking.add(first);
+}
+
+/** Wait until every instance with top-level await has reached the end of its first step. */
+export async function settleLinks(state: RunnerState): Promise<void> {
+  while (state.linking.size > 0) {
+    const pending = [...state.linking];
+    state.linking.clear();
+    await SafePromise.all(pending);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * What a module instance left running in the process: the process listeners, intervals and
+ * timers it started, the workers and child processes it created. When the instance is replaced
+ * or pruned (after its dispose handlers ran), they go: listeners removed, timers cleared,
+ * workers terminated, children killed. So an entry that registers `process.on('SIGTERM')` and a
+ * `setInterval` next to `listen()` keeps one of each across any number of saves, and the retired
+ * server those handlers hold is collected.
+ *
+ * Which instance started something:
+ * - while an instance evaluates (synchronously), that instance: whoever registered, its code or a
+ *   package it called;
+ * - later (a callback, a step after `await`): for process listeners, workers and children, the
+ *   nearest frame of user code on the stack, so a listener a package registers on behalf of the
+ *   user's code (Apollo Server, Effect's runMain) goes with that code; for intervals and timers
+ *   only user code calling them directly, so a package's own timer (a lazily created singleton's
+ *   flush interval) is never cleared under it;
+ * - a timer's or interval's callback runs as its owner, so a chain of timers stays owned.
+ *
+ * Stacks are looked at only for the rare calls (process listeners, intervals, workers, children,
+ * and timers while an instance evaluates): a setTimeout on the request path costs one check.
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+
+export interface OwnedResources {
+  readonly timers: Set<NodeJS.Timeout>;
+  readonly listeners: Array<[EventEmitter, string | symbol, (...args: unknown[]) => void]>;
+  readonly workers: Set<Worker>;
+  readonly children: Set<ChildProcess>;
+}
+
+export function ownedResources(): OwnedResources {
+  return { timers: new Set(), listeners: [], workers: new Set(), children: new Set() };
+}
+
+/** Stop everything the instance left running; returns how much of each it stopped. */
+export function release(owned: OwnedResources | undefined): { listeners: number; timers: number; workers: number; children: number } {
+  const counts = { listeners: 0, timers: 0, workers: 0, children: 0 };
+  if (!owned) return counts;
+  for (const [target, event, listener] of owned.listeners.splice(0)) {
+    target.removeListener(event, listener);
+    counts.listeners++;
+  }
+  for (const timer of owned.timers) {
+    clearTimeout(timer);
+    counts.timers++;
+  }
+  owned.timers.clear();
+  for (const worker of owned.workers) {
+    void worker.terminate().catch(() => {});
+    counts.workers++;
+  }
+  owned.workers.clear();
+  for (const child of owned.children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+    counts.children++;
+  }
+  owned.children.clear();
+  return counts;
+}

@@ -1,0 +1,190 @@
+/**
+ * Who started what (see owned.ts for the rules): process-wide functions are wrapped once per
+ * process (process listeners, setTimeout/setInterval and node:timers, child_process.fork; workers
+ * are made in native-loads.ts) and report to the instance that owns the call. Runners that want
+ * it register while they run; the wrappers find an instance through the runner whose graph holds
+ * the code on the stack.
+ */
+import childProcess, { type ChildProcess } from 'node:child_process';
+import { syncBuiltinESMExports } from 'node:module';
+import timers from 'node:timers';
+import { promisify } from 'node:util';
+import type { Worker } from 'node:worker_threads';
+import type { ModuleInstance } from './instance.js';
+import { ownedResources } from './owned.js';
+import type { RunnerState } from './state.js';
+
+interface Tracking {
+  runners: Set<RunnerState>;
+  /** The instance whose code runs now (its evaluation, or a callback of a timer it owns). */
+  owner: ModuleInstance | undefined;
+}
+
+const KEY = Symbol.for('devhot.resourceTracking');
+const kOwner = Symbol('devhot.owner');
+type Timer = NodeJS.Timeout & { [kOwner]?: ModuleInstance };
+
+function tracking(): Tracking | undefined {
+  return (globalThis as unknown as Record<symbol, Tracking | undefined>)[KEY];
+}
+
+/** Track what this runner's instances start; returns the function that stops it. */
+export function installResourceTracking(state: RunnerState): () => void {
+  const global = globalThis as unknown as Record<symbol, Tracking | undefined>;
+  let t = global[KEY];
+  if (!t) {
+    t = global[KEY] = { runners: new Set(), owner: undefined };
+    wrapProcessListeners(t);
+    wrapTimers(t);
+    wrapFork(t);
+  }
+  t.runners.add(state);
+  const installed = t;
+  return () => installed.runners.delete(state);
+}
+
+/** Run `fn` as `instance` (its evaluation): what it starts is the instance's. */
+export function runAs<T>(instance: ModuleInstance | undefined, fn: () => T): T {
+  const t = tracking();
+  if (!t) return fn();
+  const before = t.owner;
+  t.owner = instance;
+  try {
+    return fn();
+  } finally {
+    t.owner = before;
+  }
+}
+
+/** A worker made by running code (native-loads.ts makes the Worker class). */
+export function ownWorker(worker: Worker): void {
+  const owner = ownerOf(true);
+  if (!owner) return;
+  const workers = (owner.owned ??= ownedResources()).workers;
+  workers.add(worker);
+  worker.once('exit', () => workers.delete(worker));
+}
+
+/**
+ * The instance that owns a call. `deep` (listeners, workers, children): the one evaluating, else
+ * the nearest frame of user code, so a package registering on the code's behalf counts. Otherwise
+ * (timers) only a direct caller in user code: a package's own singleton interval, started the
+ * first time user code calls it, is the package's and outlives the instance.
+ */
+function ownerOf(deep: boolean): ModuleInstance | undefined {
+  const t = tracking();
+  if (!t || t.runners.size === 0) return undefined;
+  return deep ? (t.owner ?? ownerOnStack(t, true)) : ownerOnStack(t, false);
+}
+
+function ownerOnStack(t: Tracking, deep: boolean): ModuleInstance | undefined {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  let sites: NodeJS.CallSite[] = [];
+  try {
+    Error.stackTraceLimit = deep ? 64 : 4;
+    Error.prepareStackTrace = (_error, callSites) => callSites;
+    const holder = {} as { stack: NodeJS.CallSite[] };
+    Error.captureStackTrace(holder, ownerOnStack);
+    sites = holder.stack;
+  } finally {
+    Error.stackTraceLimit = limit;
+    Error.prepareStackTrace = prepare;
+  }
+  // Past ownerOnStack, ownerOf and the wrapper itself.
+  for (const site of sites.slice(2, deep ? undefined : 3)) {
+    const instance = instanceOf(t, site.getFileName());
+    if (instance) return instance;
+  }
+  return undefined;
+}
+
+/** The current instance of the compiled script `name` (`/abs/file.ts`, or `…?v=N` for later versions). */
+function instanceOf(t: Tracking, name: string | null | undefined): ModuleInstance | undefined {
+  if (!name) return undefined;
+  const match = /^(.*?)(?:\?v=(\d+))?$/.exec(name)!;
+  const file = match[1]!;
+  const number = match[2] ? Number(match[2]) : 1;
+  for (const state of t.runners) {
+    const instance = state.nodes.get(file)?.instance;
+    if (instance && instance.version.number === number) return instance;
+  }
+  return undefined;
+}
+
+function wrapProcessListeners(t: Tracking): void {
+  for (const method of ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'] as const) {
+    const original = process[method];
+    process[method] = function (this: NodeJS.Process, event: string | symbol, listener: (...args: unknown[]) => void) {
+      original.call(this, event as never, listener as never);
+      const owner = t.runners.size > 0 ? ownerOf(true) : undefined;
+      if (owner) (owner.owned ??= ownedResources()).listeners.push([process, event, listener]);
+      return this;
+    } as NodeJS.Process[typeof method];
+  }
+}
+
+function wrapTimers(t: Tracking): void {
+  const { setTimeout: set, setInterval: every, clearTimeout: clear, clearInterval: clearEvery } = timers;
+  const own = (timer: Timer, owner: ModuleInstance) => {
+    timer[kOwner] = owner;
+    (owner.owned ??= ownedResources()).timers.add(timer);
+    return timer;
+  };
+  const disown = (timer: unknown) => {
+    const owner = (timer as Timer | undefined)?.[kOwner];
+    if (owner) owner.owned?.timers.delete(timer as Timer);
+  };
+  const wrapped = {
+    setTimeout(callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): NodeJS.Timeout {
+      // Off the request path: only while an instance runs is anything looked at.
+      const owner = t.owner && typeof callback === 'function' ? ownerOf(false) : undefined;
+      if (!owner) return set(callback, ms, ...args);
+      const timer: Timer = set(function (this: unknown) {
+        disown(timer);
+        runAs(owner, () => callback.apply(this, args));
+      }, ms);
+      return own(timer, owner);
+    },
+    setInterval(callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): NodeJS.Timeout {
+      const owner = t.runners.size > 0 && typeof callback === 'function' ? ownerOf(false) : undefined;
+      if (!owner) return every(callback, ms, ...args);
+      return own(
+        every(function (this: unknown) {
+          runAs(owner, () => callback.apply(this, args));
+        }, ms),
+        owner,
+      );
+    },
+    clearTimeout(timer: NodeJS.Timeout | string | number | undefined): void {
+      disown(timer);
+      clear(timer);
+    },
+    clearInterval(timer: NodeJS.Timeout | string | number | undefined): void {
+      disown(timer);
+      clearEvery(timer);
+    },
+  };
+  // util.promisify(setTimeout) must still give the promise form.
+  for (const name of ['setTimeout', 'setInterval'] as const) {
+    const custom = (timers[name] as unknown as Record<symbol, unknown>)[promisify.custom];
+    if (custom) Object.defineProperty(wrapped[name], promisify.custom, { value: custom });
+  }
+  for (const target of [globalThis, timers] as Array<Record<string, unknown>>) Object.assign(target, wrapped);
+  syncBuiltinESMExports();
+}
+
+function wrapFork(t: Tracking): void {
+  const fork = childProcess.fork;
+  childProcess.fork = function (this: unknown, ...args: Parameters<typeof fork>): ChildProcess {
+    const child = fork.apply(this, args);
+    const owner = t.runners.size > 0 ? ownerOf(true) : undefined;
+    if (owner) {
+      const children = (owner.owned ??= ownedResources()).children;
+      children.add(child);
+      child.once('exit', () => children.delete(child));
+    }
+    return child;
+  } as typeof fork;
+  syncBuiltinESMExports();
+}

@@ -1,0 +1,75 @@
+/**
+ * Start-up messages agree with what happens (issue #10.9): when the entry throws at start,
+ * devhot says "the app failed to start", prints the error once with its code frame, waits for a
+ * save, and prints no ready banner; nothing claims that a previous version keeps running. In the
+ * terminal (human mode) and in --json.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createFixture, freePort, isUpdate, runDevhot, startDevhot, waitForBody } from './helpers/cli.js';
+import { poll } from './helpers/poll.js';
+
+const THROWS = `import http from 'node:http';
+const port: number = Number(process.env.PORT);
+throw new Error('boom at start');
+http.createServer((_req, res) => res.end('up')).listen(port, '127.0.0.1');
+`;
+
+function count(text: string, pattern: RegExp): number {
+  return text.match(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`))?.length ?? 0;
+}
+
+test('terminal: the entry throws at start → "the app failed to start", the error once with its frame, waiting for a save, no ready banner', async (t) => {
+  const fixture = createFixture(t, { 'server.ts': THROWS });
+  const port = await freePort();
+  const devhot = runDevhot(t, { cwd: fixture.root, args: ['server.ts'], json: false, env: { PORT: String(port) } });
+  const text = () => devhot.stray.join('\n');
+  await poll(() => /waiting for a save to start the app/.test(text()), `the waiting line${devhot.describe()}`);
+  const start = text();
+  assert.equal(count(start, /the app failed to start/), 1, start);
+  assert.equal(count(start, /^error server\.ts:3:\d+ Error: boom at start$/m), 1, start);
+  assert.equal(count(start, /^> 3 \| throw new Error/m), 1, `the code frame once:\n${start}`);
+  assert.match(start, /^fix: .*the app starts with the next save\.$/m);
+  assert.doesNotMatch(start, /ready in|keeps running|previous version/, start);
+  // The last word is what devhot does now.
+  assert.ok(start.indexOf('waiting for a save') > start.indexOf('> 3 |'), start);
+
+  // A save that still throws: a start that failed again, not an update the old code survived.
+  fixture.edit('server.ts', 'boom at start', 'boom again');
+  await poll(() => /Error: boom again/.test(text()), `the second error${devhot.describe()}`);
+  const again = text().slice(start.length);
+  assert.match(again, /the app failed to start — waiting for a save/, again);
+  assert.doesNotMatch(again, /keeps running|previous version|update failed/, again);
+
+  fixture.edit('server.ts', "throw new Error('boom again');", '');
+  await waitForBody(port, 'up');
+  assert.doesNotMatch(text(), /ready in/, text());
+});
+
+test('--json: the start event says app "failed", one error event (source "start") with the frame and a fix that fits', async (t) => {
+  const fixture = createFixture(t, { 'server.ts': THROWS });
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port) } });
+  const start = devhot.events.find((e) => e.event === 'start')!;
+  assert.equal(start.app, 'failed', devhot.describe());
+  const errors = devhot.find((e) => e.event === 'error');
+  assert.equal(errors.length, 1, devhot.describe());
+  assert.equal(errors[0]!.source, 'start');
+  assert.match(errors[0]!.error.frame, /> 3 \| throw new Error\('boom at start'\)/);
+  assert.match(errors[0]!.error.fix, /the app starts with the next save/);
+  assert.doesNotMatch(JSON.stringify(devhot.events), /keeps running/, devhot.describe());
+  assert.deepEqual(devhot.stray, []);
+
+  const from = devhot.mark();
+  fixture.edit('server.ts', "throw new Error('boom at start');", '');
+  await devhot.waitEvent(isUpdate('applied'), 'the start on save', { from });
+  await waitForBody(port, 'up');
+});
+
+test('--json: an entry that starts says app "ready"', async (t) => {
+  const fixture = createFixture(t, { 'server.ts': THROWS.replace("throw new Error('boom at start');", '') });
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port) } });
+  assert.equal(devhot.events.find((e) => e.event === 'start')!.app, 'ready');
+  assert.equal(devhot.find((e) => e.event === 'error').length, 0, devhot.describe());
+});

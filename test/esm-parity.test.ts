@@ -1,0 +1,285 @@
+/**
+ * ES module semantics as Node has them (issue #9): each fixture runs under plain `node` and
+ * under devhot's runner, and both must print the same lines and end the same way
+ * (helpers/differential.ts). One fixture per cause, with its variants: at start, at run time,
+ * concurrent, in a cycle.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { sameAsNode } from './helpers/differential.js';
+
+/** A fixture line that prints an error's constructor, code and message. */
+const PRINT_ERROR = `const show = (e) => console.log(e?.constructor?.name, e?.code ?? '-', e?.message);`;
+
+describe('import() never runs a module twice', () => {
+  it('import() during start reuses the modules already loaded', async () => {
+    const out = await sameAsNode({
+      'db.js': `console.log('db evaluated');\nexport const db = { pool: Math.random() };\n`,
+      'routes.js': `import { db } from './db.js';\nconsole.log('routes sees', typeof db.pool);\nexport const same = (other) => other === db;\n`,
+      'main.js': `import { db } from './db.js';\nconst routes = await import('./routes.js');\nconsole.log('same pool', routes.same(db));\n`,
+    });
+    assert.deepEqual(out.lines, ['db evaluated', 'routes sees number', 'same pool true']);
+  });
+
+  it('import() of the module itself and of an importer: the same namespace, nothing evaluated again', async () => {
+    await sameAsNode({
+      'a.js': `console.log('a evaluated');\nimport('./main.js').then((m) => console.log('a got main', m.name));\nexport const a = 1;\n`,
+      'main.js': `import './a.js';\nconsole.log('main evaluated');\nexport const name = 'main';\nconst self = await import('./main.js');\nconsole.log('self', self.name, self === (await import('./main.js')));\n`,
+    });
+  });
+
+  it('import() in the middle of top-level code: the importer finishes first', async () => {
+    await sameAsNode({
+      'b.js': `console.log('b evaluated');\nexport const b = 2;\n`,
+      'main.js': `console.log('before');\nconst p = import('./b.js');\nconsole.log('after the call');\np.then((m) => console.log('b is', m.b));\nconsole.log('end of main');\n`,
+    });
+  });
+
+  it('concurrent import() of modules sharing a dependency evaluates it once, at start and later', async () => {
+    const tree = {
+      'shared.js': `globalThis.count = (globalThis.count ?? 0) + 1;\nconsole.log('shared evaluated', globalThis.count);\nexport const s = 's';\n`,
+      'a.js': `import { s } from './shared.js';\nexport const a = 'a' + s;\n`,
+      'b.js': `import { s } from './shared.js';\nexport const b = 'b' + s;\n`,
+      'c.js': `export const c = 'c';\n`,
+      'd.js': `import { c } from './c.js';\nimport { s } from './shared.js';\nexport const d = c + s;\n`,
+    };
+    await sameAsNode({
+      ...tree,
+      'main.js': `const [a, b] = await Promise.all([import('./a.js'), import('./b.js')]);\nconsole.log(a.a, b.b);\nsetTimeout(async () => {\n  const [d1, d2, c] = await Promise.all([import('./d.js'), import('./d.js'), import('./c.js')]);\n  console.log(d1.d, d1 === d2, c.c, globalThis.count);\n}, 10);\n`,
+    });
+  });
+
+  it('a module that threw: importing it again rejects with the same error, without running it again', async () => {
+    await sameAsNode({
+      'bad.js': `console.log('bad evaluated');\nthrow new RangeError('bad module');\n`,
+      'main.js': `${PRINT_ERROR}\nlet first;\ntry { await import('./bad.js'); } catch (e) { first = e; show(e); }\ntry { await import('./bad.js'); } catch (e) { show(e); console.log('same error', e === first); }\n`,
+    });
+  });
+});
+
+describe('evaluation order', () => {
+  it('requests are evaluated in source order, export … from included', async () => {
+    const tree: Record<string, string> = {};
+    for (let i = 1; i <= 6; i++) tree[`m${i}.js`] = `console.log('m${i}');\nexport default ${i};\n`;
+    const out = await sameAsNode({
+      ...tree,
+      'main.js': `import './m1.js';\nexport { default as two } from './m2.js';\nimport * as three from './m3.js';\nexport * from './m4.js';\nimport five from './m5.js';\nexport * as six from './m6.js';\n`,
+    });
+    assert.deepEqual(out.lines, ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+  });
+});
+
+describe('imported names are checked at link time', () => {
+  it('a missing export fails the start with a SyntaxError before anything runs', async () => {
+    const out = await sameAsNode({
+      'dep.js': `console.log('dep evaluated');\nexport const hello = 1;\n`,
+      'main.js': `console.log('main evaluated');\nimport { helo } from './dep.js';\n`,
+    });
+    assert.deepEqual(out.lines, []);
+    assert.deepEqual(out.entry, {
+      name: 'SyntaxError',
+      message: "The requested module './dep.js' does not provide an export named 'helo'",
+    });
+  });
+
+  it('a name two export * make ambiguous, a circular re-export, a missing re-export: SyntaxErrors', async () => {
+    const tree = {
+      's1.js': `export const x = 1;\n`,
+      's2.js': `export const x = 2;\n`,
+      'star.js': `export * from './s1.js';\nexport * from './s2.js';\n`,
+      'circ.js': `export { a } from './circ.js';\n`,
+      'reexport.js': `export { nothere } from './s1.js';\n`,
+      'default-via-star.js': `export * from './with-default.js';\n`,
+      'with-default.js': `export default 1;\n`,
+    };
+    for (const [what, line] of [
+      ['ambiguous', `import { x } from './star.js';`],
+      ['circular', `import { a } from './circ.js';`],
+      ['re-export', `import './reexport.js';`],
+      ['default through star', `import d from './default-via-star.js';`],
+    ]) {
+      const out = await sameAsNode({ ...tree, 'main.js': `console.log('ran');\n${line}\n` });
+      assert.equal((out.entry as { name: string }).name, 'SyntaxError', what);
+    }
+  });
+
+  it('import() of a module that fails to link rejects with the SyntaxError', async () => {
+    await sameAsNode({
+      'dep.js': `export const hello = 1;\n`,
+      'broken.js': `import { nope } from './dep.js';\nconsole.log('broken evaluated');\n`,
+      'main.js': `${PRINT_ERROR}\ntry { await import('./broken.js'); } catch (e) { show(e); }\n`,
+    });
+  });
+});
+
+describe('namespace objects are module namespace exotic objects', () => {
+  it('prototype, tag, keys, descriptors, and refused define/set/delete/setPrototypeOf', async () => {
+    await sameAsNode({
+      'dep.js': `export const b = 2, a = 1, Z = 0, é = 3;\nexport let later = 'x';\nexport function f() {}\nexport default 'dflt';\n`,
+      'main.js': [
+        `import * as ns from './dep.js';`,
+        `const dyn = await import('./dep.js');`,
+        `const t = (label, fn) => { try { console.log(label, JSON.stringify(fn())); } catch (e) { console.log(label, 'threw', e.constructor.name); } };`,
+        `t('same object', () => ns === dyn);`,
+        `t('keys', () => Reflect.ownKeys(ns).map(String));`,
+        `t('proto', () => Object.getPrototypeOf(ns));`,
+        `t('tag', () => Object.prototype.toString.call(ns));`,
+        `t('extensible', () => Object.isExtensible(ns));`,
+        `t('desc', () => Object.getOwnPropertyDescriptor(ns, 'a'));`,
+        `t('define same', () => Reflect.defineProperty(ns, 'a', { value: 1 }));`,
+        `t('define other', () => Reflect.defineProperty(ns, 'a', { value: 9 }));`,
+        `t('define new', () => Reflect.defineProperty(ns, 'q', { value: 9 }));`,
+        `t('set', () => Reflect.set(ns, 'a', 5));`,
+        `t('delete', () => Reflect.deleteProperty(ns, 'a'));`,
+        `t('delete missing', () => Reflect.deleteProperty(ns, 'q'));`,
+        `t('setPrototypeOf', () => [Reflect.setPrototypeOf(ns, null), Reflect.setPrototypeOf(ns, {})]);`,
+        `t('strict assign', () => { ns.a = 3; });`,
+        `t('Object.defineProperty', () => Object.defineProperty(ns, 'a', { value: 9 }));`,
+        `t('values', () => [ns.a, ns.default, typeof ns.f, 'q' in ns]);`,
+      ].join('\n'),
+    });
+  });
+
+  it('Object.keys of a namespace throws while a binding is in its TDZ (cycle)', async () => {
+    await sameAsNode({
+      'a.js': `import * as ns from './main.js';\ntry { console.log(Object.keys(ns)); } catch (e) { console.log('keys threw', e.constructor.name); }\ntry { console.log(ns.late); } catch (e) { console.log('read threw', e.constructor.name, e.message); }\nexport const a = 1;\n`,
+      'main.js': `import './a.js';\nexport let late = 'ready';\nconsole.log('main done');\n`,
+    });
+  });
+});
+
+describe('syntax the rewrite must keep', () => {
+  it('parenthesised default exports and import() specifiers, named "default" as Node names them', async () => {
+    const forms = [
+      '(function () {})',
+      '(class {})',
+      '(() => 1)',
+      'function () {}',
+      'class {}',
+      '(0, function () {})',
+      'async function () {}',
+    ];
+    const tree: Record<string, string> = {};
+    for (const [i, form] of forms.entries()) tree[`d${i}.js`] = `export default ${form};\n`;
+    await sameAsNode({
+      ...tree,
+      'main.js': `${forms.map((_, i) => `import d${i} from './d${i}.js';`).join('\n')}\nconsole.log(${forms.map((_, i) => `d${i}.name`).join(', ')});\nconst m = await import(('./d0.js'));\nconsole.log(typeof m.default);\n`,
+    });
+  });
+});
+
+describe("import() errors are Node's", () => {
+  it('missing file and package, syntax error, bad specifier, bad options, attributes', async () => {
+    await sameAsNode({
+      'data.json': `{ "v": 1 }`,
+      'syntax.js': `export const = 1;\n`,
+      'plain.js': `export const p = 1;\n`,
+      'main.js': [
+        PRINT_ERROR,
+        `const attempt = async (label, fn) => { try { const m = await fn(); console.log(label, 'ok', Object.keys(m)); } catch (e) { console.log(label); show(e); } };`,
+        `await attempt('missing file', () => import('./nope.js'));`,
+        `await attempt('missing package', () => import('no-such-package'));`,
+        // The parser's words differ (V8's against acorn's); the error's type must not.
+        `try { await import('./syntax.js'); } catch (e) { console.log('syntax', e.constructor.name, e instanceof SyntaxError); }`,
+        `await attempt('toString throws', () => import({ toString() { throw new RangeError('no string'); } }));`,
+        `await attempt('options not object', () => import('./plain.js', 1));`,
+        `await attempt('with not object', () => import('./plain.js', { with: 1 }));`,
+        `await attempt('with value not string', () => import('./plain.js', { with: { type: 1 } }));`,
+        `await attempt('json with type', () => import('./data.json', { with: { type: 'json' } }));`,
+        `await attempt('json without type', () => import('./data.json'));`,
+        `await attempt('js with type json', () => import('./plain.js', { with: { type: 'json' } }));`,
+        `await attempt('unknown attribute', () => import('./plain.js', { with: { kind: 'x' } }));`,
+        `try { if ((await import('./optional.js')).x) {} } catch (e) { if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e; console.log('optional dependency skipped'); }`,
+      ].join('\n'),
+    });
+  });
+
+  it('a static JSON import without the attribute fails in a .js file, as in node', async () => {
+    await sameAsNode({ 'data.json': `{ "v": 1 }`, 'main.js': `import data from './data.json';\nconsole.log(data.v);\n` });
+    await sameAsNode({
+      'data.json': `{ "v": 1 }`,
+      'main.js': `import data from './data.json' with { type: 'json' };\nconsole.log(data.v);\n`,
+    });
+  });
+});
+
+describe('require() of an ES module', () => {
+  it('gives its namespace, with __esModule when it has a default export', async () => {
+    await sameAsNode(
+      {
+        'util.mjs': `export default function greet() { return 'hi'; }\nexport const x = 1;\n`,
+        'plain.mjs': `export const y = 2;\n`,
+        'main.cjs': `const m = require('./util.mjs');\nconst p = require('./plain.mjs');\nconsole.log(Object.keys(m), m.__esModule, m.default(), Object.keys(p), Object.prototype.toString.call(p));\n`,
+      },
+      'main.cjs',
+    );
+  });
+});
+
+describe('export * edge cases', () => {
+  it('an ambiguous name is left out of the namespace; a star re-export cycle ends', async () => {
+    await sameAsNode({
+      's1.js': `export const x = 1, only1 = 'one';\n`,
+      's2.js': `export const x = 2, only2 = 'two';\n`,
+      'star.js': `export * from './s1.js';\nexport * from './s2.js';\n`,
+      'cyc-a.js': `export * from './cyc-b.js';\nexport const fromA = 'a';\n`,
+      'cyc-b.js': `export * from './cyc-a.js';\nexport const fromB = 'b';\n`,
+      'main.js': `import * as ns from './star.js';\nimport * as cyc from './cyc-a.js';\nconsole.log(Object.keys(ns), 'x' in ns);\nconsole.log(Object.keys(cyc));\n`,
+    });
+  });
+});
+
+describe('names and scope', () => {
+  it('import.meta has a null prototype; top-level this is undefined; top-level arguments is a ReferenceError', async () => {
+    await sameAsNode({
+      'main.js': `console.log(Object.getPrototypeOf(import.meta), this, typeof arguments);\ntry { arguments; } catch (e) { console.log(e.constructor.name, e.message); }\nconst arrow = () => { try { return arguments; } catch (e) { return e.constructor.name; } };\nconsole.log(arrow());\n`,
+    });
+  });
+
+  it('direct eval sees imported bindings', async () => {
+    await sameAsNode({
+      'dep.js': `export const secret = 42;\n`,
+      'main.js': `import { secret } from './dep.js';\nconsole.log(eval('secret + 1'));\n`,
+    });
+  });
+
+  it('error messages name imported bindings as written', async () => {
+    await sameAsNode({
+      'helpers.js': `export const helpers = {};\nexport const notAFunction = 1;\nexport default undefined;\n`,
+      'main.js': [
+        `import { helpers, notAFunction as renamed } from './helpers.js';`,
+        `import * as h from './helpers.js';`,
+        `import dflt from './helpers.js';`,
+        `const m = (fn) => { try { fn(); } catch (e) { console.log(e.constructor.name, e.message); } };`,
+        `m(() => helpers.format('x'));`,
+        `m(() => renamed());`,
+        `m(() => h.missing());`,
+        `m(() => new renamed());`,
+        `m(() => { for (const x of renamed); });`,
+        `m(() => dflt.prop);`,
+        `m(() => { const { a } = dflt; });`,
+        `m(() => { helpers = 1; });`,
+      ].join('\n'),
+    });
+  });
+});
+
+describe('top-level await', () => {
+  it('a sync sibling does not wait for an async one', async () => {
+    const out = await sameAsNode({
+      'slow.js': `console.log('slow:start');\nawait new Promise((r) => setTimeout(r, 20));\nconsole.log('slow:end');\n`,
+      'fast.js': `console.log('fast');\n`,
+      'main.js': `import './slow.js';\nimport './fast.js';\nconsole.log('main');\n`,
+    });
+    assert.deepEqual(out.lines, ['slow:start', 'fast', 'slow:end', 'main']);
+  });
+
+  it("cycles with top-level await finish in Node's order", async () => {
+    await sameAsNode({
+      'a.js': `import { b } from './b.js';\nconsole.log('a', b);\nawait null;\nexport const a = 'A';\nconsole.log('a done');\n`,
+      'b.js': `import * as m from './a.js';\nconsole.log('b');\nawait new Promise((r) => setTimeout(r, 5));\nexport const b = 'B';\nconsole.log('b done');\n`,
+      'c.js': `import { a } from './a.js';\nconsole.log('c', a);\n`,
+      'main.js': `import './c.js';\nimport { b } from './b.js';\nconsole.log('main', b);\n`,
+    });
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * Differential runs: the same fixture under plain `node` and under devhot's runner, each in a
+ * child process of its own, and what each observably did: the lines it printed, and how the
+ * entry ended (fulfilled, or rejected with an error's name, code and message), and the process's
+ * exit code. A test that compares devhot with Node itself finds the differences a test that
+ * compares devhot with itself cannot (docs/design.md).
+ *
+ * Fixtures are plain JavaScript (.js in a `"type": "module"` package, .mjs, .cjs), so Node runs
+ * them as they are; TypeScript project shapes (CommonJS TypeScript, entry forms) are compared
+ * with tsx instead, which is what a user would run them with (`sameAsTsx`). devhot's own
+ * location suffix on error messages (" (file.js:3:5)") is dropped before comparing; everything
+ * else must match.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { writeTree } from './tree.js';
+
+/** /work/main (this file runs from dist/test/helpers/). */
+const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
+const DEVHOT = path.join(REPO_ROOT, 'dist', 'src', 'index.js');
+/** tsx's loader, for `node --import` (the fixture has no node_modules of its own). */
+const TSX = path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+
+export interface Outcome {
+  /** What the fixture printed (console.log), line by line. */
+  lines: string[];
+  /** How the entry's load ended: 'ok', or the error it was rejected with. */
+  entry: 'ok' | { name: string; code?: string; message: string };
+  exitCode: number | null;
+}
+
+/** Runs in the child: import the entry (node) or start a runner on it (devhot), report at exit. */
+const DRIVER = `
+import { pathToFileURL } from 'node:url';
+const [engine, root, entry, devhot] = process.argv.slice(2);
+let outcome = 'pending';
+process.on('exit', (code) => { process.stdout.write('\\n@@outcome ' + JSON.stringify({ entry: outcome, exitCode: code }) + '\\n'); });
+const describe = (e) => {
+  if (e && typeof e === 'object' && e.code && String(e.code).startsWith('DEVHOT_ERR') && e.cause && typeof e.cause.message === 'string') {
+    const m = /^(\\w+): ([\\s\\S]*?)(?: \\([^()\\s]+(?::\\d+:\\d+)?\\))?$/.exec(e.cause.message);
+    if (!m) return { name: 'DevhotError', message: e.message };
+    return { name: m[1], ...(e.cause.errorCode ? { code: e.cause.errorCode } : {}), message: m[2] };
+  }
+  return { name: e?.name ?? typeof e, ...(e?.code ? { code: e.code } : {}), message: String(e?.message ?? e) };
+};
+try {
+  if (engine === 'node') await import(pathToFileURL(entry).href);
+  else {
+    const { createRunner } = await import(pathToFileURL(devhot).href);
+    await createRunner({ root, entry, cacheDir: false, nativeLoads: true }).start();
+  }
+  outcome = 'ok';
+} catch (error) {
+  outcome = describe(error);
+}
+`;
+
+type Engine = 'node' | 'tsx' | 'devhot';
+
+/**
+ * tsx runs the entry itself (`node --import tsx main.ts`), so that it is the process's main
+ * module as under `tsx main.ts`; how its load ended is read from its exit code and the last
+ * `Name: message` line it printed on stderr.
+ */
+function runTsx(root: string, entry: string): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', pathToFileURL(TSX).href, path.join(root, entry)], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
+    // A bound, not a wait: a fixture that hangs fails instead of holding the suite (generous, for a busy CI machine).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const lines = out.split('\n').filter((l) => l !== '');
+      const last = [...err.matchAll(/^(?:\w+ \[\w+\]|(\w*Error)): (.*)$/gm)].at(-1);
+      resolve({ lines, entry: code === 0 ? 'ok' : { name: last?.[1] ?? 'Error', message: last?.[2] ?? err.trim() }, exitCode: code });
+    });
+  });
+}
+
+/**
+ * Why a load never settled, without where: Node's warning names the driver's line that awaited
+ * it, which is another line for each engine.
+ */
+function pendingReason(stderr: string): string {
+  if (/Detected unsettled top-level await/.test(stderr)) return 'unsettled top-level await';
+  return stderr.trim().split('\n').slice(-3).join(' ');
+}
+
+function runIn(engine: Engine, root: string, entry: string): Promise<Outcome> {
+  if (engine === 'tsx') return runTsx(root, entry);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, '.driver.mjs'), engine, root, path.join(root, entry), DEVHOT], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
+    // A bound, not a wait: a fixture that hangs fails instead of holding the suite (generous, for a busy CI machine).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(timer);
+      const at = out.lastIndexOf('\n@@outcome ');
+      if (at < 0) return reject(new Error(`${engine} printed no outcome; stdout:\n${out}\nstderr:\n${err}`));
+      const { entry: result, exitCode } = JSON.parse(out.slice(at + '\n@@outcome '.length)) as {
+        entry: Outcome['entry'] | 'pending';
+        exitCode: number | null;
+      };
+      const lines = out
+        .slice(0, at)
+        .split('\n')
+        .filter((l) => l !== '');
+      resolve({
+        lines,
+        entry: result === 'pending' ? { name: 'pending', message: pendingReason(err) } : result,
+        exitCode,
+      });
+    });
+  });
+}
+
+/** Write `tree` (an ESM package unless it has its own package.json) and run `entry` under `reference` and devhot. */
+export async function runBoth(
+  tree: Record<string, string>,
+  entry: string,
+  reference: Engine = 'node',
+): Promise<{ reference: Outcome; devhot: Outcome }> {
+  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-diff-')));
+  try {
+    writeTree(root, { '.driver.mjs': DRIVER, ...tree });
+    const [ref, devhot] = await Promise.all([runIn(reference, root, entry), runIn('devhot', root, entry)]);
+    return { reference: ref, devhot };
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Run `tree` under node and under devhot and assert both did the same; returns what they did. */
+export async function sameAsNode(tree: Record<string, string>, entry = 'main.js'): Promise<Outcome> {
+  const { reference, devhot } = await runBoth(tree, entry, 'node');
+  assert.deepEqual(devhot, reference, `devhot differs from node\nnode:   ${JSON.stringify(reference)}\ndevhot: ${JSON.stringify(devhot)}`);
+  return reference;
+}
+
+/**
+ * The same with tsx as the reference, for TypeScript project shapes: the same lines, and the
+ * same end (fulfilled, or an error of the same type). Exit codes differ by construction (tsx's
+ * entry is the process's main module; devhot's runs under a driver that reports the error).
+ */
+export async function sameAsTsx(tree: Record<string, string>, entry = 'main.ts'): Promise<Outcome> {
+  const { reference, devhot } = await runBoth(tree, entry, 'tsx');
+  const end = (o: Outcome) => (o.entry === 'ok' ? 'ok' : o.entry.name);
+  const detail = `\ntsx:    ${JSON.stringify(reference)}\ndevhot: ${JSON.stringify(devhot)}`;
+  assert.deepEqual(devhot.lines, reference.lines, `devhot printed other lines than tsx${detail}`);
+  assert.equal(end(devhot), end(reference), `devhot ended otherwise than tsx${detail}`);
+  return reference;
+}

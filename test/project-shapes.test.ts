@@ -1,0 +1,75 @@
+/**
+ * TypeScript project shapes as tsx runs them (issue #10): each fixture runs under tsx and under
+ * devhot's runner, and both must print the same lines and end the same way
+ * (helpers/differential.ts).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runBoth, sameAsTsx } from './helpers/differential.js';
+
+/** A package without "type": "module", as the express, koa, socket.io and NestJS starters have. */
+const CJS_PACKAGE = JSON.stringify({ name: 'fixture', private: true });
+
+describe('CommonJS TypeScript', () => {
+  it('.ts files of a CommonJS package are CommonJS: __dirname, require, module, exports, import = require, export =', async () => {
+    const out = await sameAsTsx({
+      'package.json': CJS_PACKAGE,
+      'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'commonjs', esModuleInterop: true } }),
+      'greeter.ts': `class Greeter { greet(n: string) { return 'hello ' + n; } }\nexport = Greeter;\n`,
+      'config.ts': `export const port: number = 3000;\nexport default { name: 'app' };\n`,
+      'main.ts': [
+        `import path = require('node:path');`,
+        `import Greeter = require('./greeter');`,
+        `import config, { port } from './config';`,
+        `console.log(path.basename(__filename), path.basename(__dirname) === path.basename(process.cwd()));`,
+        `console.log(typeof require, typeof module, typeof exports, module.exports === exports);`,
+        `console.log(new Greeter().greet('ts'), port, config.name);`,
+        `console.log(require('./config').port, require.main === module, require.main?.filename === __filename);`,
+      ].join('\n'),
+    });
+    assert.deepEqual(out.lines, ['main.ts true', 'function object object true', 'hello ts 3000 app', '3000 true true']);
+  });
+
+  it('an ES module required from CommonJS TypeScript has __esModule and its default, as Node gives it', async () => {
+    await sameAsTsx({
+      'package.json': CJS_PACKAGE,
+      'util.mts': `export default function greet() { return 'hi'; }\nexport const x = 1;\n`,
+      'main.ts': `import greet, { x } from './util.mjs';\nconst raw = require('./util.mjs');\nconsole.log(greet(), x, raw.__esModule, typeof raw.default);\n`,
+    });
+  });
+
+  it('top-level await in a CommonJS .ts file is an error (as under tsx) naming the file and the fix', async () => {
+    const tree = { 'package.json': CJS_PACKAGE, 'main.ts': `console.log('ran');\nawait Promise.resolve();\n` };
+    const { reference, devhot } = await runBoth(tree, 'main.ts', 'tsx');
+    assert.notEqual(reference.entry, 'ok', 'tsx refuses it too');
+    assert.deepEqual(devhot.lines, reference.lines);
+    assert.ok(devhot.entry !== 'ok');
+    assert.match(devhot.entry.message, /Top-level await in .*main\.ts, which is a CommonJS module/);
+  });
+});
+
+describe('CommonJS TypeScript under hot updates', () => {
+  it('a save re-runs the importers with the new exports; a throwing save rolls back; stack lines are the .ts lines', async (t) => {
+    const { startProject, expectStatus } = await import('./helpers/project.js');
+    const { project, runner, ns } = await startProject(
+      t,
+      {
+        'package.json': CJS_PACKAGE,
+        'config.ts': `export const level: number = 1;\n`,
+        'main.ts': `import { level } from './config';\nexport const read = () => level;\nexport const here = () => __filename;\n`,
+      },
+      { esm: false },
+    );
+    assert.equal(ns('main.ts').read(), 1);
+    assert.equal(ns('main.ts').here(), project.file('main.ts'));
+    expectStatus(await runner.update([project.edit('config.ts', 'level: number = 1', 'level: number = 2')]), 'applied');
+    assert.equal(ns('main.ts').read(), 2);
+    const failed = expectStatus(
+      await runner.update([project.write('config.ts', `type N = number;\n\nthrow new Error('boom');\nexport const level: N = 3;\n`)]),
+      'error',
+    );
+    assert.equal(failed.error.file, project.file('config.ts'));
+    assert.equal(failed.error.line, 3);
+    assert.equal(ns('main.ts').read(), 2, 'the previous version keeps serving');
+  });
+});
