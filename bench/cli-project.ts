@@ -2,8 +2,9 @@
  * The HTTP-server project the CLI benchmark edits. The module tree comes from generate.ts (the
  * runner benchmark's projects, so both benchmarks measure the same code); this file adds
  *
- *   src/server.ts    the entry: node:http on 127.0.0.1:$PORT; `GET /` answers `v<LEAF_VERSION>`
- *                    with the header `x-env: $BENCH_TOKEN` (so an env-file restart is visible)
+ *   src/server.ts    the entry (cli-servers.ts: the form each peer is meant to be used in):
+ *                    `GET /` answers `v<LEAF_VERSION>` with the header `x-env: $BENCH_TOKEN` (so
+ *                    an env-file restart is visible)
  *   .env             BENCH_TOKEN=r0
  *
  * and, for `node --watch` (Node 20 cannot run .ts), a JS variant: every module compiled to an
@@ -13,9 +14,10 @@
  * that nothing accepts re-executes the leaf, its importer chain up to main.ts, and the entry.
  */
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, posix, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { transformSync } from 'esbuild';
-import { generateProject, leafSource, modulePath, type GeneratedProject } from './generate.js';
+import { serverFiles, type ServerKind } from './cli-servers.js';
+import { generateProject, leafSource, type GeneratedProject, type Layout } from './generate.js';
 
 export type Variant = 'ts' | 'js';
 
@@ -37,30 +39,6 @@ export interface CliProject {
   envText(n: number): string;
 }
 
-function serverSource(modules: number): string {
-  const leaf = posix.relative('src', modulePath(modules - 1)).replace(/\.ts$/, '.js');
-  return `// Entry of the CLI benchmark project (generated).
-import { createServer } from 'node:http';
-import { weight0 } from './main.js';
-import { LEAF_VERSION } from './${leaf}';
-
-const port = Number(process.env.PORT);
-if (!Number.isInteger(port) || port <= 0) throw new Error('PORT is not set');
-
-const server = createServer((_req, res) => {
-  const body = \`v\${LEAF_VERSION}\`;
-  res.writeHead(200, {
-    'content-type': 'text/plain',
-    'content-length': Buffer.byteLength(body),
-    'x-env': process.env.BENCH_TOKEN ?? '',
-    'x-modules': String(weight0),
-  });
-  res.end(body);
-});
-server.listen(port, '127.0.0.1');
-`;
-}
-
 function compileTs(source: string): string {
   return transformSync(source, { loader: 'ts', format: 'esm', target: 'es2022' }).code;
 }
@@ -76,11 +54,21 @@ function walk(dir: string, out: string[] = []): string[] {
 
 export function createCliProject(
   dir: string,
-  options: { modules: number; branching: number; variant: Variant; accept: boolean; salt: string },
+  options: { modules: number; branching: number; variant: Variant; accept: boolean; salt: string; layout: Layout; server: ServerKind },
 ): CliProject {
-  const p: GeneratedProject = generateProject(dir, { modules: options.modules, branching: options.branching, accept: options.accept });
+  const p: GeneratedProject = generateProject(dir, {
+    modules: options.modules,
+    branching: options.branching,
+    accept: options.accept,
+    layout: options.layout,
+  });
   const root = p.root;
-  writeFileSync(join(root, 'src', 'server.ts'), serverSource(options.modules));
+  const server = serverFiles(options.server, options.modules, options.layout);
+  for (const [rel, text] of Object.entries(server.files)) writeFileSync(join(root, rel), text);
+  if (server.packageJson) {
+    const file = join(root, 'package.json');
+    writeFileSync(file, `${JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), ...server.packageJson }, null, 2)}\n`);
+  }
   const envFile = join(root, '.env');
   const envText = (n: number) => `BENCH_TOKEN=r${n}\n`;
   writeFileSync(envFile, envText(0));

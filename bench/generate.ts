@@ -6,18 +6,24 @@
  *
  *   src/main.ts            module 0, the entry; prints `ready` at the end of its top-level code
  *   src/types.ts           shared types, imported with `import type` (erased, no runtime edge)
- *   src/g<k>/m<i>.ts       module i, 100 per directory
+ *   src/g<k>/m<i>.ts       module i, 100 per directory (layout 'spread', the default)
+ *   src/m<i>.ts            module i, all in one directory (layout 'flat': what a watcher that
+ *                          re-reads a directory on each event pays for)
  *   tsconfig.json          strict, NodeNext
  *
  * Only relative imports and `node:` built-ins: the project needs no node_modules, and runs the
  * same under devhot, tsx or any TypeScript runner.
  *
- * As a script: node dist/bench/generate.js <dir> [--modules 300] [--branching 4] [--accept]
+ * As a script: node dist/bench/generate.js <dir> [--modules 300] [--branching 4] [--accept] [--layout flat]
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+
+/** Where the modules go: 100 per directory, or all in src/. */
+export type Layout = 'spread' | 'flat';
+export const LAYOUTS: readonly Layout[] = ['flat', 'spread'];
 
 export interface GenerateOptions {
   /** Number of modules, the entry included. At least 2. */
@@ -28,6 +34,8 @@ export interface GenerateOptions {
   accept?: boolean;
   /** Remove `dir` first. Default true. */
   clean?: boolean;
+  /** Default 'spread'. */
+  layout?: Layout;
 }
 
 export interface GeneratedProject {
@@ -39,6 +47,7 @@ export interface GeneratedProject {
   tsconfig: string;
   modules: number;
   branching: number;
+  layout: Layout;
   /** Modules from the entry to the leaf, both included (entry first), relative to root. */
   chain: string[];
   /** Total lines of TypeScript written. */
@@ -48,8 +57,9 @@ export interface GeneratedProject {
 const PER_DIR = 100;
 
 /** Path of module i relative to the project root (POSIX separators). */
-export function modulePath(i: number): string {
-  return i === 0 ? 'src/main.ts' : `src/g${Math.floor(i / PER_DIR)}/m${i}.ts`;
+export function modulePath(i: number, layout: Layout = 'spread'): string {
+  if (i === 0) return 'src/main.ts';
+  return layout === 'flat' ? `src/m${i}.ts` : `src/g${Math.floor(i / PER_DIR)}/m${i}.ts`;
 }
 
 function children(i: number, n: number, b: number): number[] {
@@ -63,9 +73,9 @@ function parent(i: number, b: number): number {
 }
 
 /** `./g3/m301.js` style specifier from module `from` to module `to` (.js → .ts, as NodeNext code writes it). */
-function specifier(from: number, to: number | 'types'): string {
-  const fromDir = posix.dirname(modulePath(from));
-  const target = to === 'types' ? 'src/types.ts' : modulePath(to);
+function specifier(from: number, to: number | 'types', layout: Layout): string {
+  const fromDir = posix.dirname(modulePath(from, layout));
+  const target = to === 'types' ? 'src/types.ts' : modulePath(to, layout);
   let rel = posix.relative(fromDir, target).replace(/\.ts$/, '.js');
   if (!rel.startsWith('.')) rel = `./${rel}`;
   return rel;
@@ -78,14 +88,20 @@ const BUILTINS = [
 ] as const;
 
 /** Source of module i. `leaf` carries the edit counter and the accept switch. */
-export function moduleSource(i: number, n: number, b: number, leaf?: { version: number; accept: boolean; salt?: string }): string {
+export function moduleSource(
+  i: number,
+  n: number,
+  b: number,
+  leaf?: { version: number; accept: boolean; salt?: string },
+  layout: Layout = 'spread',
+): string {
   const kids = children(i, n, b);
   const builtin = BUILTINS[i % BUILTINS.length]!;
   const L: string[] = [];
   L.push(`// Generated module ${i} of ${n}.`);
   L.push(builtin[0]);
-  L.push(`import type { Logger, Result } from '${specifier(i, 'types')}';`);
-  for (const c of kids) L.push(`import { compute${c}, weight${c}, type Record${c} } from '${specifier(i, c)}';`);
+  L.push(`import type { Logger, Result } from '${specifier(i, 'types', layout)}';`);
+  for (const c of kids) L.push(`import { compute${c}, weight${c}, type Record${c} } from '${specifier(i, c, layout)}';`);
   L.push('');
   L.push(`export interface Record${i} {`);
   L.push('  id: number;');
@@ -185,6 +201,7 @@ const TSCONFIG = `{
 export function generateProject(dir: string, options: GenerateOptions): GeneratedProject {
   const n = options.modules;
   const b = options.branching ?? 4;
+  const layout = options.layout ?? 'spread';
   if (!Number.isInteger(n) || n < 2) throw new Error(`modules must be an integer ≥ 2, got ${n}`);
   if (!Number.isInteger(b) || b < 1) throw new Error(`branching must be an integer ≥ 1, got ${b}`);
   const root = resolve(dir);
@@ -201,20 +218,24 @@ export function generateProject(dir: string, options: GenerateOptions): Generate
   write('tsconfig.json', TSCONFIG);
   write('src/types.ts', TYPES);
   for (let i = 0; i < n; i++) {
-    write(modulePath(i), moduleSource(i, n, b, i === leafIndex ? { version: 0, accept: options.accept ?? false } : undefined));
+    write(
+      modulePath(i, layout),
+      moduleSource(i, n, b, i === leafIndex ? { version: 0, accept: options.accept ?? false } : undefined, layout),
+    );
   }
   const chain: string[] = [];
   for (let i = leafIndex; ; i = parent(i, b)) {
-    chain.unshift(modulePath(i));
+    chain.unshift(modulePath(i, layout));
     if (i === 0) break;
   }
   return {
     root,
-    entry: join(root, modulePath(0)),
-    leaf: join(root, modulePath(leafIndex)),
+    entry: join(root, modulePath(0, layout)),
+    leaf: join(root, modulePath(leafIndex, layout)),
     tsconfig: join(root, 'tsconfig.json'),
     modules: n,
     branching: b,
+    layout,
     chain,
     lines,
   };
@@ -225,12 +246,18 @@ export function generateProject(dir: string, options: GenerateOptions): Generate
  * the content unique to one run, so a disk cache shared between runs cannot turn edits into hits.
  */
 export function leafSource(
-  project: Pick<GeneratedProject, 'modules' | 'branching'>,
+  project: Pick<GeneratedProject, 'modules' | 'branching'> & { layout?: Layout },
   version: number,
   accept: boolean,
   salt?: string,
 ): string {
-  return moduleSource(project.modules - 1, project.modules, project.branching, { version, accept, ...(salt ? { salt } : {}) });
+  return moduleSource(
+    project.modules - 1,
+    project.modules,
+    project.branching,
+    { version, accept, ...(salt ? { salt } : {}) },
+    project.layout,
+  );
 }
 
 function main(): void {
@@ -240,14 +267,16 @@ function main(): void {
       modules: { type: 'string', default: '300' },
       branching: { type: 'string', default: '4' },
       accept: { type: 'boolean', default: false },
+      layout: { type: 'string', default: 'spread' },
     },
   });
   const dir = positionals[0];
   if (!dir) {
-    console.error('usage: node dist/bench/generate.js <dir> [--modules 300] [--branching 4] [--accept]');
+    console.error('usage: node dist/bench/generate.js <dir> [--modules 300] [--branching 4] [--accept] [--layout flat]');
     process.exit(2);
   }
-  const p = generateProject(dir, { modules: Number(values.modules), branching: Number(values.branching), accept: values.accept });
+  const layout = values.layout === 'flat' ? 'flat' : 'spread';
+  const p = generateProject(dir, { modules: Number(values.modules), branching: Number(values.branching), accept: values.accept, layout });
   console.log(`${p.modules} modules (${p.lines} lines) in ${p.root}`);
   console.log(`entry ${p.entry}`);
   console.log(`leaf  ${p.leaf} (chain of ${p.chain.length}: ${p.chain.join(' → ')})`);

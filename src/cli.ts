@@ -18,6 +18,7 @@ cli
   .option('--include <path>', 'Also watch this path or glob (repeatable)')
   .option('--exclude <path>', 'Do not watch this path or glob (repeatable)')
   .option('--delay <ms>', 'Wait this long after a change for more (default: 0)')
+  .option('--poll', 'Look at the files every so often instead of waiting for file events (network drives, some containers)')
   .option('--env-file <file>', 'Load env vars from this file; a change restarts the app (repeatable)')
   .option('--inspect [host:port]', 'Start the app with the inspector')
   .option('--inspect-brk [host:port]', 'Start the app with the inspector, paused')
@@ -93,6 +94,7 @@ async function run(entry: string | undefined, args: string[], flags: Record<stri
     include: list(flags.include),
     exclude: list(flags.exclude),
     delay: flags.delay === undefined ? undefined : Number(flags.delay),
+    poll: flags.poll as boolean | undefined,
     envFiles: list(flags.envFile),
     inspect: flags.inspect as string | boolean | undefined,
     inspectBrk: flags.inspectBrk as string | boolean | undefined,

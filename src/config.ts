@@ -24,6 +24,11 @@ export interface DevhotOptions {
   exclude?: string[];
   /** Wait this long (ms) after a change for more before applying. Default: 0. */
   delay?: number;
+  /**
+   * Look at the files every so often instead of waiting for the system's file events, for file
+   * systems that send none (network drives, some container mounts). Default: false.
+   */
+  poll?: boolean;
   /** `.env` files loaded into the app's environment; a change restarts the app. */
   envFiles?: string[];
   /** Pass `--inspect[=host:port]` to the app process. */
@@ -74,6 +79,7 @@ export interface ResolvedConfig {
   readonly include: readonly string[];
   readonly exclude: readonly string[];
   readonly delay: number;
+  readonly poll: boolean;
   readonly envFiles: readonly string[];
   readonly execArgv: readonly string[];
   readonly inspect: boolean;
@@ -224,6 +230,7 @@ export function resolveConfig(cli: DevhotOptions, file: DevhotOptions = {}, conf
     include: Object.freeze([...(o.include ?? [])]),
     exclude: Object.freeze([...(o.exclude ?? [])]),
     delay,
+    poll: o.poll ?? false,
     envFiles: Object.freeze(envFiles),
     execArgv: Object.freeze(execArgv),
     inspect: execArgv.length > 0,

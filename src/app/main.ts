@@ -4,7 +4,8 @@
  */
 import process from 'node:process';
 import diagnostics from 'node:diagnostics_channel';
-import { relative } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { relative, sep } from 'node:path';
 import { createRunner } from '../runner/runner.js';
 import { toErrorPayload } from '../runner/error-payload.js';
 import type { UpdateResult } from '../shared/results.js';
@@ -114,22 +115,30 @@ process.on('disconnect', () => {
   process.exit(1);
 });
 
-/** What the supervisor decides saves by, sent when it changes (modules loaded read more). */
+/**
+ * What the supervisor decides saves by, sent when it changes (modules loaded read more): the
+ * restart triggers, the modules outside the root (watched one by one), and the graph's files.
+ */
+const rootPrefix = realpathSync(config.root) + sep;
 let configFilesSent = '';
 let modulesSent = new Set<string>();
+let outside: string[] = [];
 function reportConfigFiles(): void {
   const files = [...runner.configFiles].sort();
-  const key = files.join('\0');
-  if (key !== configFilesSent) {
-    configFilesSent = key;
-    send({ type: 'config-files', files });
-  }
   // The graph's files: a save of anything else (a log the app writes, devhot's own output
   // redirected into the project) runs nothing. Compared by lookups, not sorted: ~50 µs for 3,000
   // modules when nothing changed, after the result is sent.
-  if (sameFiles(runner.modules, modulesSent)) return;
-  modulesSent = new Set(runner.modules.keys());
-  send({ type: 'modules', files: [...modulesSent] });
+  const modulesChanged = !sameFiles(runner.modules, modulesSent);
+  if (modulesChanged) {
+    modulesSent = new Set(runner.modules.keys());
+    outside = [...modulesSent].filter((file) => !file.startsWith(rootPrefix)).sort();
+  }
+  const key = `${files.join('\0')}\n${outside.join('\0')}`;
+  if (key !== configFilesSent) {
+    configFilesSent = key;
+    send({ type: 'config-files', files, outside });
+  }
+  if (modulesChanged) send({ type: 'modules', files: [...modulesSent] });
 }
 
 function sameFiles(files: ReadonlyMap<string, unknown>, sent: ReadonlySet<string>): boolean {

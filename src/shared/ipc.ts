@@ -94,9 +94,11 @@ export type FromApp =
   | { type: 'late-update'; result: UpdateResult }
   /**
    * The files whose change needs a new process (the runner's configFiles: the tsconfig chain and
-   * every package.json it read), sent after the start and whenever the set changes.
+   * every package.json it read), and the app's modules outside the root (a workspace package
+   * linked from elsewhere: the watcher follows no link out of the root, so it watches these one
+   * by one); sent after the start and whenever either set changes.
    */
-  | { type: 'config-files'; files: string[] }
+  | { type: 'config-files'; files: string[]; outside: string[] }
   /**
    * The files of the module graph, sent after the start and whenever the set changes: a save of
    * a file that is in neither this set nor the config files is no reason to run anything.

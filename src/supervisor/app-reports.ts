@@ -24,6 +24,8 @@ export interface ReportsHost {
   current(): AppProcess | undefined;
   /** The process an update or reload runs in now (its deadline reports a blocked loop). */
   updating(): AppProcess | undefined;
+  /** Watch these files one by one: modules outside the root (the watcher follows no link out of it). */
+  watchOutside(files: string[]): void;
 }
 
 function seconds(ms: number): string {
@@ -72,6 +74,7 @@ export class AppReports {
         return;
       case 'config-files':
         this.configFiles = new Set(message.files);
+        host.watchOutside(message.outside);
         return;
       case 'modules':
         this.modules = new Set(message.files);

@@ -1,5 +1,5 @@
 /**
- * Glob patterns for --include/--exclude, matched by devhot because chokidar ≥ 4 takes none:
+ * Glob patterns for --include/--exclude, matched by devhot's watcher (watch-rules.ts):
  * `*` and `?` stay within a path segment, `**` spans segments, `{a,b}` is a choice. A pattern
  * without a slash matches a file or directory name at any depth (`*.test.ts`, `fixtures`); a
  * plain path matches itself and everything below it.

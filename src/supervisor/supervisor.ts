@@ -120,6 +120,7 @@ class DevhotSupervisor implements Supervisor {
       emit: (event) => this.emit(event),
       current: () => this.apps.current,
       updating: () => this.updating,
+      watchOutside: (files) => this.watcher?.watchOutside(files),
     });
   }
 
@@ -183,6 +184,7 @@ class DevhotSupervisor implements Supervisor {
       exclude: config.exclude,
       extraFiles: [...config.envFiles, ...(config.configFile ? [config.configFile] : [])],
       delay: config.delay,
+      poll: config.poll,
       onBatch: (changes) => this.saves.add(changes),
       onError: (error) =>
         isDescriptorError(error)

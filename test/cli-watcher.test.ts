@@ -1,0 +1,156 @@
+/**
+ * The watcher inside the real devhot: --poll applies saves; a symlink loop in the project costs
+ * nothing (one restart for package.json, saves keep applying); a workspace package linked from
+ * outside the root is watched because the app reports its modules there; and devhot's own
+ * output redirected into the project (`--json > events.jsonl 2> dev.log`) is never a save.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { BIN, createFixture, freePort, get, isRestart, isUpdate, onCleanup, startDevhot, waitForBody } from './helpers/cli.js';
+import { poll } from './helpers/poll.js';
+
+const SERVER = `import http from 'node:http';
+import { a } from './a.js';
+http
+  .createServer((req, res) => {
+    res.end(req.url === '/pid' ? String(process.pid) : a);
+  })
+  .listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+/** Directories a process watches through inotify (Linux: the `inotify wd:` lines of its fds). */
+function inotifyWatches(pid: number): number {
+  let watches = 0;
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:inotify') continue;
+      watches += fs
+        .readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('inotify wd:')).length;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return watches;
+}
+
+for (const poll_ of [false, true]) {
+  test(`the supervisor watches ${poll_ ? 'nothing through inotify with --poll' : 'each directory through inotify'}`, async (t) => {
+    const fixture = createFixture(t, { 'src/server.ts': SERVER, 'src/a.ts': `export const a = 'a1';\n`, 'src/lib/b.ts': '' });
+    const port = await freePort();
+    const devhot = await startDevhot(t, {
+      cwd: fixture.root,
+      args: ['src/server.ts', ...(poll_ ? ['--poll'] : [])],
+      env: { PORT: String(port) },
+    });
+    await waitForBody(port, 'a1');
+    // root, src, src/lib
+    assert.equal(inotifyWatches(devhot.pid), poll_ ? 0 : 3);
+  });
+}
+
+test('--poll: saves are applied without file events', async (t) => {
+  const fixture = createFixture(t, { 'src/server.ts': SERVER, 'src/a.ts': `export const a = 'a1';\n` });
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['src/server.ts', '--poll'], env: { PORT: String(port) } });
+  await waitForBody(port, 'a1');
+  const from = devhot.mark();
+  fixture.write('src/a.ts', `export const a = 'a2';\n`);
+  await waitForBody(port, 'a2');
+  await devhot.waitEvent(isUpdate('applied'), 'the update', { from });
+  // A file added in a new directory is seen too.
+  fixture.write('src/lib/b.ts', `export const b = 'b';\n`);
+  fixture.write('src/a.ts', `export { b as a } from './lib/b.js';\n`);
+  await waitForBody(port, 'b');
+});
+
+test('a symlink loop in the project (src/up -> ..) costs nothing: one restart for package.json, saves keep applying', async (t) => {
+  const fixture = createFixture(t, { 'src/server.ts': SERVER, 'src/a.ts': `export const a = 'a1';\n` });
+  fs.symlinkSync('..', fixture.file('src/up'));
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['src/server.ts'], env: { PORT: String(port) } });
+  await waitForBody(port, 'a1');
+  const pid = (await get(port, '/pid')).body;
+  let from = devhot.mark();
+  fixture.write('package.json', JSON.stringify({ name: 'fixture', private: true, type: 'module', description: 'edited' }));
+  const starting = await devhot.waitEvent(isRestart('starting'), 'the restart', { from });
+  assert.equal(starting.reason, 'package.json changed');
+  await devhot.waitEvent(isRestart('ready'), 'the restart ready', { from });
+  assert.notEqual((await get(port, '/pid')).body, pid);
+  from = devhot.mark();
+  fixture.write('src/a.ts', `export const a = 'a2';\n`);
+  await waitForBody(port, 'a2');
+  const applied = await devhot.waitEvent(isUpdate('applied'), 'the update', { from });
+  assert.deepEqual(applied.result.files, [fixture.file('src/a.ts')]);
+  assert.equal(devhot.find(isRestart('starting'), 0).length, 1, devhot.describe());
+  assert.ok(!devhot.events.some((e) => JSON.stringify(e).includes('src/up/')), devhot.describe());
+});
+
+test('a workspace package linked from outside the root is watched: its modules are in the graph', async (t) => {
+  const fixture = createFixture(t, {
+    'app/package.json': JSON.stringify({ name: 'app', private: true, type: 'module' }),
+    'app/src/server.ts': SERVER.replace("import { a } from './a.js';", "import { a } from '@ws/shared';"),
+    'shared/package.json': JSON.stringify({ name: '@ws/shared', type: 'module', main: 'index.ts' }),
+    'shared/index.ts': `export { a } from './lib/a.js';\n`,
+    'shared/lib/a.ts': `export const a = 'shared1';\n`,
+  });
+  fs.mkdirSync(fixture.file('app/node_modules/@ws'), { recursive: true });
+  fs.symlinkSync(fixture.file('shared'), fixture.file('app/node_modules/@ws/shared'));
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.file('app'), args: ['src/server.ts'], env: { PORT: String(port) } });
+  await waitForBody(port, 'shared1');
+  const from = devhot.mark();
+  fixture.write('shared/lib/a.ts', `export const a = 'shared2';\n`);
+  await waitForBody(port, 'shared2');
+  const applied = await devhot.waitEvent(isUpdate('applied'), 'the update', { from });
+  assert.deepEqual(applied.result.files, [fixture.file('shared/lib/a.ts')]);
+});
+
+test("devhot's own output redirected into the project (--json > events.jsonl 2> dev.log) is never a save", async (t) => {
+  const fixture = createFixture(t, { 'src/server.ts': SERVER, 'src/a.ts': `export const a = 'a1';\n` });
+  const port = await freePort();
+  const out = fs.openSync(fixture.file('events.jsonl'), 'w');
+  const err = fs.openSync(fixture.file('dev.log'), 'w');
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), NO_COLOR: '1' };
+  delete env.NODE_TEST_CONTEXT;
+  delete env.NODE_OPTIONS;
+  const child = spawn(process.execPath, [BIN, 'src/server.ts', '--json'], {
+    cwd: fixture.root,
+    env,
+    stdio: ['ignore', out, err],
+    detached: true,
+  });
+  fs.closeSync(out);
+  fs.closeSync(err);
+  onCleanup(t, async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    process.kill(-child.pid!, 'SIGTERM');
+    await exited;
+  });
+  const events = () =>
+    fixture
+      .read('events.jsonl')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { event: string; result?: { status: string; files: string[] } });
+  await waitForBody(port, 'a1');
+  // A failing save prints an error (into events.jsonl); a good one recovers.
+  fixture.write('src/a.ts', `export const a = ;\n`);
+  await poll(() => events().some((e) => e.event === 'update' && e.result?.status === 'error'), 'the error in events.jsonl');
+  fixture.write('src/a.ts', `export const a = 'a2';\n`);
+  await waitForBody(port, 'a2');
+  fixture.write('src/a.ts', `export const a = 'a3';\n`);
+  await waitForBody(port, 'a3');
+  await poll(() => events().filter((e) => e.result?.status === 'applied').length === 2, 'both updates in events.jsonl');
+  // Each save is one update, or two when its truncate and its write were seen apart (the second
+  // finds nothing new): none of them is about the files devhot writes.
+  const updates = events().filter((e) => e.event === 'update');
+  const files = new Set(updates.flatMap((e) => e.result!.files.map((f) => path.relative(fixture.root, f))));
+  assert.deepEqual([...files], ['src/a.ts'], JSON.stringify(updates));
+  assert.ok(updates.length <= 6, JSON.stringify(updates));
+});
