@@ -261,14 +261,32 @@ class DevhotSupervisor implements Supervisor {
       // An update that never ends must not hold the exit: stopping the app below ends whatever
       // request still waits for it. One whose app is blocked is not waited for at all.
       const app = this.apps.current;
-      // (Not under --inspect: the sample would resume a debugger paused at a breakpoint.)
-      const sample = app && !app.exited && this.config.updateTimeout > 0 ? await app.sample() : undefined;
-      if (sample?.blocked) app!.hung = true;
-      else await Promise.race([this.queue.idle(), new Promise((resolve) => setTimeout(resolve, this.config.killTimeout).unref())]);
+      if (app && (await this.blockedBeforeIdle(app))) app.hung = true;
       await this.apps.closeAll();
       await this.channel.close();
     })();
     return this.closing;
+  }
+
+  /**
+   * Wait for the update under way to end (at most killTimeout); true as soon as the app's loop is
+   * found blocked. Sampled again every 250 ms: a loop blocked for less than the watchdog's 500 ms
+   * still looks busy, so one sample at Ctrl-C would wait the whole killTimeout for an update
+   * that had just begun to spin. (Not under --inspect: a sample would resume a debugger paused at
+   * a breakpoint.)
+   */
+  private async blockedBeforeIdle(app: AppProcess): Promise<boolean> {
+    let idle = false;
+    void this.queue.idle().then(() => {
+      idle = true;
+    });
+    const until = Date.now() + this.config.killTimeout;
+    const sampling = this.config.updateTimeout > 0;
+    for (;;) {
+      if (sampling && !app.exited && (await app.sample())?.blocked) return true;
+      if (idle || app.exited || Date.now() >= until) return false;
+      await Promise.race([this.queue.idle(), new Promise((resolve) => setTimeout(resolve, 250).unref())]);
+    }
   }
 
   killNow(): void {
