@@ -177,7 +177,8 @@ class HumanFormat {
       r.rung === 'hot-update'
         ? `${this.time()} ${c.green('hot update')} ${c.cyan(files)} ${c.dim(`(${n})`)} ${ms}`
         : `${this.time()} ${c.yellow('entry re-executed')}${r.reason ? `: ${r.reason}` : ''} ${c.dim(`(${n})`)} ${ms}`;
-    return [head, ...r.warnings.map((w) => `${this.time()} ${c.yellow('warning')} ${w}`)];
+    const restarted = (r.restarted ?? []).map((what) => `${this.time()} ${c.cyan('restarted')} ${what}: a file it runs changed`);
+    return [head, ...restarted, ...r.warnings.map((w) => `${this.time()} ${c.yellow('warning')} ${w}`)];
   }
 
   private error(error: ErrorPayload): string {

@@ -108,6 +108,7 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
     return { format: 'module', source: proxySource(RUNNER_KEY, decodeURIComponent(new URL(url).pathname), names), shortCircuit: true };
   }
   const file = data.mode === 'compile' ? userFile(url) : undefined;
+  if (file !== undefined) data.filesPort?.postMessage(file);
   if (file !== undefined && compile!.compiles(file)) return compile!.load(file);
   return nextLoad(url, context);
 }

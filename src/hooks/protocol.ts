@@ -17,6 +17,8 @@ export interface HooksData {
   rootPrefix: string;
   /** The channel to the runner (proxy mode). */
   port?: import('node:worker_threads').MessagePort;
+  /** Where the hooks post the project files they load (compile mode; see CHILD_FILES_CMD). */
+  filesPort?: import('node:worker_threads').MessagePort;
   /** The project root and its tsconfig (compile mode). */
   root?: string;
   /** As the runner's option: a path, false for none, undefined for <root>/tsconfig.json if any. */
@@ -47,3 +49,18 @@ export const RUNNER_KEY = 'devhot.nativeLoads';
 
 /** The query a proxied URL carries: one URL per instance, so Node's cache never serves a replaced one. */
 export const INSTANCE_PARAM = 'devhot-instance';
+
+/**
+ * How a forked child or a worker tells the app which project files it runs, so a save of one
+ * restarts it (src/runner/resource-tracking.ts): a forked child with an IPC channel sends an
+ * internal message (a `cmd` starting with NODE_, which Node gives the parent as
+ * 'internalMessage', never to user 'message' listeners); a worker, a thread of the app process,
+ * posts on a BroadcastChannel with its threadId.
+ */
+export const CHILD_FILES_CMD = 'NODE_DEVHOT_FILES';
+export const WORKER_FILES_CHANNEL = 'devhot:worker-files';
+
+export interface WorkerFilesMessage {
+  threadId: number;
+  files: string[];
+}

@@ -8,6 +8,7 @@
  * ES modules run their generator's second step; CommonJS files run in Node's wrapper; JSON is
  * parsed. Modules Node loaded were evaluated by Node when they were loaded.
  */
+import { webpackHot } from './webpack-hot.js';
 import Module from 'node:module';
 import { dirname } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
@@ -215,6 +216,8 @@ function cjsModule(state: RunnerState, instance: ModuleInstance): NodeModule {
   module.filename = file;
   module.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(file));
   module.loaded = false;
+  // webpack's HMR API, as bundlers give CommonJS modules (webpack-hot.ts).
+  (module as NodeModule & { hot?: unknown }).hot = webpackHot(instance.hot, instance.previous === undefined);
   instance.cjsModule = module as unknown as ModuleInstance['cjsModule'];
   if (isMain) {
     state.mainModule = module;

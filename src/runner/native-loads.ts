@@ -177,7 +177,7 @@ function loaderWorker(Original: typeof import('node:worker_threads').Worker, fla
         if (!refused) throw error;
         worker = Reflect.construct(target, [filename, { ...options, execArgv: execArgv.filter((arg) => !refused.has(arg)) }], newTarget);
       }
-      ownWorker(worker);
+      ownWorker(worker, filename);
       return worker;
     },
   });

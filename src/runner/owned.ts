@@ -28,10 +28,37 @@ export interface OwnedResources {
   readonly listeners: Array<[EventEmitter, string | symbol, (...args: unknown[]) => void]>;
   readonly workers: Set<Worker>;
   readonly children: Set<ChildProcess>;
+  /**
+   * The project files each worker and child runs (its own file, and what it reported loading):
+   * a save of one re-runs this instance, which makes a new worker or child (runner.ts).
+   */
+  readonly runs: Map<Worker | ChildProcess, SpawnedRun>;
+}
+
+export interface SpawnedRun {
+  kind: 'worker' | 'child process';
+  /** Its main file, when it is a file of the project (absolute). */
+  main: string | undefined;
+  files: Set<string>;
 }
 
 export function ownedResources(): OwnedResources {
-  return { timers: new Set(), listeners: [], workers: new Set(), children: new Set() };
+  return { timers: new Set(), listeners: [], workers: new Set(), children: new Set(), runs: new Map() };
+}
+
+/** The workers and children of `owned` that run one of `files`. */
+export function runsChanged(owned: OwnedResources | undefined, files: ReadonlySet<string>): SpawnedRun[] {
+  const changed: SpawnedRun[] = [];
+  if (!owned) return changed;
+  for (const run of owned.runs.values()) {
+    for (const file of run.files) {
+      if (files.has(file)) {
+        changed.push(run);
+        break;
+      }
+    }
+  }
+  return changed;
 }
 
 /** Stop everything the instance left running; returns how much of each it stopped. */
@@ -57,5 +84,6 @@ export function release(owned: OwnedResources | undefined): { listeners: number;
     counts.children++;
   }
   owned.children.clear();
+  owned.runs.clear();
   return counts;
 }

@@ -8,14 +8,19 @@
 import childProcess, { type ChildProcess } from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
 import timers from 'node:timers';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Worker } from 'node:worker_threads';
+import { BroadcastChannel, type Worker } from 'node:worker_threads';
+import { CHILD_FILES_CMD, WORKER_FILES_CHANNEL, type WorkerFilesMessage } from '../hooks/protocol.js';
 import type { ModuleInstance } from './instance.js';
-import { ownedResources } from './owned.js';
+import { ownedResources, type SpawnedRun } from './owned.js';
 import type { RunnerState } from './state.js';
 
 interface Tracking {
   runners: Set<RunnerState>;
+  /** Owned workers by threadId, for what they report running (child-files.ts). */
+  workers: Map<number, { worker: Worker; owner: ModuleInstance }>;
   /** The instance whose code runs now (its evaluation, or a callback of a timer it owns). */
   owner: ModuleInstance | undefined;
 }
@@ -33,7 +38,8 @@ export function installResourceTracking(state: RunnerState): () => void {
   const global = globalThis as unknown as Record<symbol, Tracking | undefined>;
   let t = global[KEY];
   if (!t) {
-    t = global[KEY] = { runners: new Set(), owner: undefined };
+    t = global[KEY] = { runners: new Set(), workers: new Map(), owner: undefined };
+    listenToWorkers(t);
     wrapProcessListeners(t);
     wrapTimers(t);
     wrapFork(t);
@@ -56,13 +62,45 @@ export function runAs<T>(instance: ModuleInstance | undefined, fn: () => T): T {
   }
 }
 
-/** A worker made by running code (native-loads.ts makes the Worker class). */
-export function ownWorker(worker: Worker): void {
+/** A worker made by running code, from `filename` (native-loads.ts makes the Worker class). */
+export function ownWorker(worker: Worker, filename: unknown): void {
+  const t = tracking();
   const owner = ownerOf(true);
-  if (!owner) return;
-  const workers = (owner.owned ??= ownedResources()).workers;
-  workers.add(worker);
-  worker.once('exit', () => workers.delete(worker));
+  if (!t || !owner) return;
+  const owned = (owner.owned ??= ownedResources());
+  owned.workers.add(worker);
+  owned.runs.set(worker, spawnedRun('worker', filename));
+  const { threadId } = worker;
+  t.workers.set(threadId, { worker, owner });
+  worker.once('exit', () => {
+    owned.workers.delete(worker);
+    owned.runs.delete(worker);
+    t.workers.delete(threadId);
+  });
+}
+
+/** What a worker or child runs: its main file (a path, `file:` URL or URL, relative to the cwd as Node takes it). */
+function spawnedRun(kind: SpawnedRun['kind'], main: unknown): SpawnedRun {
+  let file: string | undefined;
+  try {
+    if (main instanceof URL || (typeof main === 'string' && main.startsWith('file:'))) file = fileURLToPath(main);
+    else if (typeof main === 'string' && !main.includes('\n')) file = resolve(main);
+  } catch {
+    file = undefined;
+  }
+  return { kind, main: file, files: new Set(file ? [file] : []) };
+}
+
+/** Workers post the project files they load (src/hooks/child-files.ts). */
+function listenToWorkers(t: Tracking): void {
+  const channel = new BroadcastChannel(WORKER_FILES_CHANNEL);
+  channel.unref();
+  channel.onmessage = (event) => {
+    const { threadId, files } = (event as { data: WorkerFilesMessage }).data;
+    const known = t.workers.get(threadId);
+    const run = known?.owner.owned?.runs.get(known.worker);
+    if (run) for (const file of files) run.files.add(file);
+  };
 }
 
 /**
@@ -180,9 +218,18 @@ function wrapFork(t: Tracking): void {
     const child = fork.apply(this, args);
     const owner = t.runners.size > 0 ? ownerOf(true) : undefined;
     if (owner) {
-      const children = (owner.owned ??= ownedResources()).children;
-      children.add(child);
-      child.once('exit', () => children.delete(child));
+      const owned = (owner.owned ??= ownedResources());
+      const run = spawnedRun('child process', args[0]);
+      owned.children.add(child);
+      owned.runs.set(child, run);
+      // Internal messages (a NODE_ cmd) never reach the child's user 'message' listeners.
+      child.on('internalMessage', (message: { cmd?: unknown; files?: unknown }) => {
+        if (message?.cmd === CHILD_FILES_CMD && Array.isArray(message.files)) for (const file of message.files) run.files.add(String(file));
+      });
+      child.once('exit', () => {
+        owned.children.delete(child);
+        owned.runs.delete(child);
+      });
     }
     return child;
   } as typeof fork;

@@ -22,7 +22,7 @@ import { RunnerState } from './state.js';
 import { Transaction } from './transaction.js';
 import { runUpdate } from './update.js';
 import { installNativeLoads } from './native-loads.js';
-import { release } from './owned.js';
+import { release, runsChanged } from './owned.js';
 import { installResourceTracking } from './resource-tracking.js';
 
 export type { Rung, UpdateResult };
@@ -156,11 +156,13 @@ class DevhotRunner implements Runner {
       retry.add(options.entry);
       return errorResult(options.root, paths, t0, changes.error, 'link');
     }
-    if (changes.changed.size === 0) {
+    const spawners = spawnersOf(state, new Set(paths));
+    if (changes.changed.size === 0 && spawners.rerun.length === 0) {
       if (changes.retried) retry.clear();
       return { status: 'unchanged', files: paths, duration: performance.now() - t0 };
     }
-    const result = await runUpdate(state, { changed: [...changes.changed], files: paths, compile: true });
+    const result = await runUpdate(state, { changed: [...changes.changed], files: paths, compile: true, rerun: spawners.rerun });
+    if (result.status === 'applied' && spawners.restarted.length > 0) result.restarted = spawners.restarted;
     if (result.status === 'error') {
       for (const f of paths) retry.add(f);
     } else if (changes.retried) retry.clear();
@@ -225,4 +227,21 @@ function toStartError(result: Extract<UpdateResult, { status: 'error' }>): Devho
     ...(e.frame ? { frame: e.frame } : {}),
     cause: result.error,
   });
+}
+
+/**
+ * The modules whose workers or forked children run one of `files` (owned.ts): re-running such a
+ * module stops its worker or child with its old instance and makes a new one, on the new code.
+ * With what to tell the user ("worker src/job.ts").
+ */
+function spawnersOf(state: RunnerState, files: ReadonlySet<string>): { rerun: ModuleNode[]; restarted: string[] } {
+  const rerun: ModuleNode[] = [];
+  const restarted: string[] = [];
+  for (const node of state.nodes.values()) {
+    const changed = runsChanged(node.instance?.owned, files);
+    if (changed.length === 0) continue;
+    rerun.push(node);
+    for (const run of changed) restarted.push(`${run.kind} ${run.main ? state.rel(run.main) : `started by ${state.rel(node.file)}`}`);
+  }
+  return { rerun, restarted };
 }

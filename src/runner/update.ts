@@ -37,6 +37,11 @@ export interface UpdateRequest {
   direct?: string;
   /** Modules whose self-accept does not count (they invalidated). */
   ignoreSelfAccept?: Iterable<ModuleNode>;
+  /**
+   * Modules to re-run although their code did not change: they started a worker or child whose
+   * files did (runner.ts, spawnersOf).
+   */
+  rerun?: ModuleNode[];
   /** The first pass's transaction, when the caller has already made nodes in it (the start). */
   txn?: Transaction;
 }
@@ -47,7 +52,8 @@ export async function runUpdate(state: RunnerState, request: UpdateRequest): Pro
   const progress = new UpdateProgress(request.ignoreSelfAccept);
   if (!direct) state.emit('beforeUpdate', { files: files.map((f) => state.rel(f)) });
   let txn = request.txn ?? new Transaction(state);
-  let pending = request.changed;
+  const rerun = request.rerun ?? [];
+  let pending = [...request.changed, ...rerun.filter((n) => !request.changed.includes(n))];
   let compile = request.compile;
   for (let pass = 0; pending.length > 0; pass++) {
     if (pass >= MAX_PASSES) {
@@ -57,7 +63,12 @@ export async function runUpdate(state: RunnerState, request: UpdateRequest): Pro
     if (compile) {
       // 1. Compile the changed files and whatever new they import. Nothing is disposed yet.
       try {
-        pending = await compileChanged(txn, pending);
+        const unchanged = pass === 0 ? rerun : [];
+        pending = await compileChanged(
+          txn,
+          pending.filter((n) => !unchanged.includes(n)),
+        );
+        for (const n of unchanged) if (!pending.includes(n)) pending.push(n);
       } catch (error) {
         return await failPass(txn, error, { files, t0 }, []);
       }

@@ -49,6 +49,8 @@ export type UpdateResult =
       pruned: string[];
       /** Things the user should know that did not stop the update (a dispose handler threw...). */
       warnings: string[];
+      /** Workers and forked children started anew because a file they run changed ("worker src/job.ts"). */
+      restarted?: string[];
     })
   | (ResultBase & { status: 'needs-restart'; rung: 'restart'; reason: string })
   | (ResultBase & { status: 'error'; phase: FailurePhase; error: ErrorPayload })
