@@ -21,7 +21,8 @@ describe('workers and forked children follow saves of their files', () => {
       t,
       {
         'greeting.ts': `export const greeting: string = 'hello 1';\n`,
-        'worker.ts': `import { parentPort } from 'node:worker_threads';\nimport { greeting } from './greeting.ts';\nparentPort!.postMessage(greeting);\n`,
+        // A worker that stays (a pool's): one that has ended has nothing to restart.
+        'worker.ts': `import { parentPort } from 'node:worker_threads';\nimport { greeting } from './greeting.ts';\nparentPort!.postMessage(greeting);\nparentPort!.on('message', () => {});\n`,
         'main.ts': [
           `import { Worker } from 'node:worker_threads';`,
           `const worker = new Worker(new URL('./worker.ts', import.meta.url));`,
