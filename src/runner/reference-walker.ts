@@ -14,9 +14,16 @@
  *
  * References to imported bindings are left as they are written: they are real bindings of the
  * compiled module (see rewrite.ts), so error messages name them as the user wrote them.
+ *
+ * This file is the walk; scope-chain.ts says what a local declaration shadows,
+ * assignment-targets.ts rewrites targets that name an import, notify-code.ts writes the calls
+ * that tell the runner.
  */
 import type MagicString from 'magic-string';
 import { type AstNode as N, SKIP_KEYS, collectVarNames, lexicalNames, patternNames } from './ast.js';
+import { type TargetWalk, visitTarget } from './assignment-targets.js';
+import { notifyAtStart, notifyCall, wrapWithNotify } from './notify-code.js';
+import { ScopeChain } from './scope-chain.js';
 
 /** A top-level `arguments` the rewrite turns into a ReferenceError once it knows the module is ESM. */
 export interface ArgumentsReference {
@@ -30,8 +37,9 @@ export class ReferenceWalker {
   topLevelAwait = false;
   readonly argumentsRefs: ArgumentsReference[] = [];
   private functionDepth = 0;
-  /** Watched names declared in the current scope chain (they shadow the module's), one set per scope. */
-  private readonly scopes: Array<Set<string>> = [];
+  private readonly scope = new ScopeChain((name) => this.watched(name));
+  /** What the walk of an assignment target (assignment-targets.ts) needs from this one. */
+  private readonly targets: TargetWalk;
 
   constructor(
     private readonly s: MagicString,
@@ -41,7 +49,14 @@ export class ReferenceWalker {
     private readonly imports: ReadonlySet<string>,
     /** Exported local bindings → their index in the runner's table. */
     private readonly exported: ReadonlyMap<string, number>,
-  ) {}
+  ) {
+    this.targets = {
+      s,
+      runtime,
+      isImport: (name) => this.imports.has(name) && !this.scope.isShadowed(name),
+      visit: (node, parent, key) => this.visit(node, parent, key),
+    };
+  }
 
   walkProgram(body: N[]): void {
     for (const node of body) {
@@ -57,25 +72,6 @@ export class ReferenceWalker {
 
   private watched(name: string): boolean {
     return this.imports.has(name) || this.exported.has(name) || name === 'arguments';
-  }
-
-  private isShadowed(name: string): boolean {
-    for (let i = this.scopes.length - 1; i >= 0; i--) if (this.scopes[i]!.has(name)) return true;
-    return false;
-  }
-
-  private withScope(names: string[], fn: () => void): void {
-    const shadowing = new Set(names.filter((n) => this.watched(n)));
-    if (shadowing.size === 0) {
-      fn();
-      return;
-    }
-    this.scopes.push(shadowing);
-    try {
-      fn();
-    } finally {
-      this.scopes.pop();
-    }
   }
 
   private visitChildren(node: N): void {
@@ -132,7 +128,7 @@ export class ReferenceWalker {
       lexicalNames(node.body.body, names);
     }
     this.functionDepth++;
-    this.withScope(names, () => {
+    this.scope.within(names, () => {
       for (const p of node.params as N[]) this.visitPattern(p);
       if (node.body.type === 'BlockStatement') this.visitStatements(node.body.body);
       else this.visit(node.body, node, 'body');
@@ -165,7 +161,7 @@ export class ReferenceWalker {
         if (node.value) {
           // Class field initialisers run like function bodies (not at the top level).
           this.functionDepth++;
-          this.withScope(['arguments'], () => this.visit(node.value, node, 'value'));
+          this.scope.within(['arguments'], () => this.visit(node.value, node, 'value'));
           this.functionDepth--;
         }
         return;
@@ -186,7 +182,7 @@ export class ReferenceWalker {
       case 'BlockStatement': {
         const names: string[] = [];
         lexicalNames(node.body, names);
-        this.withScope(names, () => this.visitStatements(node.body));
+        this.scope.within(names, () => this.visitStatements(node.body));
         return;
       }
       case 'SwitchStatement':
@@ -230,10 +226,10 @@ export class ReferenceWalker {
     const names = node.id ? [node.id.name as string] : [];
     if (node.type === 'ClassDeclaration') {
       if (node.superClass) this.visit(node.superClass, node, 'superClass');
-      this.withScope(names, () => this.visit(node.body, node, 'body'));
+      this.scope.within(names, () => this.visit(node.body, node, 'body'));
       return;
     }
-    this.withScope(names, () => {
+    this.scope.within(names, () => {
       if (node.superClass) this.visit(node.superClass, node, 'superClass');
       this.visit(node.body, node, 'body');
     });
@@ -244,7 +240,7 @@ export class ReferenceWalker {
     collectVarNames(node, names);
     lexicalNames(node.body, names);
     this.functionDepth++;
-    this.withScope(names, () => this.visitStatements(node.body));
+    this.scope.within(names, () => this.visitStatements(node.body));
     this.functionDepth--;
   }
 
@@ -252,7 +248,7 @@ export class ReferenceWalker {
     this.visit(node.discriminant, node, 'discriminant');
     const names: string[] = [];
     for (const c of node.cases as N[]) lexicalNames(c.consequent, names);
-    this.withScope(names, () => {
+    this.scope.within(names, () => {
       for (const c of node.cases as N[]) {
         if (c.test) this.visit(c.test, c, 'test');
         this.visitStatements(c.consequent);
@@ -263,7 +259,7 @@ export class ReferenceWalker {
   private visitCatch(node: N): void {
     const names: string[] = [];
     patternNames(node.param, names);
-    this.withScope(names, () => {
+    this.scope.within(names, () => {
       this.visitPattern(node.param);
       this.visit(node.body, node, 'body');
     });
@@ -276,7 +272,7 @@ export class ReferenceWalker {
     if (head && head.type === 'VariableDeclaration' && head.kind !== 'var') {
       for (const d of head.declarations as N[]) patternNames(d.id, names);
     }
-    this.withScope(names, () => {
+    this.scope.within(names, () => {
       if (node.type === 'ForStatement') {
         this.visitChildren(node);
         return;
@@ -284,9 +280,9 @@ export class ReferenceWalker {
       // `for (x of …)` assigns x on every turn: the body starts by saying so.
       const assigned = head.type === 'VariableDeclaration' ? this.exportedVars(head) : this.assignedExports(head);
       if (head.type === 'VariableDeclaration') this.visitVariableDeclaration(head, node, true);
-      else this.visitTarget(head);
+      else visitTarget(this.targets, head);
       this.visit(node.right, node, 'right');
-      if (assigned.length > 0) this.notifyAtStart(node.body, assigned);
+      if (assigned.length > 0) notifyAtStart(this.s, this.runtime, node.body, assigned);
       this.visit(node.body, node, 'body');
     });
   }
@@ -302,13 +298,13 @@ export class ReferenceWalker {
     if (assigned.length === 0) return;
     if (parent?.type === 'ForStatement') {
       // `for (var i = 0; …)`: one more declarator, after the others, tells the runner.
-      this.s.appendLeft(node.end, `, __dh_notify = ${this.notifyCall(assigned, 'void 0')}`);
+      this.s.appendLeft(node.end, `, __dh_notify = ${notifyCall(this.runtime, assigned, 'void 0')}`);
       return;
     }
     const inList = parent === null || parent.type === 'Program' || parent.type === 'BlockStatement' || parent.type === 'SwitchCase';
     if (!inList) this.s.appendLeft(node.start, '{ ');
     // Own semicolons on both sides: the next line may start with `(` or `[`.
-    this.s.appendLeft(node.end, `${this.code(node.end - 1) === ';' ? '' : ';'} ${this.notifyCall(assigned)};`);
+    this.s.appendLeft(node.end, `${this.code(node.end - 1) === ';' ? '' : ';'} ${notifyCall(this.runtime, assigned)};`);
     if (!inList) this.s.appendLeft(node.end, ' }');
   }
 
@@ -330,16 +326,16 @@ export class ReferenceWalker {
     const out: number[] = [];
     for (const name of names) {
       const j = this.exported.get(name);
-      if (j !== undefined && !this.isShadowed(name) && !out.includes(j)) out.push(j);
+      if (j !== undefined && !this.scope.isShadowed(name) && !out.includes(j)) out.push(j);
     }
     return out;
   }
 
   private visitAssignment(node: N): void {
     const assigned = node.left.type === 'MemberExpression' ? [] : this.assignedExports(node.left);
-    this.visitTarget(node.left);
+    visitTarget(this.targets, node.left);
     this.visit(node.right, node, 'right');
-    if (assigned.length > 0) this.wrap(node, assigned);
+    if (assigned.length > 0) wrapWithNotify(this.s, this.runtime, node, assigned);
   }
 
   private visitUpdate(node: N): void {
@@ -348,82 +344,12 @@ export class ReferenceWalker {
       return;
     }
     const assigned = this.assignedExports(node.argument);
-    this.visitTarget(node.argument);
-    if (assigned.length > 0) this.wrap(node, assigned);
-  }
-
-  /** An assignment target: imported names in it become `__dh__.k.x` (whose setter throws); the rest is visited. */
-  private visitTarget(target: N): void {
-    switch (target.type) {
-      case 'Identifier':
-        if (this.imports.has(target.name) && !this.isShadowed(target.name)) {
-          this.s.overwrite(target.start, target.end, `${this.runtime}.k.${target.name}`);
-        }
-        return;
-      case 'ObjectPattern':
-        for (const p of target.properties as N[]) {
-          if (p.type === 'RestElement') this.visitTarget(p.argument);
-          else {
-            if (p.computed) this.visit(p.key, p, 'key');
-            const value = p.value.type === 'AssignmentPattern' ? p.value.left : p.value;
-            if (p.shorthand && value.type === 'Identifier' && this.imports.has(value.name) && !this.isShadowed(value.name)) {
-              // `({ x } = o)` → `({ x: __dh__.k.x } = o)`, keeping a default if there is one.
-              this.s.appendLeft(p.key.start, `${p.key.name}: `);
-            }
-            this.visitTarget(p.value);
-          }
-        }
-        return;
-      case 'ArrayPattern':
-        for (const e of target.elements as Array<N | null>) if (e) this.visitTarget(e);
-        return;
-      case 'AssignmentPattern':
-        this.visitTarget(target.left);
-        this.visit(target.right, target, 'right');
-        return;
-      case 'RestElement':
-        this.visitTarget(target.argument);
-        return;
-      default:
-        this.visit(target, null, '');
-    }
+    visitTarget(this.targets, node.argument);
+    if (assigned.length > 0) wrapWithNotify(this.s, this.runtime, node, assigned);
   }
 
   private code(offset: number): string {
     return this.s.original[offset] ?? '';
-  }
-
-  /**
-   * Calls telling the runner that `locals` changed, one per local: `u(1, u(2, value))`. (Not
-   * `u([1, 2], …)`: V8 rejects an array literal before a destructuring assignment in one
-   * argument list, `f([1, 2], [a, b] = c)`, as an invalid destructuring target.)
-   */
-  private notifyCall(locals: number[], value?: string): string {
-    let call = value;
-    // The innermost call is the first local, so the runner hears of them in source order.
-    for (const j of locals) call = call === undefined ? `${this.runtime}.u(${j})` : `${this.runtime}.u(${j}, ${call})`;
-    return call!;
-  }
-
-  /** `expr` → `__dh__.u(j, expr)`: the value of the expression, after telling the runner. */
-  private wrap(node: N, locals: number[]): void {
-    this.s.appendLeft(
-      node.start,
-      [...locals]
-        .reverse()
-        .map((j) => `${this.runtime}.u(${j}, `)
-        .join(''),
-    );
-    this.s.appendLeft(node.end, ')'.repeat(locals.length));
-  }
-
-  private notifyAtStart(body: N, locals: number[]): void {
-    if (body.type === 'BlockStatement') {
-      this.s.appendLeft(body.start + 1, ` ${this.notifyCall(locals)};`);
-      return;
-    }
-    this.s.appendLeft(body.start, `{ ${this.notifyCall(locals)}; `);
-    this.s.appendLeft(body.end, ' }');
   }
 
   /** `import.meta` → the runtime's meta object; `import(x)` → the runtime's import. */
@@ -441,7 +367,7 @@ export class ReferenceWalker {
   }
 
   private visitIdentifier(node: N, parent: N | null, key: string): void {
-    if (node.name !== 'arguments' || this.isShadowed('arguments')) return;
+    if (node.name !== 'arguments' || this.scope.isShadowed('arguments')) return;
     this.argumentsRefs.push({
       node,
       underTypeof: parent?.type === 'UnaryExpression' && parent.operator === 'typeof' && key === 'argument',

@@ -6,22 +6,20 @@
  * - channel-gate.ts: who may pass. Nothing upgrades before it passes the gate: the path, the
  *   Host, the Origin and the token are checked on the raw 'upgrade' event (`noServer`), and a
  *   refusal is a plain HTTP response written on the socket, which is then closed;
+ * - channel-server.ts: the connections: admission, the upgrade past the gate, requests;
  * - channel-peers.ts: the open websockets (client limit, replies, broadcasts, heartbeat);
  * - channel-http.ts: the client script and the control endpoints;
- * - channel-methods.ts: what a client may ask, the same over both.
+ * - channel-methods.ts: what a client may ask, the same over both;
+ * - channel-session.ts: the session file, which exists while the channel listens.
  */
 import { randomBytes } from 'node:crypto';
-import type http from 'node:http';
-import { createServer } from 'node:http';
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
-import { CHANNEL_PATH, CLIENT_PATH, PROTOCOL_VERSION, type ServerMessage, type SessionFile } from '../shared/protocol.js';
-import { listen, refuseSocket, removeSessionFile, writeSessionFile } from './channel-io.js';
-import { ChannelGate, requestUrl, urlHost } from './channel-gate.js';
+import { CHANNEL_PATH, CLIENT_PATH, PROTOCOL_VERSION, type ServerMessage } from '../shared/protocol.js';
+import { listen } from './channel-io.js';
+import { ChannelGate, urlHost } from './channel-gate.js';
 import { ChannelPeers } from './channel-peers.js';
-import { httpHandler } from './channel-http.js';
 import { ChannelAdmission } from './channel-admission.js';
+import { channelServer, closeServer } from './channel-server.js';
+import { keepSessionFile, type SessionKeeper } from './channel-session.js';
 import type { ChannelHandlers } from './channel-methods.js';
 
 export type { ChannelHandlers } from './channel-methods.js';
@@ -84,29 +82,7 @@ const DEFAULT_HEARTBEAT_MS = 30_000;
 const DEFAULT_MAX_UNTRUSTED = 32;
 const DEFAULT_HANDSHAKE_MS = 3000;
 
-interface SessionKeeper {
-  remove(): void;
-}
-
-/**
- * Write the session file (none when `file` is false) and remove it on remove(), or when the
- * process exits without close() (process.exit in a test). Throws when it cannot be written.
- */
-function keepSessionFile(file: string | false, session: SessionFile): SessionKeeper {
-  if (!file) return { remove: () => {} };
-  const removeSync = () => removeSessionFile(file, session.token);
-  writeSessionFile(file, session);
-  process.on('exit', removeSync);
-  return {
-    remove() {
-      process.off('exit', removeSync);
-      removeSync();
-    },
-  };
-}
-
 export async function createChannel(options: ChannelOptions): Promise<Channel> {
-  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
   const token = randomBytes(24).toString('base64url');
   const browserToken = randomBytes(24).toString('base64url');
   const gate = new ChannelGate({
@@ -126,32 +102,7 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
     handshakeMs: options.handshakeMs ?? DEFAULT_HANDSHAKE_MS,
   });
   let closing: Promise<void> | undefined;
-
-  const server = createServer();
-  // Slow or idle peers must not hold connections open for minutes.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.on('connection', (socket: Socket) => admission.admit(socket));
-  const wss = new WebSocketServer({ noServer: true, maxPayload, clientTracking: false, perMessageDeflate: false });
-
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
-    try {
-      const url = requestUrl(req);
-      if (url.pathname !== CHANNEL_PATH)
-        return refuseSocket(socket, 404, `devhot: no websocket at ${url.pathname}; the channel is at ${CHANNEL_PATH}.`);
-      const refused = gate.refusal(req, url, 'browser');
-      if (refused) return refuseSocket(socket, ...refused);
-      admission.trust(req.socket);
-      peers.admit(wss, req, socket, head, gate.roleOf(req, url) ?? 'browser');
-    } catch {
-      socket.destroy();
-    }
-  });
-  server.on(
-    'request',
-    httpHandler({ gate, handlers: options.handlers, clientFile: options.clientFile, trust: (req) => admission.trust(req.socket) }),
-  );
+  const { server, wss } = channelServer({ ...options, gate, peers, admission, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
 
   const heartbeat = setInterval(() => peers.ping(), options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
   heartbeat.unref();
@@ -197,9 +148,7 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
         clearInterval(heartbeat);
         peers.close();
         admission.close();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await Promise.allSettled([closed, new Promise<void>((resolve) => wss.close(() => resolve()))]);
+        await closeServer({ server, wss });
         session.remove();
       })();
       return closing;

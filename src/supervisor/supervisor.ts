@@ -4,7 +4,9 @@
  * hot update / entry re-execution inside the app, or a zero-downtime process restart.
  *
  * This file is the wiring: channel, watcher, app processes (app-slot.ts, restarts.ts), what the
- * app reports (app-reports.ts) and logger. What to do is decided by the policy (policy.ts);
+ * app reports (app-reports.ts) and logger; what the first start says (start-report.ts), the
+ * answers to tools (tool-requests.ts) and what close waits for (shutdown.ts) have files of their
+ * own. What to do is decided by the policy (policy.ts);
  * everything that changes the app goes through one queue, and nothing the app is asked waits
  * past its deadline (deadlines.ts), so the queue never wedges.
  */
@@ -20,7 +22,7 @@ import type { AppProcess } from './app-process.js';
 import { AppSlot } from './app-slot.js';
 import { coalesce } from './change-set.js';
 import { createWatcher, type Watcher } from './watcher.js';
-import { createChannel, type Channel, type ChannelHandlers } from './channel.js';
+import { createChannel, type Channel } from './channel.js';
 import { ChannelBridge } from './channel-bridge.js';
 import { isExposed } from './channel-guard.js';
 import { restartTriggers, SupervisorPolicy, type BatchDecision } from './policy.js';
@@ -29,6 +31,9 @@ import { FallbackPage } from './fallback.js';
 import { AppReports } from './app-reports.js';
 import { Restarts, running } from './restarts.js';
 import { isDescriptorError } from './system-errors.js';
+import { reportStart } from './start-report.js';
+import { toolHandlers } from './tool-requests.js';
+import { blockedBeforeIdle } from './shutdown.js';
 
 /** The built browser client the channel serves. */
 const CLIENT_FILE = fileURLToPath(new URL('../../client/client.js', import.meta.url));
@@ -38,9 +43,6 @@ const CLIENT_FILE = fileURLToPath(new URL('../../client/client.js', import.meta.
  * --delay): a file rewritten without pause must not hold the queue.
  */
 const SETTLE_LIMIT_MS = 1000;
-
-/** How long a tool's graph request waits for the app when there is no update deadline. */
-const GRAPH_TIMEOUT_MS = 5000;
 
 export interface SupervisorOptions {
   config: ResolvedConfig;
@@ -145,7 +147,14 @@ class DevhotSupervisor implements Supervisor {
       appOrigins: () => this.urls.map((url) => new URL(url).origin),
       sessionFile: join(config.root, 'node_modules', '.devhot', 'session.json'),
       clientFile: CLIENT_FILE,
-      handlers: this.channelHandlers(),
+      handlers: toolHandlers({
+        bridge: this.bridge,
+        reports: this.reports,
+        updateTimeout: config.updateTimeout,
+        current: () => this.apps.current,
+        reload: (all) => this.reload(all),
+        restart: (reason) => this.restart(reason),
+      }),
       onAcceptError: (error) => this.reports.systemError('accepting a connection to the channel', error),
     });
     this.fallback = new FallbackPage({
@@ -193,30 +202,8 @@ class DevhotSupervisor implements Supervisor {
     });
     const [{ app, outcome }] = await Promise.all([this.restarts.first(), this.watcher.ready]);
     this.started = true;
-    const alive = app && !app.exited && !app.hung;
-    this.bridge.set({ status: outcome.ok ? 'running' : alive ? 'error' : 'stopped', pid: alive ? app.pid : undefined });
-    this.reports.startFailure(outcome, false);
-    // A start that hung is stopped: it counts as exited.
-    const exited = !outcome.ok && (outcome.exited || !!app?.hung);
-    if (exited) logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
-    logger.log({
-      event: 'start',
-      app: outcome.ok ? 'ready' : exited ? 'exited' : 'failed',
-      version: this.options.version,
-      readyMs: performance.now() - t0,
-      urls: this.urls,
-      entry: config.entry,
-      channel: this.channel.url,
-    });
-    if (outcome.ok && outcome.result.status === 'applied') {
-      for (const message of outcome.result.warnings) logger.log({ event: 'warn', message });
-    }
-    if (!config.inject) {
-      logger.log({
-        event: 'info',
-        message: `browser client not injected (--no-inject); add process.env.DEVHOT_CLIENT_TAG to your pages: ${this.channel.scriptTag()}`,
-      });
-    }
+    const { bridge, reports, channel, urls } = this;
+    reportStart({ config, logger, version: this.options.version, bridge, reports, channel, app, outcome, t0, urls });
   }
 
   // ------------------------------------------------------------------------ what tools ask
@@ -261,71 +248,16 @@ class DevhotSupervisor implements Supervisor {
       // An update that never ends must not hold the exit: stopping the app below ends whatever
       // request still waits for it. One whose app is blocked is not waited for at all.
       const app = this.apps.current;
-      if (app && (await this.blockedBeforeIdle(app))) app.hung = true;
+      if (app && (await blockedBeforeIdle(app, this.queue, this.config))) app.hung = true;
       await this.apps.closeAll();
       await this.channel.close();
     })();
     return this.closing;
   }
 
-  /**
-   * Wait for the update under way to end (at most killTimeout); true as soon as the app's loop is
-   * found blocked. Sampled again every 250 ms: a loop blocked for less than the watchdog's 500 ms
-   * still looks busy, so one sample at Ctrl-C would wait the whole killTimeout for an update
-   * that had just begun to spin. (Not under --inspect: a sample would resume a debugger paused at
-   * a breakpoint.)
-   */
-  private async blockedBeforeIdle(app: AppProcess): Promise<boolean> {
-    let idle = false;
-    void this.queue.idle().then(() => {
-      idle = true;
-    });
-    const until = Date.now() + this.config.killTimeout;
-    const sampling = this.config.updateTimeout > 0;
-    for (;;) {
-      if (sampling && !app.exited && (await app.sample())?.blocked) return true;
-      if (idle || app.exited || Date.now() >= until) return false;
-      await Promise.race([this.queue.idle(), new Promise((resolve) => setTimeout(resolve, 250).unref())]);
-    }
-  }
-
   killNow(): void {
     this.policy.close();
     this.apps.killAll();
-  }
-
-  private channelHandlers(): ChannelHandlers {
-    return {
-      state: () => this.bridge.state(),
-      graph: async () => {
-        const app = this.apps.current;
-        if (!app || app.exited) return [];
-        // A blocked app never answers: the tool gets an error rather than waiting for ever.
-        const limit = this.config.updateTimeout || GRAPH_TIMEOUT_MS;
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`the app did not answer within ${limit} ms (is its event loop blocked?)`)), limit);
-        });
-        try {
-          return await Promise.race([app.graph(), timeout]);
-        } finally {
-          clearTimeout(timer);
-        }
-      },
-      reload: async (all) => {
-        const result = await this.reload(all);
-        if (result?.status === 'error') throw new Error(`reload failed (${result.phase}): ${result.error.message}`);
-        return result;
-      },
-      restart: () => this.restart('restart requested by a tool'),
-      custom: (event, data) => this.customEvent(event, data),
-    };
-  }
-
-  /** A tool's custom event for the app; dropped (with a warning) while too many are on their way. */
-  private customEvent(event: string, data: unknown): void {
-    const app = this.apps.current;
-    if (app) this.reports.customEvent(event, app.sendEvent(event, data));
   }
 
   // ------------------------------------------------------------------------------- saves
