@@ -10,6 +10,7 @@
  * - compile mode (a forked child or a worker, which have no runner): a user TypeScript file is
  *   compiled with esbuild and run by Node, as tsx would (see compile-hooks.ts).
  */
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { HooksData, HooksReply, HooksRequest } from './protocol.js';
 import { INSTANCE_PARAM, RUNNER_KEY } from './protocol.js';
 import { proxySource, userFile as userFileUnder } from './proxy.js';
@@ -82,7 +83,7 @@ export async function resolve(specifier: string, context: ResolveContext, nextRe
     // extension, tsconfig paths): ask devhot's.
     const file = await resolveUserFile(specifier, context.parentURL);
     if (file === undefined) throw error;
-    result = { url: new URL(`file://${encodeURI(file)}`).href };
+    result = { url: pathToFileURL(file).href };
   }
   const file = userFile(result.url);
   if (file === undefined) return result;
@@ -105,7 +106,7 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   const names = namesOf.get(url);
   if (names !== undefined) {
     namesOf.delete(url);
-    return { format: 'module', source: proxySource(RUNNER_KEY, decodeURIComponent(new URL(url).pathname), names), shortCircuit: true };
+    return { format: 'module', source: proxySource(RUNNER_KEY, fileURLToPath(url), names), shortCircuit: true };
   }
   const file = data.mode === 'compile' ? userFile(url) : undefined;
   if (file !== undefined) data.filesPort?.postMessage(file);

@@ -12,10 +12,10 @@
 import Module from 'node:module';
 import { INSTANCE_PARAM, RUNNER_KEY } from '../hooks/protocol.js';
 import { proxySource, userFile } from '../hooks/proxy.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { evaluateModuleSync } from './evaluate.js';
-import { addRuntimeEdge } from './graph.js';
 import { loadForNativeSync } from './load.js';
-import { namespaceNames } from './resolve-export.js';
+import type { ModuleNode } from './graph.js';
 import type { RunnerState } from './state.js';
 
 interface ResolveContext {
@@ -37,62 +37,55 @@ export function hasInThreadHooks(): boolean {
   return typeof (Module as { registerHooks?: unknown }).registerHooks === 'function';
 }
 
-/** Install the hooks; `runnerOf` names the runner whose project holds a file. */
-export function registerInThreadHooks(runnerOf: (file: string) => RunnerState | undefined): void {
+/** What the hooks ask native-loads.ts: the runner of a file; devhot's resolution where Node's failed; a loaded node as its proxy module needs it. */
+export interface InThreadHost {
+  runnerOf(file: string): RunnerState | undefined;
+  userFileFor(specifier: string, parent: string | undefined): string | undefined;
+  proxied(state: RunnerState, node: ModuleNode): { instance: number; names: string[] };
+}
+
+/** Install the hooks. */
+export function registerInThreadHooks(host: InThreadHost): void {
   /** Export names of proxied URLs, from resolve to load. */
   const namesOf = new Map<string, string[]>();
   (Module as unknown as { registerHooks: RegisterHooks }).registerHooks({
     resolve(specifier, context, next) {
       // require() of a user file is the runner's through Module._extensions (native-loads.ts).
       if (context.conditions?.includes('require')) return next(specifier, context);
-      const result = resolveWithRunner(specifier, context, next, runnerOf);
+      const result = resolveWithRunner(specifier, context, next, host);
       const file = userFile(result.url, '/');
-      const state = file === undefined ? undefined : runnerOf(file);
+      const state = file === undefined ? undefined : host.runnerOf(file);
       if (!state || file === undefined) return result;
       const node = loadForNativeSync(state, file);
-      if (state.entry && node !== state.entry) addRuntimeEdge(state.entry, node);
-      const instance = node.instance!;
-      let names = namespaceNames(instance);
-      if (instance.version.compiled.format === 'cjs') {
-        evaluateModuleSync(state, instance, file);
-        names = ['default', ...Object.keys(instance.cjsModule?.exports ?? {})];
-      }
-      const url = `${result.url}?${INSTANCE_PARAM}=${instance.id}`;
-      namesOf.set(url, [...new Set(names)]);
+      // A CommonJS module's names are known once it has run.
+      if (node.instance!.version.compiled.format === 'cjs') evaluateModuleSync(state, node.instance!, file);
+      const { instance, names } = host.proxied(state, node);
+      const url = `${result.url}?${INSTANCE_PARAM}=${instance}`;
+      namesOf.set(url, names);
       return { url, format: 'module', shortCircuit: true };
     },
     load(url, context, next) {
       const names = namesOf.get(url);
       if (names === undefined) return next(url, context);
       namesOf.delete(url);
-      return { format: 'module', source: proxySource(RUNNER_KEY, decodeURIComponent(new URL(url).pathname), names), shortCircuit: true };
+      return { format: 'module', source: proxySource(RUNNER_KEY, fileURLToPath(url), names), shortCircuit: true };
     },
   });
 }
 
-/**
- * Node's resolution, else the runner's (what TypeScript users write: `./a.js` for a.ts, no
- * extension, tsconfig paths), for an importer in a runner's project.
- */
+/** Node's resolution, else devhot's from a project file. */
 function resolveWithRunner(
   specifier: string,
   context: ResolveContext,
   next: (specifier: string, context?: ResolveContext) => ResolveResult,
-  runnerOf: (file: string) => RunnerState | undefined,
+  host: InThreadHost,
 ): ResolveResult {
   try {
     return next(specifier, context);
   } catch (error) {
-    const parent = context.parentURL?.startsWith('file:') ? decodeURIComponent(new URL(context.parentURL).pathname) : undefined;
-    const state = parent ? runnerOf(parent) : undefined;
-    if (!state || !parent) throw error;
-    let resolved: ReturnType<RunnerState['resolver']['resolve']>;
-    try {
-      resolved = state.resolver.resolve(specifier, parent, 'import');
-    } catch {
-      throw error;
-    }
-    if (resolved.kind !== 'user') throw error;
-    return { url: new URL(`file://${encodeURI(resolved.file)}`).href };
+    const parent = context.parentURL?.startsWith('file:') ? fileURLToPath(context.parentURL) : undefined;
+    const file = host.userFileFor(specifier, parent);
+    if (file === undefined) throw error;
+    return { url: pathToFileURL(file).href };
   }
 }

@@ -23,7 +23,7 @@ import type { HooksData, HooksReply, HooksRequest } from '../hooks/protocol.js';
 import { CHILD_ENV, type ChildConfig, RUNNER_KEY } from '../hooks/protocol.js';
 import { currentValue } from './bindings.js';
 import { evaluateModule } from './evaluate.js';
-import { addRuntimeEdge } from './graph.js';
+import { addRuntimeEdge, type ModuleNode } from './graph.js';
 import { loadForNative, requireForNative } from './load.js';
 import { hasInThreadHooks, registerInThreadHooks } from './native-hooks.js';
 import { settleLinks } from './link.js';
@@ -74,7 +74,11 @@ function installOnce(): Registry {
   global[key] = registry;
   patchRequire(registry);
   if (hasInThreadHooks()) {
-    registerInThreadHooks((file) => runnerOf(registry, file));
+    registerInThreadHooks({
+      runnerOf: (file) => runnerOf(registry, file),
+      userFileFor: (specifier, parent) => userFileFor(registry, specifier, parent, 'import'),
+      proxied,
+    });
     return registry;
   }
   const { port1, port2 } = new MessageChannel();
@@ -94,25 +98,43 @@ function runnerOf(registry: Registry, file: string): RunnerState | undefined {
   return undefined;
 }
 
+/**
+ * Where Node's resolver failed from a project file: devhot's resolution (what TypeScript users
+ * write: `./a.js` for a.ts, no extension, tsconfig paths), if it finds a user file.
+ */
+function userFileFor(registry: Registry, specifier: string, parent: string | undefined, kind: 'import' | 'require'): string | undefined {
+  const state = parent ? runnerOf(registry, parent) : undefined;
+  if (!state || !parent) return undefined;
+  try {
+    const resolved = state.resolver.resolve(specifier, parent, kind);
+    return resolved.kind === 'user' ? resolved.file : undefined;
+  } catch {
+    return undefined; // devhot's resolver does not find it either: Node's error says it best
+  }
+}
+
+/**
+ * `node`, loaded for Node's loader, as its proxy module needs it: a run-time import of the entry
+ * (a save of it re-runs the entry), its instance, and its export names (for a CommonJS module,
+ * call this once it has run).
+ */
+function proxied(state: RunnerState, node: ModuleNode): { instance: number; names: string[] } {
+  if (state.entry && node !== state.entry) addRuntimeEdge(state.entry, node);
+  return { instance: node.instance!.id, names: namespaceNames(node.instance!) };
+}
+
 async function answer(registry: Registry, request: HooksRequest): Promise<HooksReply> {
   try {
     if (request.type === 'resolve') {
       const parent = request.parent?.startsWith('file:') ? fileURLToPath(request.parent) : undefined;
-      const state = parent ? runnerOf(registry, parent) : undefined;
-      if (!state || !parent) return { id: request.id, type: 'resolved', file: undefined };
-      const resolved = state.resolver.resolve(request.specifier, parent, 'import');
-      return { id: request.id, type: 'resolved', file: resolved.kind === 'user' ? resolved.file : undefined };
+      return { id: request.id, type: 'resolved', file: userFileFor(registry, request.specifier, parent, 'import') };
     }
     const state = runnerOf(registry, request.file);
     if (!state) return { id: request.id, type: 'loaded', instance: -1, names: [] };
     const node = await loadForNative(state, request.file);
-    if (state.entry && node !== state.entry) addRuntimeEdge(state.entry, node);
-    const instance = node.instance!;
-    const names =
-      instance.version.compiled.format === 'cjs'
-        ? ['default', ...Object.keys(await evaluateForNative(state, request.file))]
-        : namespaceNames(instance);
-    return { id: request.id, type: 'loaded', instance: instance.id, names: [...new Set(names)] };
+    // A CommonJS module's names are known once it has run.
+    if (node.instance!.version.compiled.format === 'cjs') await evaluateForNative(state, request.file);
+    return { id: request.id, type: 'loaded', ...proxied(state, node) };
   } catch (error) {
     const e = error as { message?: unknown; name?: unknown; code?: unknown };
     return {
@@ -212,16 +234,9 @@ function patchRequire(registry: Registry): void {
     try {
       return resolveFilename.call(this, request, parent, isMain, options);
     } catch (error) {
-      const from = parent?.filename ?? undefined;
-      const state = from ? runnerOf(registry, from) : undefined;
-      if (!state || !from) throw error;
-      try {
-        const resolved = state.resolver.resolve(request, from, 'require');
-        if (resolved.kind === 'user') return resolved.file;
-      } catch {
-        // devhot's resolver does not find it either: Node's error says it best.
-      }
-      throw error;
+      const file = userFileFor(registry, request, parent?.filename ?? undefined, 'require');
+      if (file === undefined) throw error;
+      return file;
     }
   } as ModuleInternals['_resolveFilename'];
 }
