@@ -58,3 +58,27 @@ test('after the app exits, its HTTP port answers 503 with what happened; other p
   // The waiting connection was answered by the new process.
   await poll(() => echoed === 'ping', `the echo (got ${JSON.stringify(echoed)})`, 5000);
 });
+
+test('a save that does not bring the app back: the page still answers, with the new reason; the fix brings the app back', async (t) => {
+  const fixture = createFixture(t, { 'server.ts': SERVER, 'route.ts': route('v1') });
+  const [port, echoPort] = [await freePort(), await freePort()];
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port), ECHO_PORT: String(echoPort) } });
+  await waitForBody(port, 'v1');
+
+  let from = devhot.mark();
+  await get(port, '/crash').catch(() => undefined);
+  await devhot.waitEvent((e) => e.event === 'exit', 'the exit', { from });
+  assert.equal((await get(port, '/')).status, 503);
+
+  // The page gave its sockets back for the restart; the restart fails: it answers again.
+  from = devhot.mark();
+  fixture.write('route.ts', `throw new Error('still broken');\nexport const route = (): string => 'never';\n`);
+  await devhot.waitEvent(isRestart('failed'), 'the failed restart', { from });
+  const again = await get(port, '/', 5000);
+  assert.equal(again.status, 503);
+  assert.match(again.body, /still broken/);
+
+  // The process whose start failed runs the fix (its start again, as an update).
+  fixture.write('route.ts', route('v2'));
+  assert.equal(await waitForBody(port, 'v2'), 'v2');
+});

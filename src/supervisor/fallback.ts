@@ -72,11 +72,15 @@ export class FallbackPage {
     }
   }
 
-  /** Stop answering; the spare sockets close (the held copies keep the ports). */
+  /**
+   * Stop answering; the spare sockets close (the held copies keep the ports). A request the page
+   * has accepted still gets its answer (it is sent at once, with `Connection: close`): only idle
+   * connections are cut.
+   */
   stop(): void {
     for (const server of this.servers.values()) {
       server.close();
-      server.closeAllConnections();
+      server.closeIdleConnections();
     }
     this.servers.clear();
   }

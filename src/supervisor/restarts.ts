@@ -63,8 +63,7 @@ export class Restarts {
     const { next: app, outcome } = await this.startOne();
     if (!app) return { app, outcome };
     apps.promote(app);
-    if (outcome.ok) apps.requestSpares(app);
-    else {
+    if (!outcome.ok) {
       policy.failed([config.entry], outcome.error?.file);
       if (app.hung) await apps.stop(app, 'exit');
     }
@@ -98,7 +97,6 @@ export class Restarts {
       apps.promote(next);
       policy.restartSucceeded();
       apps.retire(previous);
-      apps.requestSpares(next);
       logger.log({ event: 'restart', phase: 'ready', reason, ms: performance.now() - t0 });
       this.host.emit({ type: 'restart', phase: 'ready', reason });
       return true;
@@ -140,7 +138,12 @@ export class Restarts {
     let next: AppProcess | undefined;
     try {
       next = apps.spawn();
-      return { next, outcome: await deadlines.start(next) };
+      const outcome = deadlines.start(next); // hands the held sockets over first
+      // Spare copies for the fallback page, from the process that has the sockets now: the page
+      // closes its copies when it stops, and a start that fails must not leave it none (asked
+      // only after a start succeeded, the page answered once and then never again).
+      apps.requestSpares(next);
+      return { next, outcome: await outcome };
     } catch (error) {
       return { next, outcome: { ok: false, error: createError(error), exited: true } };
     } finally {
