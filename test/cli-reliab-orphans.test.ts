@@ -140,3 +140,20 @@ test('a fork that fails (EMFILE) is a failed restart with a named error; the old
   assert.equal(await waitForBody(port, 'v2'), 'v2');
   assert.notEqual(Number((await get(port, '/pids')).body.split(' ')[0]), oldPid);
 });
+
+test('a restart stops the old process with its children, the one in a group of its own included', async (t) => {
+  const fixture = createFixture(t, { 'server.ts': SERVER, 'route.ts': route('v1'), '.env': 'A=1\n' });
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts', '--env-file', '.env'], env: { PORT: String(port) } });
+  await waitForBody(port, 'v1');
+  const old = (await get(port, '/pids')).body.split(' ').map(Number);
+  assert.ok(old.every(alive));
+
+  const from = devhot.mark();
+  fixture.write('.env', 'A=2\n');
+  await devhot.waitEvent(isRestart('ready'), 'the restart', { from });
+  // The detached child left the app's group: only the list read while the app lived finds it.
+  await poll(() => old.every((pid) => !alive(pid)), `the old process and its children ${old.join(' ')} to be gone`, 5000);
+  const now = (await get(port, '/pids')).body.split(' ').map(Number);
+  assert.ok(now.every(alive), 'the new process and its children run');
+});

@@ -14,7 +14,7 @@ import { hostRuleFor } from '../shared/host-rules.js';
 import { installHtmlInjection } from './inject.js';
 import { beginUpdate, commitUpdate, inheritHandle, installListenHandover, rollbackUpdate, drainServers, settleBinds } from './listen.js';
 import { startWatchdog } from './watchdog.js';
-import { descendants, killQuietly } from '../shared/process-tree.js';
+import { killTree } from '../shared/process-tree.js';
 
 const given = JSON.parse(process.env.DEVHOT_APP ?? 'null') as AppConfig | null;
 if (!given || typeof process.send !== 'function') {
@@ -110,8 +110,7 @@ process.on('unhandledRejection', (reason) => {
 // keeps running. This handler needs the main thread; the watchdog (watchdog-worker.ts) does the
 // same when the main thread is blocked, and for `kill -9` of devhot.
 process.on('disconnect', () => {
-  for (const pid of descendants(process.pid)) killQuietly(pid);
-  killQuietly(-process.pid);
+  killTree(process.pid);
   process.exit(1);
 });
 

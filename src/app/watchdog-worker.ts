@@ -18,7 +18,7 @@
 import { Socket } from 'node:net';
 import { workerData } from 'node:worker_threads';
 import type { FromWatchdog, ToWatchdog } from '../shared/ipc.js';
-import { descendants, killQuietly } from '../shared/process-tree.js';
+import { killQuietly, killTree } from '../shared/process-tree.js';
 import { sampleMainThread } from './sample.js';
 
 export interface WatchdogData {
@@ -47,8 +47,7 @@ const parent = process.ppid;
 
 /** devhot is gone: nothing the app started may outlive it. */
 function killEverything(): never {
-  for (const pid of descendants(process.pid)) killQuietly(pid);
-  killQuietly(-process.pid); // the app's group (forked detached, it leads one)
+  killTree(process.pid); // its descendants, and the app's group (forked detached, it leads one)
   killQuietly(process.pid);
   process.exit(1); // only reached if the kill was refused: this ends the worker, at least
 }

@@ -46,3 +46,17 @@ export function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): vo
     // already gone
   }
 }
+
+/**
+ * Kill what runs below `pid` (looked up now, while `pid` is still their parent: once it has
+ * exited they belong to init and nothing says whose they were), then `pid`'s group.
+ */
+export function killTree(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  killAll(descendants(pid));
+  killQuietly(-pid, signal);
+}
+
+/** SIGKILL each of `pids`, quietly. */
+export function killAll(pids: readonly number[]): void {
+  for (const pid of pids) killQuietly(pid);
+}

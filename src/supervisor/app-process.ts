@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { WATCHDOG_FD, type AppConfig, type FileChange, type FromApp, type ListenKey, type StuckAt, type ToApp } from '../shared/ipc.js';
 import type { ErrorPayload, UpdateResult } from '../shared/results.js';
 import type { ModuleInfo } from '../shared/protocol.js';
-import { descendants, killQuietly } from '../shared/process-tree.js';
+import { descendants, killAll, killQuietly, killTree } from '../shared/process-tree.js';
 import { spawnError } from './system-errors.js';
 import { WatchdogLink, type Block, type Sample } from './watchdog-link.js';
 
@@ -118,8 +118,11 @@ export class AppProcess {
     this.drainWaiter?.();
     for (const request of this.pending.values()) request.gone();
     this.pending.clear();
-    // What the app started and left behind in its group goes with it.
-    this.signalGroup('SIGKILL');
+    // What the app started and left behind in its group goes with it. (Its descendants that
+    // left the group can no longer be found: the app is gone, they belong to init now; stop()
+    // reads them while it lives.)
+    const pid = this.child.pid;
+    if (pid) killQuietly(-pid);
     this.options.onExit(code, signal);
     this.resolveExit();
   }
@@ -205,6 +208,8 @@ export class AppProcess {
    */
   async stop(signal: NodeJS.Signals, killTimeout: number, reason: 'restart' | 'exit'): Promise<void> {
     if (this.exited) return;
+    // Its descendants, read while the app is still their parent (see markExited).
+    const tree = this.child.pid ? descendants(this.child.pid) : [];
     // A process whose loop is blocked cannot drain or handle a signal: it goes at once.
     if (this.blocked || this.hung) this.kill();
     await Promise.race([
@@ -218,8 +223,8 @@ export class AppProcess {
     const exited = await Promise.race([this.exitPromise.then(() => true), delay(killTimeout).then(() => false)]);
     if (!exited) this.signalGroup('SIGKILL');
     await this.exitPromise;
-    // Children the app left behind in its group go too.
-    this.signalGroup('SIGKILL');
+    // Children the app left behind go too: those in its group went with markExited.
+    killAll(tree);
   }
 
   /** Stop waiting for the drain (devhot is exiting): the signal goes out now. */
@@ -235,11 +240,10 @@ export class AppProcess {
 
   private signalGroup(signal: NodeJS.Signals): void {
     const pid = this.child.pid;
-    if (!pid) return;
-    // SIGKILL reaches the descendants that left the group (`detached` children) too; they are
-    // looked up first, while the app is still their parent.
-    if (signal === 'SIGKILL') for (const child of descendants(pid)) killQuietly(child);
-    killQuietly(-pid, signal);
+    if (!pid || this.exited) return;
+    // SIGKILL reaches the descendants that left the group (`detached` children) too.
+    if (signal === 'SIGKILL') killTree(pid);
+    else killQuietly(-pid, signal);
   }
 
   /** Send a request; `gone` makes the answer when the app is not running or exits first. */
