@@ -132,3 +132,15 @@ test('--keep-websockets: the old connection stays open on the old code; new conn
   assert.equal(before.closeCode(), undefined);
   assert.equal(devhot.events.filter((e) => e.event === 'info' && /websocket/.test(e.message)).length, 0, devhot.describe());
 });
+
+test('ws: when devhot exits, the connection is closed with 1001 (Going Away)', async (t) => {
+  const fixture = createFixture(t, { 'server.ts': WS_SERVER });
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port) } });
+  await waitForBody(port, 'up');
+  const client = await wsClient(t, port);
+  assert.equal(await client.ask(), 'v1');
+  process.kill(devhot.pid, 'SIGINT');
+  await devhot.exited;
+  await poll(() => client.closeCode() === 1001, `close code 1001 (got ${client.closeCode()})`);
+});

@@ -43,6 +43,8 @@ export interface ListenHost {
   requestError?(error: unknown): void;
   /** Websockets of retired servers were closed with 1012 (for an update, or a process restart). */
   closedUpgraded?(count: number, why: 'update' | 'restart'): void;
+  /** A server answered its first HTTP request, on this port (said once per server). */
+  httpPort?(port: number): void;
 }
 
 export interface ListenOptions {
@@ -165,7 +167,8 @@ function track(server: net.Server, key: ListenKey): void {
 
 /**
  * Watch a server's emit: a 'request' whose handler throws synchronously is answered (500) and
- * reported instead of left hanging; an 'upgrade' is recorded. On the request path this costs one
+ * reported instead of left hanging; the first request says the port speaks HTTP; an 'upgrade' is
+ * recorded. On the request path this costs one
  * call, a comparison and a try block, which V8 runs at full speed when nothing throws: emit
  * ('request') took a median 31 ns wrapped against 21 ns unwrapped (15 runs of 5 M emits, Node
  * 20, 2 shared cores), next to the ~150–400 µs a keep-alive request takes end to end there.
@@ -174,8 +177,14 @@ function watchServer(server: net.Server): void {
   if (watched.has(server)) return;
   watched.add(server);
   const emit = server.emit as (this: net.Server, event: string | symbol, ...args: unknown[]) => boolean;
+  let spokeHttp = false;
   server.emit = function devhotEmit(this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'request') {
+      if (!spokeHttp) {
+        spokeHttp = true;
+        const port = (args[0] as http.IncomingMessage).socket?.localPort;
+        if (port !== undefined) host.httpPort?.(port);
+      }
       try {
         return emit.call(this, event, ...args);
       } catch (error) {
@@ -195,10 +204,16 @@ function watchServer(server: net.Server): void {
  * and it would see a reset. Instead the next request on such a connection is answered by the
  * successor's handlers (in-process: the new code) with `Connection: close`, so the client
  * moves to a new connection by itself; the server closes once its connections are done. Its
- * websockets are closed with 1012 (unless --keep-websockets): how many is returned.
+ * websockets are closed with `websockets` (by default 1012, or kept with --keep-websockets): how
+ * many is returned.
  */
-function retire(server: net.Server, successor: net.Server | undefined, forwardTo?: Target): number {
-  const closed = closeRetiredUpgraded ? closeUpgraded(server, SERVICE_RESTART) : 0;
+function retire(
+  server: net.Server,
+  successor: net.Server | undefined,
+  forwardTo?: Target,
+  websockets: number | null = closeRetiredUpgraded ? SERVICE_RESTART : null,
+): number {
+  const closed = websockets === null ? 0 : closeUpgraded(server, websockets);
   if (!(server instanceof http.Server)) {
     server.close();
     return closed;
@@ -324,8 +339,7 @@ export async function drainServers(timeout: number, exiting: boolean): Promise<v
       new Promise<void>((resolve) => {
         server.once('close', () => resolve());
         // devhot exits: nobody will serve these websockets again (1001), whatever the option.
-        if (exiting) closeUpgraded(server, GOING_AWAY);
-        closed += retire(server, undefined, target);
+        closed += retire(server, undefined, target, exiting ? GOING_AWAY : undefined);
         if (exiting && server instanceof http.Server) server.closeIdleConnections();
       }),
   );

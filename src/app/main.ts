@@ -3,7 +3,6 @@
  * in DEVHOT_APP, then drives it over IPC (see shared/ipc.ts). It never outlives the supervisor.
  */
 import process from 'node:process';
-import diagnostics from 'node:diagnostics_channel';
 import { realpathSync } from 'node:fs';
 import { relative, sep } from 'node:path';
 import { createRunner } from '../runner/runner.js';
@@ -33,6 +32,8 @@ startWatchdog({ root: config.root, blockedAfter: config.blockedAfter });
 
 if (config.inject) installHtmlInjection(config.inject, { hosts: hostRuleFor(config.host) });
 
+/** Ports an HTTP server has answered on (said to the supervisor once each). */
+const httpPorts = new Set<number>();
 /** The listening sockets this process has (received or bound), so it can send the supervisor a copy. */
 const sockets = new Map<ListenKey, object>();
 
@@ -46,6 +47,14 @@ installListenHandover(
     requestError: (error) =>
       send({ type: 'uncaught', error: toErrorPayload(error, { root: config.root, file: undefined, phase: 'evaluate' }) }),
     closedUpgraded: (count, why) => send({ type: 'upgraded-closed', count, why }),
+    // The first request an HTTP server answers on a port tells the supervisor that port speaks
+    // HTTP: while no app process runs, it may answer there itself (a 503 page), and leaves other
+    // ports' connections waiting in the backlog.
+    httpPort: (port) => {
+      if (httpPorts.has(port)) return;
+      httpPorts.add(port);
+      send({ type: 'http-port', port });
+    },
   },
   { closeUpgraded: !config.keepWebsockets },
 );
@@ -145,17 +154,6 @@ function sameFiles(files: ReadonlyMap<string, unknown>, sent: ReadonlySet<string
   for (const file of files.keys()) if (!sent.has(file)) return false;
   return true;
 }
-
-// The first request an HTTP server answers on a port tells the supervisor that port speaks
-// HTTP: while no app process runs, it may answer there itself (a 503 page), and leaves other
-// ports' connections waiting in the backlog.
-const httpPorts = new Set<number>();
-diagnostics.subscribe('http.server.request.start', (message) => {
-  const port = (message as { socket?: { localPort?: number } }).socket?.localPort;
-  if (port === undefined || httpPorts.has(port)) return;
-  httpPorts.add(port);
-  send({ type: 'http-port', port });
-});
 
 async function handleMessage(message: ToApp, handle: object | undefined): Promise<void> {
   switch (message.type) {
