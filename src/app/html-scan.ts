@@ -8,6 +8,8 @@
 
 /** Elements whose content is text up to their own end tag (HTML's raw and escapable raw text). */
 const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes', 'noscript']);
+/** What ends each raw text element's content, made once (used with lastIndex, synchronously). */
+const RAW_TEXT_END = new Map([...RAW_TEXT].map((name) => [name, new RegExp(`</${name}[\\s/>]`, 'gi')]));
 const TAG_NAME = /<(\/?)([a-zA-Z][^\s/>]*)/y;
 
 /** The offset of the last real `</body>` in `html`, or -1. */
@@ -80,7 +82,7 @@ function tagEnd(html: string, i: number): number {
 
 /** The offset of the `</name` that ends a raw text element's content, or -1. */
 function rawTextEnd(html: string, name: string, from: number): number {
-  const close = new RegExp(`</${name}[\\s/>]`, 'gi');
+  const close = RAW_TEXT_END.get(name)!;
   close.lastIndex = from;
   return close.exec(html)?.index ?? -1;
 }

@@ -17,7 +17,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { listenKey, type ListenKey } from '../shared/ipc.js';
+import { listenKey, parseListenKey, type ListenKey } from '../shared/ipc.js';
 import { answerThrow } from './request-errors.js';
 import { closeUpgraded, GOING_AWAY, SERVICE_RESTART, trackUpgrade } from './upgraded.js';
 
@@ -349,9 +349,7 @@ export async function drainServers(timeout: number, exiting: boolean): Promise<v
 
 /** Where a request for `key` reaches whoever accepts on that socket now (loopback for wildcards). */
 function targetOf(key: ListenKey): Target {
-  const colon = key.lastIndexOf(':');
-  const host = key.slice(0, colon);
-  const port = Number(key.slice(colon + 1));
+  const { host, port } = parseListenKey(key);
   if (host === '' || host === '0.0.0.0') return { host: '127.0.0.1', port };
   if (host === '::') return { host: '::1', port };
   return { host, port };

@@ -6,6 +6,7 @@
  * stack in a small HTML page, the same security headers. The error is reported like any
  * uncaught error (listen.ts → main.ts).
  */
+import { escapeHtml } from '../shared/escape-html.js';
 import http from 'node:http';
 
 /** Answer `res` for the error its handler threw, the way finalhandler does. */
@@ -44,13 +45,6 @@ function describe(error: unknown): string {
 }
 
 function errorPage(message: string): string {
-  const escaped = message
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;')
-    .replaceAll('\n', '<br>')
-    .replaceAll('  ', ' &nbsp;');
+  const escaped = escapeHtml(message).replaceAll('\n', '<br>').replaceAll('  ', ' &nbsp;');
   return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n</head>\n<body>\n<pre>${escaped}</pre>\n</body>\n</html>\n`;
 }

@@ -88,7 +88,7 @@ const FRAME = /^\s*at (?:.*?\()?((?:file:\/\/)?\/[^():]*?(?:\?v=\d+)?):(\d+):(\d
  * The innermost frame in the project's own code (under `root`, not in node_modules), or failing
  * that the innermost frame with a file at all. The evaluation's own frame has no file.
  */
-export function stuckAt(stack: string, root: string): StuckAt | undefined {
+function stuckAt(stack: string, root: string): StuckAt | undefined {
   const frames: StuckAt[] = [];
   for (const line of stack.split('\n').slice(1)) {
     const match = FRAME.exec(line);

@@ -18,6 +18,7 @@
 import { Socket } from 'node:net';
 import { workerData } from 'node:worker_threads';
 import type { FromWatchdog, ToWatchdog } from '../shared/ipc.js';
+import { readJsonLines } from '../shared/json-lines.js';
 import { killQuietly, killTree } from '../shared/process-tree.js';
 import { sampleMainThread } from './sample.js';
 
@@ -61,25 +62,10 @@ function report(message: FromWatchdog): void {
   if (!pipe.destroyed) pipe.write(`${JSON.stringify(message)}\n`);
 }
 
-let buffered = '';
-pipe.setEncoding('utf8');
-pipe.on('data', (chunk: string) => {
-  buffered += chunk;
-  let nl: number;
-  while ((nl = buffered.indexOf('\n')) >= 0) {
-    const line = buffered.slice(0, nl);
-    buffered = buffered.slice(nl + 1);
-    let request: ToWatchdog;
-    try {
-      request = JSON.parse(line) as ToWatchdog;
-    } catch {
-      continue;
-    }
-    if (request.type === 'sample') {
-      if (lag() < STALLED_MS) report({ type: 'sample', id: request.id, blocked: false, at: undefined });
-      else void sampleMainThread(data.root, SAMPLE_TIMEOUT_MS).then((at) => report({ type: 'sample', id: request.id, blocked: true, at }));
-    }
-  }
+readJsonLines<ToWatchdog>(pipe, (request) => {
+  if (request.type !== 'sample') return;
+  if (lag() < STALLED_MS) report({ type: 'sample', id: request.id, blocked: false, at: undefined });
+  else void sampleMainThread(data.root, SAMPLE_TIMEOUT_MS).then((at) => report({ type: 'sample', id: request.id, blocked: true, at }));
 });
 
 /** How long ago the main thread last stamped the clock. */

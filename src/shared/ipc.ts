@@ -120,3 +120,9 @@ export type FromApp =
 export function listenKey(host: string | undefined, port: number): ListenKey {
   return `${host ?? ''}:${port}`;
 }
+
+/** The host ('' for every address) and port of a listen key. */
+export function parseListenKey(key: ListenKey): { host: string; port: number } {
+  const colon = key.lastIndexOf(':');
+  return { host: key.slice(0, colon), port: Number(key.slice(colon + 1)) };
+}

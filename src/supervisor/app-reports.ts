@@ -4,12 +4,12 @@
  * event loop and its end, custom events dropped, and failures of the system under devhot
  * (descriptors), which come in bursts and are reported at most every SYSTEM_WARNING_MS.
  */
-import { relative } from 'node:path';
 import { startFix, type Logger } from '../logger.js';
 import type { FromApp, StuckAt } from '../shared/ipc.js';
 import type { ErrorPayload } from '../shared/results.js';
 import type { AppProcess, StartOutcome } from './app-process.js';
 import type { ChannelBridge } from './channel-bridge.js';
+import { blockedWhere, seconds } from './deadlines.js';
 import type { SupervisorEvent } from './supervisor.js';
 import { descriptorError, isDescriptorError } from './system-errors.js';
 
@@ -26,10 +26,6 @@ export interface ReportsHost {
   updating(): AppProcess | undefined;
   /** Watch these files one by one: modules outside the root (the watcher follows no link out of it). */
   watchOutside(files: string[]): void;
-}
-
-function seconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10} s`;
 }
 
 export class AppReports {
@@ -109,7 +105,7 @@ export class AppReports {
     // A start's or an update's own deadline reports those; a retired process is not news.
     if (proc !== this.host.current() || !proc.started || proc === this.host.updating() || proc.exited) return;
     this.blockedProcess = proc;
-    const where = at ? ` in ${relative(this.host.root, at.file) || at.file}:${at.line}` : ' outside JavaScript (a synchronous call)';
+    const where = blockedWhere(this.host.root, at);
     this.host.logger.log({
       event: 'warn',
       message: `the app's event loop has been blocked for ${seconds(ms)}${where}: requests wait until it returns. Save a fix: the update restarts the app. [DEVHOT_ERR_APP_BLOCKED]`,

@@ -44,10 +44,6 @@ export class ChannelAdmission {
     if (socket) this.forget(socket);
   }
 
-  get untrusted(): number {
-    return this.pending.size;
-  }
-
   close(): void {
     for (const socket of [...this.pending.keys()]) this.drop(socket);
   }

@@ -11,7 +11,9 @@
  * nobody restart, reload or talk to the app.
  */
 import type http from 'node:http';
-import { bareHost, hostAllowed, hostnameOf, isExposed, originAllowed, tokenMatches, tokenOf, type HostRule } from './channel-guard.js';
+// The Host rules are shared with the app (which injects the client only for allowed Hosts).
+import { bareHost, hostAllowed, hostnameOf, isExposed, type HostRule } from '../shared/host-rules.js';
+import { originAllowed, tokenMatches, tokenOf } from './channel-guard.js';
 
 /** What a token lets its holder do (see the file header). */
 export type Role = 'control' | 'browser';

@@ -16,9 +16,6 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { bareHost, isLoopbackName } from '../shared/host-rules.js';
 
-// The Host rules are shared with the app (which injects the client only for allowed Hosts).
-export { bareHost, hostAllowed, hostnameOf, isExposed, isLoopbackName, type HostRule } from '../shared/host-rules.js';
-
 /** Constant-time token comparison (the length is not a secret: every token has the same one). */
 export function tokenMatches(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false;

@@ -8,6 +8,7 @@
  */
 import { relative } from 'node:path';
 import { ErrorCodes } from '../errors.js';
+import type { StuckAt } from '../shared/ipc.js';
 import type { ErrorPayload } from '../shared/results.js';
 import type { AppProcess, StartOutcome } from './app-process.js';
 import type { Sample } from './watchdog-link.js';
@@ -18,7 +19,7 @@ import type { Sample } from './watchdog-link.js';
  * that blocks the event loop for one deadline is hung whatever its size: the runner yields to the
  * loop between modules.
  */
-export const START_FACTOR = 6;
+const START_FACTOR = 6;
 
 export type Deadlined<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
 
@@ -31,8 +32,14 @@ function timer(ms: number): { promise: Promise<'timeout'>; cancel(): void } {
   return { promise, cancel: () => clearTimeout(handle) };
 }
 
-function seconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(1))} s`;
+/** A duration as devhot says it: "1.2 s". */
+export function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/** Where a blocked app's main thread was: " in src/a.ts:12", or outside JavaScript. */
+export function blockedWhere(root: string, at: StuckAt | undefined): string {
+  return at ? ` in ${relative(root, at.file) || at.file}:${at.line}` : ' outside JavaScript (a synchronous call)';
 }
 
 export class Deadlines {
@@ -82,11 +89,10 @@ export class Deadlines {
   /** What a hang is reported as: how long, where the app was, what devhot does about it. */
   hangError(what: string, ms: number, sample: Sample | undefined): ErrorPayload {
     const at = sample?.at;
-    const where = at ? ` in ${relative(this.root, at.file) || at.file}:${at.line}` : '';
     const state = !sample
       ? ''
       : sample.blocked
-        ? `: the app's event loop is blocked${where || ' outside JavaScript (a synchronous call)'}`
+        ? `: the app's event loop is blocked${blockedWhere(this.root, at)}`
         : ': the app is not blocked, so something it awaits never settles';
     const error: ErrorPayload = {
       code: ErrorCodes.UPDATE_TIMEOUT,

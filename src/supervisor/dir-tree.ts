@@ -149,11 +149,6 @@ export class DirTree {
     this.dirs.clear();
   }
 
-  /** Directories watched (tests and the benchmark). */
-  get size(): number {
-    return this.dirs.size;
-  }
-
   // ------------------------------------------------------------------------------- scanning
 
   /** Watch a directory, then read it (in that order, so nothing created between is missed). */

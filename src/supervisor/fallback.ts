@@ -12,6 +12,7 @@
 import http from 'node:http';
 import type { ListenKey } from '../shared/ipc.js';
 import { stripControls } from '../shared/controls.js';
+import { escapeHtml } from '../shared/escape-html.js';
 
 export interface FallbackOptions {
   /** The browser client's tag (browser token), so the page reloads when the app is back. */
@@ -20,10 +21,9 @@ export interface FallbackOptions {
   onError(error: NodeJS.ErrnoException): void;
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-function escapeHtml(text: string): string {
-  return stripControls(text).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+/** What the page says, escaped, without control characters (a path or a message from the app). */
+function text(value: string): string {
+  return escapeHtml(stripControls(value));
 }
 
 function page(reason: string, clientTag: string): string {
@@ -36,7 +36,7 @@ function page(reason: string, clientTag: string): string {
 </head>
 <body style="font-family: system-ui, sans-serif; max-width: 42em; margin: 3em auto; line-height: 1.5">
 <h1>The app is not running</h1>
-<p>${escapeHtml(reason)}</p>
+<p>${text(reason)}</p>
 <p>Save a file to restart it. This page reloads when the app is back.</p>
 <p style="color: #666">Answered by devhot, which holds the app's port meanwhile.</p>
 ${clientTag}
@@ -50,10 +50,6 @@ export class FallbackPage {
   private reason = '';
 
   constructor(private readonly options: FallbackOptions) {}
-
-  get serving(): boolean {
-    return this.servers.size > 0;
-  }
 
   /** Answer on these sockets (spare copies, closed by stop()), saying `reason`. */
   serve(sockets: ReadonlyMap<ListenKey, object>, reason: string): void {

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { ResolvedConfig } from '../config.js';
 import { isDevhotError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ListenKey } from '../shared/ipc.js';
+import { parseListenKey } from '../shared/ipc.js';
 import type { ErrorPayload } from '../shared/results.js';
 import type { AppProcess, StartOutcome } from './app-process.js';
 import type { AppReports } from './app-reports.js';
@@ -24,11 +24,6 @@ import { isDescriptorError, spawnError } from './system-errors.js';
 /** An app process that runs and answers (and so can update): not exited, not hung. */
 export function running(app: AppProcess | undefined): app is AppProcess {
   return !!app && !app.exited && !app.hung;
-}
-
-/** The port of a listen key (`host:port`). */
-function portOf(key: ListenKey): number {
-  return Number(key.slice(key.lastIndexOf(':') + 1));
 }
 
 /** The error of a failure to create an app process (its environment, the spawn itself). */
@@ -124,7 +119,7 @@ export class Restarts {
     const app = apps.current;
     if (running(app) && app.started) return;
     fallback.serve(
-      apps.takeSpares((key) => reports.httpPorts.has(portOf(key))),
+      apps.takeSpares((key) => reports.httpPorts.has(parseListenKey(key).port)),
       reason,
     );
   }

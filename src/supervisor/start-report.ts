@@ -11,6 +11,7 @@ import type { AppProcess, StartOutcome } from './app-process.js';
 import type { AppReports } from './app-reports.js';
 import type { Channel } from './channel.js';
 import type { ChannelBridge } from './channel-bridge.js';
+import { running } from './restarts.js';
 
 export interface FirstStart {
   config: ResolvedConfig;
@@ -29,7 +30,7 @@ export interface FirstStart {
 }
 
 export function reportStart({ config, logger, version, bridge, reports, channel, app, outcome, t0, urls }: FirstStart): void {
-  const alive = app && !app.exited && !app.hung;
+  const alive = running(app);
   bridge.set({ status: outcome.ok ? 'running' : alive ? 'error' : 'stopped', pid: alive ? app.pid : undefined });
   reports.startFailure(outcome, false);
   // A start that hung is stopped: it counts as exited.

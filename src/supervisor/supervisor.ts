@@ -24,7 +24,7 @@ import { coalesce } from './change-set.js';
 import { createWatcher, type Watcher } from './watcher.js';
 import { createChannel, type Channel } from './channel.js';
 import { ChannelBridge } from './channel-bridge.js';
-import { isExposed } from './channel-guard.js';
+import { hostRuleFor, isExposed } from '../shared/host-rules.js';
 import { restartTriggers, SupervisorPolicy, type BatchDecision } from './policy.js';
 import { Deadlines } from './deadlines.js';
 import { FallbackPage } from './fallback.js';
@@ -142,7 +142,7 @@ class DevhotSupervisor implements Supervisor {
       version: this.options.version,
       host: config.host,
       port: config.channelPort,
-      allowedHosts: isExposed(config.host) ? [config.host] : [],
+      allowedHosts: hostRuleFor(config.host).extra,
       // The guard treats localhost and the loopback IPs on one port as the same origin.
       appOrigins: () => this.urls.map((url) => new URL(url).origin),
       sessionFile: join(config.root, 'node_modules', '.devhot', 'session.json'),
@@ -284,10 +284,10 @@ class DevhotSupervisor implements Supervisor {
 
   /**
    * Before a restart for saves: wait until the watcher has said all it will about these files.
-   * Editors and shells truncate, then write, and the watcher reports a file caught empty as it
-   * is, then once more at its re-check: the new process must read the written file, and the
-   * re-check must not restart a second time. The new process reads every file anew, so the
-   * saves made meanwhile are part of this restart.
+   * Editors and shells truncate, then write, and the watcher reports both: the new process must
+   * read the written file, and the write must not restart a second time. settled() resolves once
+   * no event for these files waits in a batch and none came in the last moment (batches.ts). The
+   * new process reads every file anew, so the saves made meanwhile are part of this restart.
    */
   private async settle(changes: FileChange[]): Promise<void> {
     const limit = SETTLE_LIMIT_MS + this.config.delay;

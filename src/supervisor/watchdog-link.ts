@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { FromWatchdog, StuckAt, ToWatchdog } from '../shared/ipc.js';
+import { readJsonLines } from '../shared/json-lines.js';
 
 export interface Sample {
   /** The loop had not turned for a while (false: it turns; the wait is an await that never ends). */
@@ -32,15 +33,13 @@ export class WatchdogLink {
   private nextId = 1;
   private readonly samples = new Map<number, (sample: Sample | undefined) => void>();
   private blockWaiters: Array<(block: Block) => void> = [];
-  private buffered = '';
 
   constructor(
     private readonly pipe: Socket | null | undefined,
     private readonly events: WatchdogEvents,
   ) {
     if (!pipe) return;
-    pipe.setEncoding('utf8');
-    pipe.on('data', (chunk: string) => this.receive(chunk));
+    readJsonLines<FromWatchdog>(pipe, (message) => this.handle(message));
     pipe.on('error', () => {}); // the app exits; its 'exit' says why
     pipe.on('close', () => {
       for (const settle of this.samples.values()) settle(undefined);
@@ -76,24 +75,6 @@ export class WatchdogLink {
       const request: ToWatchdog = { type: 'sample', id };
       pipe.write(`${JSON.stringify(request)}\n`);
     });
-  }
-
-  private receive(chunk: string): void {
-    this.buffered += chunk;
-    let nl: number;
-    while ((nl = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
-      let message: FromWatchdog;
-      try {
-        message = JSON.parse(line) as FromWatchdog;
-      } catch {
-        continue;
-      }
-      this.handle(message);
-    }
-    // The worker writes short lines; anything longer is not the watchdog speaking.
-    if (this.buffered.length > 64 * 1024) this.buffered = '';
   }
 
   private handle(message: FromWatchdog): void {
