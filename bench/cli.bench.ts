@@ -50,6 +50,7 @@
  * `devhot-accept` is devhot on a variant where the leaf calls import.meta.hot.accept() (rung:
  * hot update); plain `devhot` measures a plain app (rung: entry re-execution).
  */
+import { quantile } from './stats.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -702,12 +703,6 @@ async function runPeer(spec: PeerSpec, size: number, layout: Layout, workDir: st
 
 // ---------------------------------------------------------------------------------- reporting
 
-function percentile(values: number[], p: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
 function ms(v: number | undefined): string {
   if (v === undefined) return '–';
   if (v >= 10_000) return `${(v / 1000).toFixed(1)} s`;
@@ -715,16 +710,9 @@ function ms(v: number | undefined): string {
   return `${v.toFixed(1)} ms`;
 }
 
-const p50 = (r: PeerResult) =>
-  percentile(
-    r.edits.flatMap((e) => (e.ms === undefined ? [] : [e.ms])),
-    50,
-  );
-const p95 = (r: PeerResult) =>
-  percentile(
-    r.edits.flatMap((e) => (e.ms === undefined ? [] : [e.ms])),
-    95,
-  );
+const editTimes = (r: PeerResult) => r.edits.flatMap((e) => (e.ms === undefined ? [] : [e.ms]));
+const p50 = (r: PeerResult) => quantile(editTimes(r), 0.5);
+const p95 = (r: PeerResult) => quantile(editTimes(r), 0.95);
 
 function failedCell(r: PeerResult): string {
   if (r.error && r.edits.length === 0) return `error: ${r.error}`;
@@ -801,16 +789,16 @@ function devhotDetail(results: PeerResult[]): string[] {
     });
     out.push(
       `- ${r.label}, ${r.size} modules ${r.layout}: rung ${rungs || '–'}; ${applied[0]?.reexecuted ?? '–'} modules re-executed; updates per save ${Math.min(...perSave)}–${Math.max(...perSave)}; ` +
-        `in-app update() p50 ${ms(percentile(durations, 50))} (p95 ${ms(percentile(durations, 95))}); ` +
-        `save → supervisor logs the result p50 ${ms(percentile(logged, 50))}; save → new response p50 ${ms(p50(r))}`,
+        `in-app update() p50 ${ms(quantile(durations, 0.5))} (p95 ${ms(quantile(durations, 0.95))}); ` +
+        `save → supervisor logs the result p50 ${ms(quantile(logged, 0.5))}; save → new response p50 ${ms(p50(r))}`,
     );
     if (r.restarts.length > 0) {
       const times = r.restarts.flatMap((x) => (x.ms === undefined ? [] : [x.ms]));
       const readies = r.restarts.flatMap((x) => (x.loggedReadyMs === undefined ? [] : [x.loggedReadyMs]));
       const kinds = r.restartFailures.toString();
       out.push(
-        `  - forced restart (env-file change) ×${r.restarts.length}: save → response from the new process p50 ${ms(percentile(times, 50))}, max ${ms(times.length ? Math.max(...times) : undefined)}; ` +
-          `logged ready p50 ${ms(percentile(readies, 50))}; failed requests ${r.restartFailures.count}${kinds ? ` (${kinds})` : ''}${r.restarts.some((x) => x.timedOut) ? `, ${r.restarts.filter((x) => x.timedOut).length} timeouts` : ''}`,
+        `  - forced restart (env-file change) ×${r.restarts.length}: save → response from the new process p50 ${ms(quantile(times, 0.5))}, max ${ms(times.length ? Math.max(...times) : undefined)}; ` +
+          `logged ready p50 ${ms(quantile(readies, 0.5))}; failed requests ${r.restartFailures.count}${kinds ? ` (${kinds})` : ''}${r.restarts.some((x) => x.timedOut) ? `, ${r.restarts.filter((x) => x.timedOut).length} timeouts` : ''}`,
       );
     }
   }

@@ -20,6 +20,7 @@
  *   npm run build && node dist/bench/watcher.bench.js [--sizes 300,3000] [--layouts flat,spread]
  *     [--edits 20] [--rounds 2] [--gap 100] [--only devhot,chokidar]
  */
+import { quantile } from './stats.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -152,10 +153,8 @@ function runChild(args: string[]): Promise<RunResult | string> {
   });
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
+/** A quantile, NaN for none (printed as –). */
+const q = (values: number[], at: number): number => quantile(values, at) ?? Number.NaN;
 
 const fmt = (ms: number) => (Number.isNaN(ms) ? '–' : ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`);
 
@@ -223,15 +222,15 @@ async function main(): Promise<void> {
           }
         }
       }
-      const base = percentile(results.get('devhot')?.latencies ?? [], 50);
+      const base = q(results.get('devhot')?.latencies ?? [], 0.5);
       for (const [name, r] of results) {
         if (r.error && r.latencies.length === 0) {
           lines.push(`| ${size} | ${layout} | ${name} | error: ${r.error} | | | | | |`);
           continue;
         }
-        const p50 = percentile(r.latencies, 50);
+        const p50 = q(r.latencies, 0.5);
         lines.push(
-          `| ${size} | ${layout} | ${name} | ${fmt(percentile(r.ready, 50))} | ${fmt(p50)} | ${fmt(percentile(r.latencies, 95))} | ${r.missed} | ${percentile(r.cpu, 50).toFixed(1)} ms/s | ${(p50 / base).toFixed(1)}× |`,
+          `| ${size} | ${layout} | ${name} | ${fmt(q(r.ready, 0.5))} | ${fmt(p50)} | ${fmt(q(r.latencies, 0.95))} | ${r.missed} | ${q(r.cpu, 0.5).toFixed(1)} ms/s | ${(p50 / base).toFixed(1)}× |`,
         );
       }
       process.stderr.write(`${size} ${layout} done (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);

@@ -14,69 +14,21 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServerMessage } from '../src/shared/protocol.js';
 import { CHANNEL_PATH, CLIENT_PATH } from '../src/shared/protocol.js';
 import { createFixture, freePort, get, isRestart, isUpdate, REPO_ROOT, startDevhot, waitForBody } from './helpers/cli.js';
+import { CONNECTED, MARK, OVERLAY_TEXT, openPage, RELOADED, skipWithoutChromium as skip, until } from './helpers/browser.js';
 import { poll, type After } from './helpers/poll.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CLIENT_FILE = path.join(REPO_ROOT, 'dist', 'client', 'client.js');
 
-const skip =
-  !fs.existsSync(CHROMIUM) && !process.env.CI
-    ? `${CHROMIUM} is missing (apt-get install chromium); browser tests skipped outside CI`
-    : false;
 if (skip) process.stderr.write(`browser.test: ${skip}\n`);
 
-/** A fresh browser (own profile directory) with one page; closed and removed after the test. */
-async function openPage(t: After): Promise<Page> {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-chromium-'));
-  let context: BrowserContext;
-  try {
-    // launchPersistentContext: playwright refuses --user-data-dir in `args`; this is the way to
-    // give it a profile directory of our own.
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-  } catch (error) {
-    fs.rmSync(profile, { recursive: true, force: true });
-    throw error;
-  }
-  t.after(async () => {
-    await context.close().catch(() => {});
-    fs.rmSync(profile, { recursive: true, force: true });
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (error) => process.stderr.write(`browser.test page error: ${error.message}\n`));
-  if (process.env.DEBUG_BROWSER) page.on('console', (m) => process.stderr.write(`browser console: ${m.text()}\n`));
-  return page;
-}
-
-/** Evaluate an expression in the page, polling until truthy (navigation in between is fine). */
-function until(page: Page, expression: string, what: string, timeout = 10_000): Promise<unknown> {
-  return poll(() => page.evaluate(expression), what, timeout, 50);
-}
-
-const MARK = 'window.__marker = 1';
 const MARKED = 'window.__marker === 1';
-const RELOADED = 'window.__marker === undefined && document.readyState === "complete"';
-const CONNECTED = 'window.__devhot?.connected === true';
-const OVERLAY_TEXT = `document.querySelector('devhot-error-overlay')?.shadowRoot?.textContent ?? ''`;
 const NO_OVERLAY = `document.querySelector('devhot-error-overlay') === null`;
 
 // ---------------------------------------------------------------------------------------------

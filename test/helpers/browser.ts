@@ -22,6 +22,8 @@ export async function openPage(t: After): Promise<Page> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-chromium-'));
   let context: BrowserContext;
   try {
+    // launchPersistentContext: playwright refuses --user-data-dir in `args`; this is the way to
+    // give it a profile directory of our own.
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
@@ -44,6 +46,7 @@ export async function openPage(t: After): Promise<Page> {
     fs.rmSync(profile, { recursive: true, force: true });
   });
   const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (error) => process.stderr.write(`browser test: page error: ${error.message}\n`));
   if (process.env.DEBUG_BROWSER) page.on('console', (m) => process.stderr.write(`browser console: ${m.text()}\n`));
   return page;
 }

@@ -17,10 +17,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from './project.js';
 import { writeTree } from './tree.js';
 
-/** /work/main (this file runs from dist/test/helpers/). */
-const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 const DEVHOT = path.join(REPO_ROOT, 'dist', 'src', 'index.js');
 /** tsx's loader, for `node --import` (the fixture has no node_modules of its own). */
 const TSX = path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
@@ -61,17 +60,17 @@ try {
 
 type Engine = 'node' | 'tsx' | 'devhot';
 
-/**
- * tsx runs the entry itself (`node --import tsx main.ts`), so that it is the process's main
- * module as under `tsx main.ts`; how its load ended is read from its exit code and the last
- * `Name: message` line it printed on stderr.
- */
-function runTsx(root: string, entry: string): Promise<Outcome> {
+/** What a run printed, and its exit code. */
+interface Run {
+  out: string;
+  err: string;
+  code: number | null;
+}
+
+/** Run node with `args` in `root`, collecting its output. */
+function runNode(root: string, args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(TSX).href, path.join(root, entry)], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
@@ -81,11 +80,21 @@ function runTsx(root: string, entry: string): Promise<Outcome> {
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const lines = out.split('\n').filter((l) => l !== '');
-      const last = [...err.matchAll(/^(?:\w+ \[\w+\]|(\w*Error)): (.*)$/gm)].at(-1);
-      resolve({ lines, entry: code === 0 ? 'ok' : { name: last?.[1] ?? 'Error', message: last?.[2] ?? err.trim() }, exitCode: code });
+      resolve({ out, err, code });
     });
   });
+}
+
+/**
+ * tsx runs the entry itself (`node --import tsx main.ts`), so that it is the process's main
+ * module as under `tsx main.ts`; how its load ended is read from its exit code and the last
+ * `Name: message` line it printed on stderr.
+ */
+async function runTsx(root: string, entry: string): Promise<Outcome> {
+  const { out, err, code } = await runNode(root, ['--import', pathToFileURL(TSX).href, path.join(root, entry)]);
+  const lines = out.split('\n').filter((l) => l !== '');
+  const last = [...err.matchAll(/^(?:\w+ \[\w+\]|(\w*Error)): (.*)$/gm)].at(-1);
+  return { lines, entry: code === 0 ? 'ok' : { name: last?.[1] ?? 'Error', message: last?.[2] ?? err.trim() }, exitCode: code };
 }
 
 /**
@@ -97,39 +106,21 @@ function pendingReason(stderr: string): string {
   return stderr.trim().split('\n').slice(-3).join(' ');
 }
 
-function runIn(engine: Engine, root: string, entry: string): Promise<Outcome> {
+/** node and devhot run under the driver, which reports how the entry's load ended. */
+async function runIn(engine: Engine, root: string, entry: string): Promise<Outcome> {
   if (engine === 'tsx') return runTsx(root, entry);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, '.driver.mjs'), engine, root, path.join(root, entry), DEVHOT], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
-    // A bound, not a wait: a fixture that hangs fails instead of holding the suite (generous, for a busy CI machine).
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', () => {
-      clearTimeout(timer);
-      const at = out.lastIndexOf('\n@@outcome ');
-      if (at < 0) return reject(new Error(`${engine} printed no outcome; stdout:\n${out}\nstderr:\n${err}`));
-      const { entry: result, exitCode } = JSON.parse(out.slice(at + '\n@@outcome '.length)) as {
-        entry: Outcome['entry'] | 'pending';
-        exitCode: number | null;
-      };
-      const lines = out
-        .slice(0, at)
-        .split('\n')
-        .filter((l) => l !== '');
-      resolve({
-        lines,
-        entry: result === 'pending' ? { name: 'pending', message: pendingReason(err) } : result,
-        exitCode,
-      });
-    });
-  });
+  const { out, err } = await runNode(root, [path.join(root, '.driver.mjs'), engine, root, path.join(root, entry), DEVHOT]);
+  const at = out.lastIndexOf('\n@@outcome ');
+  if (at < 0) throw new Error(`${engine} printed no outcome; stdout:\n${out}\nstderr:\n${err}`);
+  const { entry: result, exitCode } = JSON.parse(out.slice(at + '\n@@outcome '.length)) as {
+    entry: Outcome['entry'] | 'pending';
+    exitCode: number | null;
+  };
+  const lines = out
+    .slice(0, at)
+    .split('\n')
+    .filter((l) => l !== '');
+  return { lines, entry: result === 'pending' ? { name: 'pending', message: pendingReason(err) } : result, exitCode };
 }
 
 /** Write `tree` (an ESM package unless it has its own package.json) and run `entry` under `reference` and devhot. */
