@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { test } from 'node:test';
-import { BIN, createFixture, freePort, get, onCleanup, waitForBody, type Fixture } from './helpers/cli.js';
+import { BIN, cliEnv, createFixture, freePort, get, onCleanup, waitForBody, type Fixture } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
 
 const SERVER = `import http from 'node:http';
@@ -33,9 +33,7 @@ const route = (v: string) => `export const route = (): string => '${v}';\n`;
 /** devhot with its stdout redirected by the shell into `out` inside the project. */
 function runRedirected(t: Parameters<typeof createFixture>[0], fixture: Fixture, port: number, out: string, json: boolean) {
   const command = `exec "${process.execPath}" "${BIN}" server.ts${json ? ' --json' : ''} > ${out} 2>&1`;
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), NO_COLOR: '1' };
-  delete env.NODE_TEST_CONTEXT;
-  delete env.NODE_OPTIONS;
+  const env = cliEnv({ PORT: String(port) });
   const child = spawn('sh', ['-c', command], { cwd: fixture.root, env, stdio: 'ignore', detached: true });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   onCleanup(t, async () => {

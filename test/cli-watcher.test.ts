@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { BIN, createFixture, freePort, get, isRestart, isUpdate, onCleanup, startDevhot, waitForBody } from './helpers/cli.js';
+import { BIN, cliEnv, createFixture, freePort, get, isRestart, isUpdate, onCleanup, startDevhot, waitForBody } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
 
 const SERVER = `import http from 'node:http';
@@ -115,9 +115,7 @@ test("devhot's own output redirected into the project (--json > events.jsonl 2> 
   const port = await freePort();
   const out = fs.openSync(fixture.file('events.jsonl'), 'w');
   const err = fs.openSync(fixture.file('dev.log'), 'w');
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), NO_COLOR: '1' };
-  delete env.NODE_TEST_CONTEXT;
-  delete env.NODE_OPTIONS;
+  const env = cliEnv({ PORT: String(port) });
   const child = spawn(process.execPath, [BIN, 'src/server.ts', '--json'], {
     cwd: fixture.root,
     env,

@@ -258,13 +258,20 @@ export interface StartOptions {
   json?: boolean;
 }
 
-/** Run the built CLI; killed with its process group and app processes after the test. */
-export function runDevhot(t: After, options: StartOptions): Devhot {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
-  // The test runner's own marker must not leak into the app's process.
+/**
+ * The environment devhot runs in here: the test runner's own marker and options must not leak
+ * into it (or into the app), and no colours.
+ */
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra, NO_COLOR: '1' };
   delete env.NODE_TEST_CONTEXT;
   delete env.NODE_OPTIONS;
-  env.NO_COLOR = '1';
+  return env;
+}
+
+/** Run the built CLI; killed with its process group and app processes after the test. */
+export function runDevhot(t: After, options: StartOptions): Devhot {
+  const env = cliEnv(options.env);
   const args = [BIN, ...options.args, ...(options.json === false ? [] : ['--json'])];
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,
@@ -390,8 +397,7 @@ export function runToExit(
   options: StartOptions,
   timeout = 15_000,
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, NO_COLOR: '1' };
-  delete env.NODE_TEST_CONTEXT;
+  const env = cliEnv(options.env);
   const args = [BIN, ...options.args, ...(options.json === false ? [] : ['--json'])];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
