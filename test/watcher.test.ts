@@ -17,13 +17,17 @@ import { syncBuiltinESMExports } from 'node:module';
 import { test } from 'node:test';
 import type { FileChange } from '../src/shared/ipc.js';
 import { createWatcher, type Watcher, type WatcherOptions } from '../src/supervisor/watcher.js';
-import { createFixture, onCleanup } from './helpers/cli.js';
+import { createFixture, onCleanup, type Fixture } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
 
 type T = Parameters<typeof createFixture>[0];
 
 async function watch(t: T, tree: Record<string, string>, options: Partial<WatcherOptions> = {}) {
-  const fixture = createFixture(t, tree);
+  return watchFixture(t, createFixture(t, tree), options);
+}
+
+/** A watcher on a fixture the caller made (with its symlinks, say); errors fail the test at its end. */
+async function watchFixture(t: T, fixture: Fixture, options: Partial<WatcherOptions> = {}) {
   // Polling must not lean on events: fs.watch fails for the whole test (a warning if called).
   if (options.poll) failWatch(t, 'EINVAL');
   const batches: FileChange[][] = [];
@@ -141,8 +145,7 @@ for (const mode of ['events', 'poll'] as const) {
     const fixture = createFixture(t, { 'src/a.ts': '' });
     fs.symlinkSync(outside, fixture.file('src/big'));
     fs.symlinkSync('..', fixture.file('src/up'));
-    if (poll_) failWatch(t, 'EINVAL');
-    const { all, reported, sentinel, rel } = await watchRoot(t, fixture.root, poll_);
+    const { all, reported, sentinel, rel } = await watchFixture(t, fixture, { poll: poll_ });
     fs.writeFileSync(path.join(outside, 'big1.ts'), 'changed');
     fs.writeFileSync(path.join(outside, 'new.ts'), 'new');
     const a = fixture.write('src/a.ts', 'changed');
@@ -224,32 +227,6 @@ function failWatch(t: T, code: string): void {
   });
 }
 
-/** watch() on an existing root (the fixture made by the caller, with its symlinks). */
-async function watchRoot(t: T, root: string, poll_: boolean) {
-  const batches: FileChange[][] = [];
-  const watcher = createWatcher({
-    root,
-    include: [],
-    exclude: [],
-    extraFiles: [],
-    delay: 0,
-    poll: poll_,
-    onBatch: (changes) => batches.push(changes),
-    onError: (error) => assert.fail(error),
-  });
-  onCleanup(t, () => watcher.close());
-  await watcher.ready;
-  const all = () => batches.flat();
-  const reported = (file: string) => all().filter((c) => c.file === file);
-  let n = 0;
-  const sentinel = async () => {
-    const file = path.join(root, `sentinel-${++n}.txt`);
-    fs.writeFileSync(file, 'x');
-    await poll(() => reported(file).length > 0, 'the sentinel', 5000, 5);
-  };
-  return { all, reported, sentinel, rel: (c: FileChange) => `${c.kind} ${path.relative(root, c.file)}` };
-}
-
 test('a file caught empty is reported at once; the write comes as its own event; settled() waits for it', async (t) => {
   const { fixture, watcher, kinds } = await watch(t, { 'a.ts': 'export const a = 1;\n' });
   const file = fixture.write('a.ts', '');
@@ -290,19 +267,8 @@ test('an edit in a folder of 3,000 files costs one lstat: the folder is not read
 test('a directory fs.watch cannot watch (out of inotify watches) is polled, with a warning', async (t) => {
   const fixture = createFixture(t, { 'src/a.ts': '' });
   failWatch(t, 'ENOSPC');
-  const batches: FileChange[][] = [];
   const warnings: string[] = [];
-  const watcher = createWatcher({
-    root: fixture.root,
-    include: [],
-    exclude: [],
-    extraFiles: [],
-    delay: 0,
-    onBatch: (changes) => batches.push(changes),
-    onError: (error) => warnings.push(error.message),
-  });
-  onCleanup(t, () => watcher.close());
-  await watcher.ready;
+  const { batches } = await watchFixture(t, fixture, { onError: (error) => warnings.push(error.message) });
   // Said once, though neither the root nor src/ could be watched.
   assert.equal(warnings.length, 1, warnings.join('\n'));
   assert.match(warnings[0]!, /ENOSPC.*polling it and any other such directory instead.*max_user_watches/);
