@@ -4,9 +4,9 @@
  * Hosts get the tag. Pure functions first, then real servers in this process (the patch is per
  * process; this file installs it for itself): node:http, and express with helmet's defaults.
  */
+import { listen, rawRequest } from './helpers/http.js';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { test } from 'node:test';
 import express from 'express';
 import helmet from 'helmet';
@@ -109,31 +109,10 @@ test('CSP: several policies in one header are each amended; script-src-elem wins
 // ---------------------------------------------------------------------------------------------
 // Real servers
 
-interface Raw {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-function request(port: number, path = '/', headers: http.OutgoingHttpHeaders = {}): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, agent: false, headers }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function listen(t: { after(fn: () => unknown): void }, handler: http.RequestListener): Promise<number> {
-  const server = http.createServer(handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  return (server.address() as AddressInfo).port;
+/** A GET, its body as latin1 text (byte for byte: injection must not re-encode a page). */
+async function request(port: number, path = '/', headers: http.OutgoingHttpHeaders = {}) {
+  const res = await rawRequest(port, path, 'GET', headers);
+  return { ...res, body: res.body.toString('latin1') };
 }
 
 const PAGE = '<!doctype html><html><body><script>const end = "</body>";</script><p>hi</p></body></html>';

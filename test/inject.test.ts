@@ -2,6 +2,7 @@
  * HTML injection (src/app/inject.ts) against real servers in this process: node:http, express,
  * fastify and hono's node-server. The patch is per process; this file installs it for itself.
  */
+import { listen, type RawResponse, rawRequest as request } from './helpers/http.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,38 +22,12 @@ installHtmlInjection(TAG);
 const PAGE = '<!doctype html><html><head><title>é</title></head><body><h1>héllo</h1></BODY></html>';
 const INJECTED = PAGE.replace('</BODY>', `${TAG}</BODY>`);
 
-interface Raw {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function request(port: number, path = '/', method = 'GET', headers: http.OutgoingHttpHeaders = {}): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method, agent: false, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function listen(t: { after(fn: () => unknown): void }, handler: http.RequestListener): Promise<number> {
-  const server = http.createServer(handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  return (server.address() as AddressInfo).port;
-}
-
 function count(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1;
 }
 
 /** The tag is in the page exactly once, before </body>, and Content-Length says the truth. */
-function assertInjected(res: Raw, expected = INJECTED): void {
+function assertInjected(res: RawResponse, expected = INJECTED): void {
   assert.equal(res.status, 200);
   const body = res.body.toString('utf8');
   assert.equal(count(body, TAG), 1, `tag once in ${body}`);
