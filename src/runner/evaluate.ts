@@ -125,10 +125,7 @@ function executeAsync(state: RunnerState, module: ModuleInstance): void {
 
 function asyncFulfilled(state: RunnerState, module: ModuleInstance): void {
   if (module.status === 'evaluated') return; // an error reached it first
-  module.asyncOrder = 'done';
-  module.status = 'evaluated';
-  module.previous = undefined;
-  module.topLevelCapability?.resolve();
+  asyncDone(module);
   const ready: ModuleInstance[] = [];
   gatherAvailableAncestors(module, ready);
   ready.sort((a, b) => (a.asyncOrder as number) - (b.asyncOrder as number));
@@ -144,11 +141,16 @@ function asyncFulfilled(state: RunnerState, module: ModuleInstance): void {
       asyncRejected(m, error);
       continue;
     }
-    m.asyncOrder = 'done';
-    m.status = 'evaluated';
-    m.previous = undefined;
-    m.topLevelCapability?.resolve();
+    asyncDone(m);
   }
+}
+
+/** An async module's evaluation succeeded: evaluated, no longer reading its predecessor, awaited ones resume. */
+function asyncDone(module: ModuleInstance): void {
+  module.asyncOrder = 'done';
+  module.status = 'evaluated';
+  module.previous = undefined;
+  module.topLevelCapability?.resolve();
 }
 
 function gatherAvailableAncestors(module: ModuleInstance, ready: ModuleInstance[]): void {

@@ -65,11 +65,23 @@ export function requireForNative(state: RunnerState, file: string): unknown {
 }
 
 function requireFile(state: RunnerState, file: string, from: ModuleNode | undefined): unknown {
+  const node = loadSync(state, file, from, (n) => {
+    if (n.instance!.status === 'linked') evaluateModuleSync(state, n.instance!, from?.file ?? file);
+  });
+  return exportsOf(node);
+}
+
+/**
+ * The node of `file`, loaded and linked synchronously: reused when it is known, else discovered
+ * into the update under way or a transaction of its own. `from` imports it at run time; `then`
+ * runs before that transaction commits, so an error in it rolls the load back.
+ */
+function loadSync(state: RunnerState, file: string, from: ModuleNode | undefined, then?: (node: ModuleNode) => void): ModuleNode {
   const known = state.nodes.get(file);
   if (known?.instance && known.instance.status !== 'linking') {
     if (from && from !== known) addRuntimeEdge(from, known);
-    if (known.instance.status === 'linked') evaluateModuleSync(state, known.instance, from?.file ?? file);
-    return exportsOf(known);
+    then?.(known);
+    return known;
   }
   const joined = state.current && !state.current.ended ? state.current : undefined;
   const txn = joined ?? new Transaction(state);
@@ -78,9 +90,9 @@ function requireFile(state: RunnerState, file: string, from: ModuleNode | undefi
     if (from && from !== node) addRuntimeEdge(from, node);
     discoverSync(txn, node);
     linkModules(txn, newModules(txn, node));
-    evaluateModuleSync(state, node.instance!, from?.file ?? file);
+    then?.(node);
     if (!joined) txn.commit();
-    return exportsOf(node);
+    return node;
   } catch (error) {
     if (!joined) void txn.rollback().catch(() => {});
     throw error instanceof LoadError ? error.error : error;
@@ -117,20 +129,7 @@ export function loadForNative(state: RunnerState, file: string): Promise<ModuleN
  * transaction of its own.
  */
 export function loadForNativeSync(state: RunnerState, file: string): ModuleNode {
-  const known = state.nodes.get(file);
-  if (known?.instance && known.instance.status !== 'linking') return known;
-  const joined = state.current && !state.current.ended ? state.current : undefined;
-  const txn = joined ?? new Transaction(state);
-  try {
-    const node = txn.node(file);
-    discoverSync(txn, node);
-    linkModules(txn, newModules(txn, node));
-    if (!joined) txn.commit();
-    return node;
-  } catch (error) {
-    if (!joined) void txn.rollback().catch(() => {});
-    throw error instanceof LoadError ? error.error : error;
-  }
+  return loadSync(state, file, undefined);
 }
 
 /** The node of `file`, loaded and linked (not evaluated): reused, shared with a load under way, or loaded now. */

