@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runBoth, sameAsTsx } from './helpers/differential.js';
+import { runBoth, sameAsNode, sameAsTsx } from './helpers/differential.js';
 
 /** A package without "type": "module", as the express, koa, socket.io and NestJS starters have. */
 const CJS_PACKAGE = JSON.stringify({ name: 'fixture', private: true });
@@ -71,5 +71,35 @@ describe('CommonJS TypeScript under hot updates', () => {
     assert.equal(failed.error.file, project.file('config.ts'));
     assert.equal(failed.error.line, 3);
     assert.equal(ns('main.ts').read(), 2, 'the previous version keeps serving');
+  });
+});
+
+describe('timers and process listeners, which devhot wraps to stop what replaced code left running', () => {
+  it('behave as under node: setTimeout chains and arguments, setInterval, clear*, promisified and node:timers forms, process.once', async () => {
+    await sameAsNode(
+      {
+        'main.js': [
+          `import timers from 'node:timers';`,
+          `import { setTimeout as sleep } from 'node:timers/promises';`,
+          `import { promisify } from 'node:util';`,
+          `const log = [];`,
+          `const t = setTimeout((a, b) => log.push('timeout ' + a + b), 5, 'x', 'y');`,
+          `log.push('ref ' + t.hasRef() + ' ' + typeof t[Symbol.toPrimitive]);`,
+          `const cancelled = setTimeout(() => log.push('never'), 1);`,
+          `clearTimeout(cancelled);`,
+          `let n = 0;`,
+          `const i = setInterval(() => { if (++n === 3) { clearInterval(i); log.push('interval 3'); } }, 1);`,
+          `const chain = (k) => k === 0 ? log.push('chain done') : setTimeout(() => chain(k - 1), 1);`,
+          `chain(3);`,
+          `timers.setTimeout(() => log.push('node:timers'), 2);`,
+          `await promisify(setTimeout)(20);`,
+          `log.push('promisified: ' + (await promisify(setTimeout)(1, 'value')));`,
+          `log.push('timers/promises: ' + (await sleep(1, 'v2')));`,
+          `const before = process.listenerCount('beforeExit');`,
+          `process.once('beforeExit', () => console.log(log.sort().join('\\n'), '|', process.listenerCount('beforeExit') - before));`,
+        ].join('\n'),
+      },
+      'main.js',
+    );
   });
 });

@@ -9,7 +9,8 @@
  * them as they are; TypeScript project shapes (CommonJS TypeScript, entry forms) are compared
  * with tsx instead, which is what a user would run them with (`sameAsTsx`). devhot's own
  * location suffix on error messages (" (file.js:3:5)") is dropped before comparing; everything
- * else must match.
+ * else must match. The runner runs as the app process runs it: with nativeLoads and
+ * ownResources (Node's loaders and the process-wide functions it wraps).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -50,7 +51,7 @@ try {
   if (engine === 'node') await import(pathToFileURL(entry).href);
   else {
     const { createRunner } = await import(pathToFileURL(devhot).href);
-    await createRunner({ root, entry, cacheDir: false, nativeLoads: true }).start();
+    await createRunner({ root, entry, cacheDir: false, nativeLoads: true, ownResources: true }).start();
   }
   outcome = 'ok';
 } catch (error) {
