@@ -93,7 +93,7 @@ export function registerSetter(instance: ModuleInstance, k: number, setter: (val
 function follow(binding: Binding): void {
   const target = binding.target;
   if (target?.kind === 'local') (target.instance.subscribers[target.local] ??= new Set()).add(binding);
-  else if (target?.kind === 'namespace') target.node.namespaceFollowers.add(binding);
+  else if (target?.kind === 'namespace') target.node.addNamespaceFollower(binding);
 }
 
 /** Exported locals of the binding's owner that are that binding (a namespace import exported again). */
@@ -151,10 +151,15 @@ function detachFrom(binding: Binding): void {
 /**
  * After an update: a module whose exported names changed has a new namespace object (an exotic
  * object's keys are fixed), so the namespace imports that hold the old one get the new one.
+ * `followed`: the nodes that have had namespace imports (a look at every node of the graph cost
+ * ~0.15 ms an update at 3,000 modules; few have namespace imports).
  */
-export function refreshNamespaces(nodes: Iterable<ModuleNode>): void {
-  for (const node of nodes) {
-    if (node.namespaceFollowers.size === 0) continue;
+export function refreshNamespaces(followed: Set<ModuleNode>): void {
+  for (const node of followed) {
+    if (node.namespaceFollowers.size === 0) {
+      followed.delete(node);
+      continue;
+    }
     const before = node.namespaceCache?.ns;
     const after = node.namespace;
     if (after === before) continue;

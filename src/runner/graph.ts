@@ -41,7 +41,17 @@ export class ModuleNode {
   /** Namespace imports of this module (bindings.ts): given the new namespace when its names change. */
   readonly namespaceFollowers = new Set<Binding>();
 
-  constructor(readonly file: string) {}
+  /** `followed`: the runner's nodes that have namespace imports (RunnerState.namespaceFollowed). */
+  constructor(
+    readonly file: string,
+    private readonly followed?: Set<ModuleNode>,
+  ) {}
+
+  /** A namespace import follows this module from now on. */
+  addNamespaceFollower(binding: Binding): void {
+    this.namespaceFollowers.add(binding);
+    this.followed?.add(this);
+  }
 
   /**
    * The module's namespace object (`import * as ns`, `import()`): it reads the current instance,

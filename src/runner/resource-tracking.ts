@@ -70,6 +70,7 @@ export function ownWorker(worker: Worker, filename: unknown): void {
   const owned = (owner.owned ??= ownedResources());
   owned.workers.add(worker);
   owned.runs.set(worker, spawnedRun('worker', filename));
+  spawnedBy(t, owner);
   const { threadId } = worker;
   t.workers.set(threadId, { worker, owner });
   worker.once('exit', () => {
@@ -77,6 +78,11 @@ export function ownWorker(worker: Worker, filename: unknown): void {
     owned.runs.delete(worker);
     t.workers.delete(threadId);
   });
+}
+
+/** `owner` made a worker or child: its runner looks at it on every save (runner.ts, spawnersOf). */
+function spawnedBy(t: Tracking, owner: ModuleInstance): void {
+  for (const state of t.runners) if (state.nodes.get(owner.node.file)?.instance === owner) state.spawners.add(owner);
 }
 
 /** What a worker or child runs: its main file (a path, `file:` URL or URL, relative to the cwd as Node takes it). */
@@ -222,6 +228,7 @@ function wrapFork(t: Tracking): void {
       const run = spawnedRun('child process', args[0]);
       owned.children.add(child);
       owned.runs.set(child, run);
+      spawnedBy(t, owner);
       // Internal messages (a NODE_ cmd) never reach the child's user 'message' listeners.
       child.on('internalMessage', (message: { cmd?: unknown; files?: unknown }) => {
         if (message?.cmd === CHILD_FILES_CMD && Array.isArray(message.files)) for (const file of message.files) run.files.add(String(file));

@@ -232,14 +232,19 @@ function toStartError(result: Extract<UpdateResult, { status: 'error' }>): Devho
 /**
  * The modules whose workers or forked children run one of `files` (owned.ts): re-running such a
  * module stops its worker or child with its old instance and makes a new one, on the new code.
- * With what to tell the user ("worker src/job.ts"). A look at every module: about 6 µs at 3,000
- * modules (measured on this 2-core machine), against the ~4 ms of an update.
+ * With what to tell the user ("worker src/job.ts"). Only the instances that made one are looked
+ * at (state.spawners): a look at every module cost ~0.08 ms an update at 3,000 modules.
  */
 function spawnersOf(state: RunnerState, files: ReadonlySet<string>): { rerun: ModuleNode[]; restarted: string[] } {
   const rerun: ModuleNode[] = [];
   const restarted: string[] = [];
-  for (const node of state.nodes.values()) {
-    const changed = runsChanged(node.instance?.owned, files);
+  for (const instance of state.spawners) {
+    const { node } = instance;
+    if (node.instance !== instance || !instance.owned || instance.owned.runs.size === 0) {
+      state.spawners.delete(instance); // replaced, or what it made has ended
+      continue;
+    }
+    const changed = runsChanged(instance.owned, files);
     if (changed.length === 0) continue;
     rerun.push(node);
     for (const run of changed) restarted.push(`${run.kind} ${run.main ? state.rel(run.main) : `started by ${state.rel(node.file)}`}`);

@@ -12,6 +12,7 @@ import { createCompiler, type Compiler } from './compile.js';
 import { loadTsconfigForEsbuild, type EsbuildTsconfigResult } from './esbuild-tsconfig.js';
 import type { ModuleNode } from './graph.js';
 import type { HotHost, HotListener } from './hot.js';
+import type { ModuleInstance } from './instance.js';
 import type { ResolvedRunnerOptions } from './options.js';
 import { createFormatLookup } from './package-type.js';
 import { createResolver, type Resolver } from './resolve.js';
@@ -51,6 +52,10 @@ export class RunnerState {
   readonly loading = new Map<string, Promise<ModuleNode>>();
   /** First steps of async bodies not yet suspended at their `yield` (link.ts, settleLinks). */
   readonly linking = new Set<Promise<unknown>>();
+  /** Nodes that namespace imports follow (bindings.ts, refreshNamespaces). */
+  readonly namespaceFollowed = new Set<ModuleNode>();
+  /** Instances that made a worker or forked child (resource-tracking.ts; runner.ts spawnersOf). */
+  readonly spawners = new Set<ModuleInstance>();
   /** Counter for instance ids (ModuleInstance.id). */
   instanceIds = 0;
   /** Counter for [[AsyncEvaluationOrder]] (evaluate.ts). */

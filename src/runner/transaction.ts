@@ -54,7 +54,7 @@ export class Transaction {
   node(file: string): ModuleNode {
     let node = this.state.nodes.get(file);
     if (!node) {
-      node = new ModuleNode(file);
+      node = new ModuleNode(file, this.state.namespaceFollowed);
       this.state.nodes.set(file, node);
       this.created.add(node);
     }
@@ -110,7 +110,7 @@ export class Transaction {
     }
     // A node a failed load made, with nothing to run: it was never there.
     for (const node of this.created) if (!node.version && !node.instance) this.forget(node);
-    refreshNamespaces(this.state.nodes.values());
+    refreshNamespaces(this.state.namespaceFollowed);
     return orphans;
   }
 
