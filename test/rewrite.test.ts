@@ -22,7 +22,7 @@ function run(code: string, imports: Record<string, unknown> = {}): { exports: Re
   const r = rewrite(code, 'esm');
   const info = r.module!;
   const compiled = { ...r, file: '/project/mod.js', hash: '', transformMap: null, rewriteMap: r.map };
-  const body = compileBody({ compiled, deps: [], number: 1, emptySource: false }, '/project/mod.js', '');
+  const body = compileBody({ compiled, deps: [], number: 1 }, '/project/mod.js', '');
   let getters: Array<() => unknown> = [];
   const told: unknown[] = [];
   const runtime = {

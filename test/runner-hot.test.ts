@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { G, expectStatus, startProject } from './helpers/project.js';
+import { G, expectStatus, projectWithRunner, rejection, startProject } from './helpers/project.js';
 import { poll } from './helpers/poll.js';
 
 /** A line a fixture module starts with to count its evaluations under `key`. */
@@ -554,4 +554,14 @@ test('a module read empty mid-save (truncated, not yet written) waits for its co
   assert.equal(emptied.error.file, project.file('main.ts'));
   assert.equal(read(), 'v2');
   assert.deepEqual(Object.keys(ns('mod.ts')), ['value']);
+});
+
+test('an entry whose start failed, read empty mid-save, waits for its content too (it had code, though no version ran)', async (t) => {
+  const { project, runner } = projectWithRunner(t, { 'main.ts': `throw new Error('boom at start');\nexport const v = 1;\n` });
+  assert.match(String((await rejection(() => runner.start())).message), /boom at start/);
+  project.write('main.ts', '');
+  const update = runner.update([project.file('main.ts')]);
+  setTimeout(() => project.write('main.ts', `throw new Error('boom again');\nexport const v = 2;\n`), 20);
+  const result = expectStatus(await update, 'error');
+  assert.match(result.error.message, /boom again/, 'the written content ran, not an empty module');
 });

@@ -12,6 +12,7 @@ import { ModuleNode } from './graph.js';
 import { importNative, requireNative } from './native.js';
 import { checkAttributes } from './import-attributes.js';
 import type { ResolveResult } from './resolve.js';
+import type { RunnerState } from './state.js';
 import { LoadError, type Transaction } from './transaction.js';
 import { SafePromise, safeSetTimeout } from './intrinsics.js';
 
@@ -49,7 +50,7 @@ async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<Mo
   let source: string;
   let compiled: CompiledModule;
   try {
-    source = await readSettled(node);
+    source = await readSettled(txn.state, node);
     compiled = await txn.state.compiler.compile(node.file, source);
   } catch (error) {
     throw new LoadError('transform', error, node.file);
@@ -64,7 +65,7 @@ async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<Mo
           }),
     ),
   );
-  txn.stage(node, compiled, deps, source.length === 0);
+  txn.stage(node, compiled, deps);
   return deps;
 }
 
@@ -75,6 +76,7 @@ export function discoverSync(txn: Transaction, node: ModuleNode): void {
   let compiled: CompiledModule;
   try {
     source = readSource(node.file);
+    noteSource(txn.state, node.file, source);
     compiled = txn.state.compiler.compileSync(node.file, source);
   } catch (error) {
     throw new LoadError('transform', error, node.file);
@@ -88,7 +90,7 @@ export function discoverSync(txn: Transaction, node: ModuleNode): void {
       throw new LoadError('link', error, node.file);
     }
   });
-  txn.stage(node, compiled, deps, source.length === 0);
+  txn.stage(node, compiled, deps);
   for (const dep of deps) if (dep instanceof ModuleNode) discoverSync(txn, dep);
 }
 
@@ -137,15 +139,25 @@ const EMPTY_WAIT_MS = 100;
  * Editors and shells save by truncating, then writing. A module that had code and reads empty
  * is most likely caught between the two (this process reads the file some time after the
  * watcher saw it, and the next save may be truncating it right then), so wait briefly for the
- * content rather than run an empty module. A file that stays empty is taken as it is.
+ * content rather than run an empty module. A file that stays empty is taken as it is. "Had code"
+ * is what was last read, not what last ran: an entry whose start failed has no version, and a
+ * save of it read mid-write once started the app on an empty module.
  */
-async function readSettled(node: ModuleNode): Promise<string> {
+async function readSettled(state: RunnerState, node: ModuleNode): Promise<string> {
   let source = readSource(node.file);
-  if (source.length > 0 || !node.version || node.version.emptySource) return source;
-  const deadline = Date.now() + EMPTY_WAIT_MS;
-  while (source.length === 0 && Date.now() < deadline) {
-    await new SafePromise((resolve) => safeSetTimeout(resolve, 5));
-    source = readSource(node.file);
+  if (source.length === 0 && state.hadSource.has(node.file)) {
+    const deadline = Date.now() + EMPTY_WAIT_MS;
+    while (source.length === 0 && Date.now() < deadline) {
+      await new SafePromise((resolve) => safeSetTimeout(resolve, 5));
+      source = readSource(node.file);
+    }
   }
+  noteSource(state, node.file, source);
   return source;
+}
+
+/** Remember whether `file` had content (a failed start's node is forgotten, so not on the node). */
+function noteSource(state: RunnerState, file: string, source: string): void {
+  if (source.length > 0) state.hadSource.add(file);
+  else state.hadSource.delete(file);
 }

@@ -20,8 +20,6 @@ export interface ModuleVersion {
    * runs the same code again, and a generator function gives fresh locals on every call.
    */
   body?: CompiledBody;
-  /** The file was empty: a save that leaves it empty again is not an editor mid-write. */
-  emptySource: boolean;
 }
 
 export class ModuleNode {

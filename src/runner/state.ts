@@ -56,6 +56,8 @@ export class RunnerState {
   readonly namespaceFollowed = new Set<ModuleNode>();
   /** Instances that made a worker or forked child (resource-tracking.ts; runner.ts spawnersOf). */
   readonly spawners = new Set<ModuleInstance>();
+  /** Files that had content when last read (discover.ts: one read empty after that is waited for). */
+  readonly hadSource = new Set<string>();
   /** Counter for instance ids (ModuleInstance.id). */
   instanceIds = 0;
   /** Counter for [[AsyncEvaluationOrder]] (evaluate.ts). */

@@ -70,8 +70,8 @@ export class Transaction {
   }
 
   /** A new compiled version of `node`, with its dependencies resolved: it will get a new instance. */
-  stage(node: ModuleNode, compiled: CompiledModule, deps: Array<ModuleNode | object>, emptySource: boolean): void {
-    this.staged.set(node, { compiled, deps, number: node.versions + 1, emptySource });
+  stage(node: ModuleNode, compiled: CompiledModule, deps: Array<ModuleNode | object>): void {
+    this.staged.set(node, { compiled, deps, number: node.versions + 1 });
     this.reexecute.add(node);
   }
 
