@@ -24,8 +24,8 @@ export interface WatchdogEvents {
   unblocked(ms: number): void;
 }
 
-/** How long a sample may take before the answer is "unknown" (the worker waits up to 1 s itself). */
-const SAMPLE_WAIT_MS = 1500;
+/** How long a sample may take before the answer is "unknown" (the worker waits up to 2 s itself). */
+const SAMPLE_WAIT_MS = 2500;
 
 export class WatchdogLink {
   /** Since when (Date.now()) the app's loop is reported blocked, or undefined. */
