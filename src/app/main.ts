@@ -42,6 +42,9 @@ installListenHandover(
     keep: (key, handle, url) => {
       sockets.set(key, handle);
       send({ type: 'listening', key, url }, handle);
+      // And a spare copy for the fallback page, with it: asked for by the supervisor instead, it
+      // was missing when the app crashed right after its first request (the ask came later).
+      send({ type: 'spare', key }, handle);
     },
     failed: (key, port, error) => send({ type: 'listen-error', key, port, code: error.code ?? 'ERR', message: error.message }),
     requestError: (error) =>

@@ -80,10 +80,8 @@ export class AppSlot {
       handles: this.handles,
       pipeStdin: config.shortcuts,
       onListening: (key, url, handle) => {
-        if (handle && !this.handles.has(key)) {
-          this.handles.set(key, handle);
-          proc.send({ type: 'spare', key });
-        }
+        // Its spare copy comes with it (app/main.ts).
+        if (handle && !this.handles.has(key)) this.handles.set(key, handle);
         this.options.onListening(key, url);
       },
       onSpare: (key, handle) => this.keepSpare(key, handle),

@@ -58,7 +58,9 @@ export class Restarts {
     const { next: app, outcome } = await this.startOne();
     if (!app) return { app, outcome };
     apps.promote(app);
-    if (!outcome.ok) {
+    // The first process binds the sockets itself, during its start: their spares come after it.
+    if (outcome.ok) apps.requestSpares(app);
+    else {
       policy.failed([config.entry], outcome.error?.file);
       if (app.hung) await apps.stop(app, 'exit');
     }
@@ -92,6 +94,8 @@ export class Restarts {
       apps.promote(next);
       policy.restartSucceeded();
       apps.retire(previous);
+      // Sockets it bound itself during its start (a new port) get spares too.
+      apps.requestSpares(next);
       logger.log({ event: 'restart', phase: 'ready', reason, ms: performance.now() - t0 });
       this.host.emit({ type: 'restart', phase: 'ready', reason });
       return true;
