@@ -26,6 +26,7 @@ import {
   waitForBody,
 } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
+import { killAll } from '../src/shared/process-tree.js';
 
 const SERVER = `import http from 'node:http';
 import { spawn } from 'node:child_process';
@@ -36,6 +37,7 @@ const detached = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], 
 http
   .createServer((req, res) => {
     if (req.url === '/spin') for (;;) {}
+    if (req.url === '/exit') process.exit(3);
     res.end(req.url === '/pids' ? \`\${process.pid} \${child.pid} \${detached.pid}\` : route());
   })
   .listen(Number(process.env.PORT), '127.0.0.1');
@@ -140,6 +142,25 @@ test('a fork that fails (EMFILE) is a failed restart with a named error; the old
   assert.equal(await waitForBody(port, 'v2'), 'v2');
   assert.notEqual(Number((await get(port, '/pids')).body.split(' ')[0]), oldPid);
 });
+
+for (const [how, end] of [
+  ['exits by itself (process.exit)', (port: number) => void get(port, '/exit').catch(() => undefined)],
+  ['is killed by someone else (kill -9)', (_port: number, app: number) => process.kill(app, 'SIGKILL')],
+] as const) {
+  test(`an app that ${how} takes its children with it, the one in a group of its own included`, async (t) => {
+    const fixture = createFixture(t, { 'server.ts': SERVER, 'route.ts': route('v1') });
+    const port = await freePort();
+    const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port) } });
+    await waitForBody(port, 'v1');
+    const pids = (await get(port, '/pids')).body.split(' ').map(Number);
+    assert.ok(pids.every(alive));
+    onCleanup(t, () => killAll(pids));
+    const from = devhot.mark();
+    end(port, pids[0]!);
+    await devhot.waitEvent((e) => e.event === 'exit', 'devhot to say the app ended', { from });
+    await poll(() => pids.every((pid) => !alive(pid)), `the app and its children ${pids.join(' ')} to be gone`, 5000);
+  });
+}
 
 test('a restart stops the old process with its children, the one in a group of its own included', async (t) => {
   const fixture = createFixture(t, { 'server.ts': SERVER, 'route.ts': route('v1'), '.env': 'A=1\n' });

@@ -13,6 +13,7 @@ import { hostRuleFor } from '../shared/host-rules.js';
 import { installHtmlInjection } from './inject.js';
 import { beginUpdate, commitUpdate, inheritHandle, installListenHandover, rollbackUpdate, drainServers, settleBinds } from './listen.js';
 import { startWatchdog } from './watchdog.js';
+import { trackDetachedChildren } from './detached.js';
 import { killTree } from '../shared/process-tree.js';
 
 const given = JSON.parse(process.env.DEVHOT_APP ?? 'null') as AppConfig | null;
@@ -29,6 +30,7 @@ const send = (message: FromApp, handle?: object): void => {
 
 // First, so that it guards even a start that never ends.
 startWatchdog({ root: config.root, blockedAfter: config.blockedAfter });
+trackDetachedChildren((pid) => send({ type: 'detached', pid }));
 
 if (config.inject) installHtmlInjection(config.inject, { hosts: hostRuleFor(config.host) });
 

@@ -104,6 +104,12 @@ export type FromApp =
    * a file that is in neither this set nor the config files is no reason to run anything.
    */
   | { type: 'modules'; files: string[] }
+  /**
+   * The app started a process in a session or group of its own (`detached: true`): the group
+   * kill misses it, and once the app is gone nothing says whose it was, so the supervisor keeps
+   * its pid to stop it with the app whatever way the app ends (a crash or kill -9 included).
+   */
+  | { type: 'detached'; pid: number }
   /** An HTTP server answered a request on this port (so the supervisor may answer there too). */
   | { type: 'http-port'; port: number }
   /** A copy of the listening socket of `key` travels with it (after `spare`). */

@@ -38,6 +38,19 @@ export function descendants(pid: number): number[] {
   return out;
 }
 
+/**
+ * When `pid` started (clock ticks since boot, /proc/<pid>/stat field 22), or undefined when it
+ * is gone. A pid with the start time recorded for it is still that process, not a reuse.
+ */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 /** SIGKILL, quietly: a process already gone (or not ours) is no error here. */
 export function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { WATCHDOG_FD, type AppConfig, type FileChange, type FromApp, type ListenKey, type StuckAt, type ToApp } from '../shared/ipc.js';
 import type { ErrorPayload, UpdateResult } from '../shared/results.js';
 import type { ModuleInfo } from '../shared/protocol.js';
-import { descendants, killAll, killQuietly, killTree } from '../shared/process-tree.js';
+import { descendants, killAll, killQuietly, killTree, startTime } from '../shared/process-tree.js';
 import { spawnError } from './system-errors.js';
 import { WatchdogLink, type Block, type Sample } from './watchdog-link.js';
 
@@ -63,6 +63,8 @@ export class AppProcess {
   private drainWaiter: (() => void) | undefined;
   private readonly watchdog: WatchdogLink;
   private eventsInFlight = 0;
+  /** Processes the app started in a group of their own, by pid: their start time (app/detached.ts). */
+  private readonly detached = new Map<number, string>();
   exited = false;
   /** The process answered `start` with success. */
   started = false;
@@ -118,13 +120,23 @@ export class AppProcess {
     this.drainWaiter?.();
     for (const request of this.pending.values()) request.gone();
     this.pending.clear();
-    // What the app started and left behind in its group goes with it. (Its descendants that
-    // left the group can no longer be found: the app is gone, they belong to init now; stop()
-    // reads them while it lives.)
+    // What the app started and left behind in its group goes with it, and what it started in a
+    // group of its own (found by pid, as it said; /proc no longer says whose they are).
     const pid = this.child.pid;
     if (pid) killQuietly(-pid);
+    this.killDetached();
     this.options.onExit(code, signal);
     this.resolveExit();
+  }
+
+  /** Each detached process the app started that still runs (the same process: its start time), with what runs below it. */
+  private killDetached(): void {
+    for (const [pid, started] of this.detached) {
+      if (startTime(pid) !== started) continue;
+      killAll(descendants(pid));
+      killQuietly(pid);
+    }
+    this.detached.clear();
   }
 
   /** The app's event loop is known blocked right now (its watchdog reported it). */
@@ -291,6 +303,13 @@ export class AppProcess {
       case 'spare':
         if (handle) this.options.onSpare?.(message.key, handle);
         return;
+      case 'detached': {
+        const started = startTime(message.pid);
+        if (started !== undefined) this.detached.set(message.pid, started);
+        // An app that starts detached jobs all day: forget the ones that ended.
+        if (this.detached.size > 64) for (const [pid, at] of this.detached) if (startTime(pid) !== at) this.detached.delete(pid);
+        return;
+      }
       case 'listen-error':
       case 'config-files':
       case 'modules':
