@@ -73,6 +73,11 @@ function installOnce(): Registry {
   };
   global[key] = registry;
   patchRequire(registry);
+  // Loaders that ask whether this process can load TypeScript before they import a .ts file:
+  // @fastify/autoload reads its env variable, or recognises tsx and ts-node by their preload
+  // modules, or Node's own type stripping (not on Node 20). Here the answer is yes. (Children
+  // inherit it, and run TypeScript too: child-register.)
+  process.env.FASTIFY_AUTOLOAD_TYPESCRIPT ??= '1';
   if (hasInThreadHooks()) {
     registerInThreadHooks({
       runnerOf: (file) => runnerOf(registry, file),
