@@ -45,6 +45,8 @@ export interface ListenHost {
   closedUpgraded?(count: number, why: 'update' | 'restart'): void;
   /** A server answered its first HTTP request, on this port (said once per server). */
   httpPort?(port: number): void;
+  /** Ask the supervisor for its copy of `key`'s socket again; it comes through `inheritHandle` or `noHandle`. */
+  want?(key: ListenKey): void;
 }
 
 export interface ListenOptions {
@@ -65,6 +67,10 @@ let closeRetiredUpgraded = true;
 const watched = new WeakSet<net.Server>();
 /** Binds under way (a host name is looked up first), so `started` can wait for the URLs. */
 const binding = new Set<Promise<void>>();
+/** Keys whose socket the supervisor holds a copy of: a bind there would fail with EADDRINUSE. */
+const held = new Set<ListenKey>();
+/** Listens waiting for the supervisor's copy of their socket (`want`), by key, oldest first. */
+const waiting = new Map<ListenKey, Array<(handle: Handle | undefined) => void>>();
 
 export function installListenHandover(listenHost: ListenHost, options: ListenOptions = {}): void {
   host = listenHost;
@@ -78,7 +84,18 @@ export function installListenHandover(listenHost: ListenHost, options: ListenOpt
 }
 
 export function inheritHandle(key: ListenKey, handle: Handle): void {
-  inherited.set(key, handle);
+  held.add(key);
+  const waiter = waiting.get(key)?.shift();
+  if (waiter) waiter(handle);
+  else inherited.set(key, handle);
+}
+
+/** The supervisor holds no socket for `key` after all: the listens waiting for one bind. */
+export function noHandle(key: ListenKey): void {
+  held.delete(key);
+  const waiters = waiting.get(key) ?? [];
+  waiting.delete(key);
+  for (const waiter of waiters) waiter(undefined);
 }
 
 /** An update is starting: servers that take over from now on may have to give the socket back. */
@@ -135,22 +152,52 @@ function listenWithHandover(server: net.Server, request: ListenRequest, args: un
     return listenOnHandle(server, handle, request);
   }
   track(server, key);
-  const bound = new Promise<void>((resolve) => {
-    server.once('listening', () => resolve());
-    server.once('error', () => resolve());
-  });
-  binding.add(bound);
-  void bound.then(() => binding.delete(bound));
+  if (held.has(key) && host.want) {
+    // Its server here was closed, and the supervisor's copy holds the port: listen on a copy of
+    // that (one IPC round trip), where under node the port is free and the bind succeeds.
+    const answered = new Promise<void>((resolve) => {
+      const queue = waiting.get(key) ?? [];
+      waiting.set(key, queue);
+      queue.push((handle) => {
+        if (handle) listenOnHandle(server, handle, request);
+        else bind(server, key, request, args);
+        resolve();
+      });
+    });
+    settles(answered);
+    host.want(key);
+    return server;
+  }
+  return bind(server, key, request, args);
+}
+
+/** Bind the address itself (the first listen on it): the supervisor keeps a copy of the socket. */
+function bind(server: net.Server, key: ListenKey, request: ListenRequest, args: unknown[]): net.Server {
+  settles(
+    new Promise<void>((resolve) => {
+      server.once('listening', () => resolve());
+      server.once('error', () => resolve());
+    }),
+  );
   server.once('listening', () => {
     const address = server.address();
     const handle = (server as unknown as { _handle: Handle | null })._handle;
-    if (handle && address && typeof address === 'object') host.keep?.(key, handle, urlOf(address));
+    if (handle && address && typeof address === 'object') {
+      held.add(key);
+      host.keep?.(key, handle, urlOf(address));
+    }
   });
   server.once('error', (error: NodeJS.ErrnoException) => {
     if (owners.get(key) === server) owners.delete(key);
     host.failed?.(key, request.port, error);
   });
   return original.apply(server, args as Parameters<typeof original>);
+}
+
+/** `started` waits for `bound` (see settleBinds). */
+function settles(bound: Promise<void>): void {
+  binding.add(bound);
+  void bound.then(() => binding.delete(bound));
 }
 
 function listenOnHandle(server: net.Server, handle: Handle, request: ListenRequest): net.Server {

@@ -11,7 +11,16 @@ import type { UpdateResult } from '../shared/results.js';
 import type { AppConfig, FromApp, ListenKey, ToApp } from '../shared/ipc.js';
 import { hostRuleFor } from '../shared/host-rules.js';
 import { installHtmlInjection } from './inject.js';
-import { beginUpdate, commitUpdate, inheritHandle, installListenHandover, rollbackUpdate, drainServers, settleBinds } from './listen.js';
+import {
+  beginUpdate,
+  commitUpdate,
+  inheritHandle,
+  installListenHandover,
+  noHandle,
+  rollbackUpdate,
+  drainServers,
+  settleBinds,
+} from './listen.js';
 import { startWatchdog } from './watchdog.js';
 import { trackDetachedChildren } from './detached.js';
 import { killTree } from '../shared/process-tree.js';
@@ -55,6 +64,7 @@ installListenHandover(
     // The first request an HTTP server answers on a port tells the supervisor that port speaks
     // HTTP: while no app process runs, it may answer there itself (a 503 page), and leaves other
     // ports' connections waiting in the backlog.
+    want: (key) => send({ type: 'want-handle', key }),
     httpPort: (port) => {
       if (httpPorts.has(port)) return;
       httpPorts.add(port);
@@ -167,6 +177,9 @@ async function handleMessage(message: ToApp, handle: object | undefined): Promis
         sockets.set(message.key, handle);
         inheritHandle(message.key, handle);
       }
+      return;
+    case 'no-handle':
+      noHandle(message.key);
       return;
     case 'spare': {
       // A copy for the supervisor: the socket stays listening here.

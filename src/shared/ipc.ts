@@ -66,8 +66,10 @@ export interface FileChange {
 export type ListenKey = string;
 
 export type ToApp =
-  /** A listening socket the supervisor holds; sent (with the handle) before `start`. */
+  /** A listening socket the supervisor holds; sent (with the handle) before `start`, and on `want-handle`. */
   | { type: 'handle'; key: ListenKey }
+  /** The answer to `want-handle` when the supervisor holds no socket for `key`. */
+  | { type: 'no-handle'; key: ListenKey }
   | { type: 'start' }
   /** Apply these saves; each keeps its kind as the watcher saw it (added, changed, deleted). */
   | { type: 'update'; id: number; changes: FileChange[] }
@@ -110,6 +112,12 @@ export type FromApp =
    * its pid to stop it with the app whatever way the app ends (a crash or kill -9 included).
    */
   | { type: 'detached'; pid: number }
+  /**
+   * The app listens again on an address whose server it closed (a graceful restart in the app,
+   * a cluster primary's handle after its workers were replaced): the supervisor's copy still
+   * holds the port, so a bind would fail where under node it succeeds. It asks for a copy back.
+   */
+  | { type: 'want-handle'; key: ListenKey }
   /** An HTTP server answered a request on this port (so the supervisor may answer there too). */
   | { type: 'http-port'; port: number }
   /** A copy of the listening socket of `key` travels with it (after `spare`). */

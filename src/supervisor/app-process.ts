@@ -303,6 +303,12 @@ export class AppProcess {
       case 'spare':
         if (handle) this.options.onSpare?.(message.key, handle);
         return;
+      case 'want-handle': {
+        const held = this.options.handles.get(message.key);
+        if (held) this.send({ type: 'handle', key: message.key }, held);
+        else this.send({ type: 'no-handle', key: message.key });
+        return;
+      }
       case 'detached': {
         const started = startTime(message.pid);
         if (started !== undefined) this.detached.set(message.pid, started);
