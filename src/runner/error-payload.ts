@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { DevhotError, ErrorCodes, type SourceLocation } from '../errors.js';
 import { kLinkLocation } from './link.js';
 import { codeFrame } from './code-frame.js';
-import { firstUserFrame } from './stack.js';
+import { firstProjectFrameIn, firstUserFrame } from './stack.js';
 import { LoadError } from './transaction.js';
 import type { ErrorPayload, FailurePhase, UpdateResult } from '../shared/results.js';
 
@@ -37,7 +37,7 @@ export function toErrorPayload(error: unknown, context: { root: string; file: st
     Object.assign(payload, err[kLinkLocation] as SourceLocation);
     payload.fix = 'Export that name from the module, or fix the import; the previous version keeps running.';
   } else {
-    const loc = firstUserFrame(err);
+    const loc = firstUserFrame(err) ?? (stack ? firstProjectFrameIn(stack, context.root) : undefined);
     if (loc) {
       Object.assign(payload, { file: loc.file, line: loc.line, column: loc.column });
     } else if (context.file) {

@@ -36,7 +36,7 @@ export interface OwnedResources {
 }
 
 export interface SpawnedRun {
-  kind: 'worker' | 'child process';
+  kind: 'worker' | 'child process' | 'cluster worker';
   /** Its main file, when it is a file of the project (absolute). */
   main: string | undefined;
   files: Set<string>;

@@ -6,6 +6,7 @@
  * the code on the stack.
  */
 import childProcess, { type ChildProcess } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import { syncBuiltinESMExports } from 'node:module';
 import timers from 'node:timers';
 import { resolve } from 'node:path';
@@ -40,9 +41,13 @@ export function installResourceTracking(state: RunnerState): () => void {
   if (!t) {
     t = global[KEY] = { runners: new Set(), workers: new Map(), owner: undefined };
     listenToWorkers(t);
-    wrapProcessListeners(t);
+    wrapListeners(t, process);
     wrapTimers(t);
     wrapFork(t);
+    // A cluster primary's listeners too: `cluster.on('exit', () => cluster.fork())` of a replaced
+    // entry would fork again for each worker its stop ends. Loaded only now, after wrapFork:
+    // Node's cluster takes child_process.fork when it loads, and forks its workers through it.
+    wrapListeners(t, process.getBuiltinModule('node:cluster') as unknown as EventEmitter);
   }
   t.runners.add(state);
   const installed = t;
@@ -156,15 +161,16 @@ function instanceOf(t: Tracking, name: string | null | undefined): ModuleInstanc
   return undefined;
 }
 
-function wrapProcessListeners(t: Tracking): void {
+function wrapListeners(t: Tracking, target: EventEmitter): void {
+  const emitter = target as unknown as Record<string, (event: string | symbol, listener: (...args: unknown[]) => void) => unknown>;
   for (const method of ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'] as const) {
-    const original = process[method];
-    process[method] = function (this: NodeJS.Process, event: string | symbol, listener: (...args: unknown[]) => void) {
-      original.call(this, event as never, listener as never);
+    const original = emitter[method]!;
+    emitter[method] = function (this: EventEmitter, event: string | symbol, listener: (...args: unknown[]) => void) {
+      original.call(this, event, listener);
       const owner = t.runners.size > 0 ? ownerOf(true) : undefined;
-      if (owner) (owner.owned ??= ownedResources()).listeners.push([process, event, listener]);
+      if (owner) (owner.owned ??= ownedResources()).listeners.push([target, event, listener]);
       return this;
-    } as NodeJS.Process[typeof method];
+    };
   }
 }
 
@@ -225,7 +231,9 @@ function wrapFork(t: Tracking): void {
     const owner = t.runners.size > 0 ? ownerOf(true) : undefined;
     if (owner) {
       const owned = (owner.owned ??= ownedResources());
-      const run = spawnedRun('child process', args[0]);
+      // cluster.fork() arrives here too (Node's cluster forks through this module's fork).
+      const options = (Array.isArray(args[1]) ? args[2] : args[1]) as { env?: NodeJS.ProcessEnv } | undefined;
+      const run = spawnedRun(options?.env?.NODE_UNIQUE_ID === undefined ? 'child process' : 'cluster worker', args[0]);
       owned.children.add(child);
       owned.runs.set(child, run);
       spawnedBy(t, owner);
