@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DevhotError, ErrorCodes } from '../src/errors.js';
-import { G, expectStatus, projectWithRunner, rejection, startProject } from './helpers/project.js';
+import { setUpMetadata } from '../src/runner/decorator-metadata.js';
+import { G, REPO_ROOT, expectStatus, projectWithRunner, rejection, startProject } from './helpers/project.js';
 
 test('syntax error in a .ts file: transform error with file, line, column and frame; old code keeps working', async (t) => {
   const { project, runner, ns } = await startProject(t, {
@@ -255,21 +256,48 @@ test('a failed evaluation with no dispose handler involved runs no old code agai
   assert.equal(ns('main.ts').got, 1);
 });
 
-test('emitDecoratorMetadata in tsconfig: decorators still run, and start() warns that no metadata is emitted', async (t) => {
+test('emitDecoratorMetadata in tsconfig: a decorated file gets design:paramtypes, as tsc emits it, and stack lines of its .ts source', async (t) => {
   const tsconfig = JSON.stringify({ compilerOptions: { experimentalDecorators: true, emitDecoratorMetadata: true } });
-  const { start, ns } = await startProject(t, {
-    'tsconfig.json': tsconfig,
-    'main.ts': `
-const seen: string[] = [];
-function track(target: object, key: string) { seen.push(key); }
-class Service { @track handle(_input: string): void {} }
-export const decorated = seen;
-export const service = new Service();
+  const { start, ns } = await startProject(
+    t,
+    {
+      'tsconfig.json': tsconfig,
+      'main.ts': `import 'reflect-metadata';
+export class Dep {}
+function injectable(): ClassDecorator {
+  return () => {};
+}
+@injectable()
+export class Service {
+  constructor(readonly dep: Dep, readonly name: string) {}
+  fail(): never {
+    throw new Error('from a decorated file');
+  }
+}
+export const paramtypes = Reflect.getMetadata('design:paramtypes', Service);
 `,
-  });
-  assert.equal(start.status, 'applied');
-  assert.deepEqual(ns('main.ts').decorated, ['handle']);
-  assert.ok(start.status === 'applied' && start.warnings.some((w) => w.includes('emitDecoratorMetadata')), JSON.stringify(start));
+    },
+    { linkNodeModules: true },
+  );
+  assert.ok(start.status === 'applied' && !start.warnings.some((w) => w.includes('emitDecoratorMetadata')), JSON.stringify(start));
+  const main = ns('main.ts');
+  assert.deepEqual(main.paramtypes, [main.Dep, String]);
+  const error = (() => {
+    try {
+      new main.Service(new main.Dep(), 'x').fail();
+    } catch (e) {
+      return e as Error;
+    }
+  })();
+  assert.match(error!.stack!, /main\.ts:10:11/, 'the throw, on its line of the .ts source');
+});
+
+test('emitDecoratorMetadata without a TypeScript compiler in the project, or without experimentalDecorators: the start says why there is no metadata', () => {
+  const on = { experimentalDecorators: true, emitDecoratorMetadata: true };
+  assert.match(setUpMetadata('/nowhere-devhot-test', on, 'tsconfig.json').warning ?? '', /npm install -D typescript/);
+  assert.match(setUpMetadata(REPO_ROOT, { emitDecoratorMetadata: true }, 'tsconfig.json').warning ?? '', /experimentalDecorators/);
+  assert.ok(setUpMetadata(REPO_ROOT, on, 'tsconfig.json').transformer);
+  assert.deepEqual(setUpMetadata(REPO_ROOT, { experimentalDecorators: true }, 'tsconfig.json'), {});
 });
 
 test('without emitDecoratorMetadata there is no such warning', async (t) => {

@@ -59,7 +59,7 @@ describe('tsconfig chain', () => {
     const esbuild = loadTsconfigForEsbuild(root, undefined);
     assert.deepEqual(esbuild.raw, { compilerOptions: { jsx: 'react-jsx', experimentalDecorators: true, target: 'es2015' } });
     assert.deepEqual(esbuild.files, chain.files);
-    assert.equal(esbuild.decoratorMetadata, true);
+    assert.deepEqual(esbuild.compilerOptions, chain.compilerOptions);
   });
 
   it('finds a package base through its exports, as TypeScript does (not through require.resolve)', () => {
@@ -97,8 +97,8 @@ describe('tsconfig chain', () => {
 
   it('no tsconfig: nothing read unless one was asked for by name', () => {
     const root = project({ 'src/main.ts': '' });
-    assert.deepEqual(loadTsconfigForEsbuild(root, undefined), { raw: undefined, files: [], decoratorMetadata: false });
-    assert.deepEqual(loadTsconfigForEsbuild(root, false), { raw: undefined, files: [], decoratorMetadata: false });
+    assert.deepEqual(loadTsconfigForEsbuild(root, undefined), { raw: undefined, files: [], compilerOptions: {} });
+    assert.deepEqual(loadTsconfigForEsbuild(root, false), { raw: undefined, files: [], compilerOptions: {} });
     assert.throws(() => loadTsconfigForEsbuild(root, 'tsconfig.build.json'), tsconfigError(/tsconfig\.build\.json/));
   });
 });

@@ -19,7 +19,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { listenKey, parseListenKey, type ListenKey } from '../shared/ipc.js';
 import { answerThrow } from './request-errors.js';
-import { closeUpgraded, GOING_AWAY, SERVICE_RESTART, trackUpgrade } from './upgraded.js';
+import { isRetired, retire, type Target } from './retire.js';
+import { GOING_AWAY, SERVICE_RESTART, trackUpgrade } from './upgraded.js';
 
 type Handle = object;
 interface ListenRequest {
@@ -63,6 +64,8 @@ let takeovers: Takeover[] = [];
 let inUpdate = false;
 let host: ListenHost = {};
 let closeRetiredUpgraded = true;
+/** What a reload does to a retired server's websockets: close them with 1012, or keep them. */
+const reloadClose = (): number | null => (closeRetiredUpgraded ? SERVICE_RESTART : null);
 /** Servers whose emit is watched (a server that listens again must not be wrapped twice). */
 const watched = new WeakSet<net.Server>();
 /** Binds under way (a host name is looked up first), so `started` can wait for the URLs. */
@@ -108,7 +111,7 @@ export function beginUpdate(): void {
 export function commitUpdate(): void {
   inUpdate = false;
   let closed = 0;
-  for (const { from, to } of takeovers) closed += retire(from, to);
+  for (const { from, to } of takeovers) closed += retire(from, { successor: () => to, websockets: reloadClose() });
   takeovers = [];
   // After the update's result has gone out (main.ts sends it once this returns), so the
   // terminal says what happened in order.
@@ -140,11 +143,13 @@ function listenWithHandover(server: net.Server, request: ListenRequest, args: un
     const takeover = { key, from: owner, to: server };
     if (inUpdate) takeovers.push(takeover);
     else {
-      const closed = retire(owner, server);
+      const closed = retire(owner, { successor: () => server, websockets: reloadClose() });
       if (closed > 0) host.closedUpgraded?.(closed, 'update');
     }
     return listenOnHandle(server, ownerHandle, request);
   }
+  const unparked = unpark(server, key, request);
+  if (unparked) return unparked;
   const handle = inherited.get(key);
   if (handle) {
     inherited.delete(key);
@@ -153,8 +158,10 @@ function listenWithHandover(server: net.Server, request: ListenRequest, args: un
   }
   track(server, key);
   if (held.has(key) && host.want) {
-    // Its server here was closed, and the supervisor's copy holds the port: listen on a copy of
-    // that (one IPC round trip), where under node the port is free and the bind succeeds.
+    // Its socket here was closed for real, not parked by close() (a cluster primary's round-robin
+    // handle takes the socket from its server and closes it itself), and the supervisor's copy
+    // holds the port: listen on a copy of that (one IPC round trip), where under node the port
+    // is free and the bind succeeds.
     const answered = new Promise<void>((resolve) => {
       const queue = waiting.get(key) ?? [];
       waiting.set(key, queue);
@@ -207,9 +214,76 @@ function listenOnHandle(server: net.Server, handle: Handle, request: ListenReque
 
 function track(server: net.Server, key: ListenKey): void {
   owners.set(key, server);
+  keepSocketOnClose(server, key);
   server.once('close', () => {
     if (owners.get(key) === server) owners.delete(key);
   });
+}
+
+/** Servers whose close() is wrapped (a server that listens again must not be wrapped twice). */
+const closeWrapped = new WeakSet<net.Server>();
+/** Sockets whose server closed, kept for the next listen on their key, with the connections they accepted meanwhile. */
+const parked = new Map<ListenKey, { handle: ListenHandle; held: object[] }>();
+/** The process is draining for a restart or exit: a close() closes for real. */
+let draining = false;
+
+interface ListenHandle {
+  close(): void;
+  onconnection: (this: ListenHandle, status: number, client?: object) => void;
+}
+
+/**
+ * A server's close() keeps the listening socket for the next listen on its port. The supervisor
+ * holds a copy of it, so closing it here would not free the port anyway: the next listen() would
+ * fail with EADDRINUSE. That was what the webpack-style recipe `module.hot.dispose(() =>
+ * app.close())` met on every save, the NestJS docs' among them: the dispose handler closes the
+ * server before the re-executed entry listens. Connections the socket accepts meanwhile are held
+ * and given to the next server that listens on it, as the backlog would hold them.
+ *
+ * Neither that close() nor a retired server's (a NestJS app devhot closes once its successor took
+ * over) closes idle keep-alive connections, as http.Server#close() does: a client may be sending
+ * on one at that instant (retire.ts). They end after their next request, or idle.
+ */
+function keepSocketOnClose(server: net.Server, key: ListenKey): void {
+  if (closeWrapped.has(server)) return;
+  closeWrapped.add(server);
+  const close = server.close;
+  server.close = function devhotClose(this: net.Server, ...args: unknown[]) {
+    const self = this as unknown as { _handle: ListenHandle | null };
+    if (!draining && owners.get(key) === this && self._handle) {
+      const handle = self._handle;
+      const held: object[] = [];
+      handle.onconnection = (status, client) => {
+        if (status === 0 && client) held.push(client);
+      };
+      parked.set(key, { handle, held });
+      owners.delete(key);
+      // Closed in place of the socket, which stays open for the next listen on this key.
+      self._handle = { close() {}, onconnection() {} };
+      // Its connections end as a retired server's do: their next request goes to whoever
+      // listens on the key by then, with `Connection: close`.
+      retire(this, { successor: () => owners.get(key), websockets: reloadClose() });
+      const callback = args[0];
+      if (typeof callback === 'function') this.once('close', () => callback());
+      return this;
+    }
+    if (isRetired(this)) return net.Server.prototype.close.apply(this, args as Parameters<net.Server['close']>);
+    return close.apply(this, args as Parameters<net.Server['close']>);
+  } as typeof server.close;
+}
+
+/** A socket parked by a close(): `server` listens on it, and gets what it accepted meanwhile. */
+function unpark(server: net.Server, key: ListenKey, request: ListenRequest): net.Server | undefined {
+  const socket = parked.get(key);
+  if (!socket) return undefined;
+  parked.delete(key);
+  track(server, key);
+  listenOnHandle(server, socket.handle, request);
+  // listen() made the server the handle's owner (net's onconnection): deliver as the socket would have.
+  server.once('listening', () => {
+    for (const client of socket.held) socket.handle.onconnection(0, client);
+  });
+  return server;
 }
 
 /**
@@ -243,85 +317,6 @@ function watchServer(server: net.Server): void {
     if (event === 'upgrade') trackUpgrade(this, args[0] as http.IncomingMessage, args[1] as net.Socket);
     return emit.call(this, event, ...args);
   } as typeof server.emit;
-}
-
-/**
- * Retire a server that no longer owns its socket. It accepts nothing new. Its idle keep-alive
- * connections are NOT closed from this side: a client may be sending on one at that instant,
- * and it would see a reset. Instead the next request on such a connection is answered by the
- * successor's handlers (in-process: the new code) with `Connection: close`, so the client
- * moves to a new connection by itself; the server closes once its connections are done. Its
- * websockets are closed with `websockets` (by default 1012, or kept with --keep-websockets): how
- * many is returned.
- */
-function retire(
-  server: net.Server,
-  successor: net.Server | undefined,
-  forwardTo?: Target,
-  websockets: number | null = closeRetiredUpgraded ? SERVICE_RESTART : null,
-): number {
-  const closed = websockets === null ? 0 : closeUpgraded(server, websockets);
-  if (!(server instanceof http.Server)) {
-    server.close();
-    return closed;
-  }
-  // http.Server#close() closes idle connections too (Node ≥ 19); net.Server#close() does not.
-  net.Server.prototype.close.call(server);
-  const checking = Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connectionsCheckingInterval');
-  server.once('close', () => {
-    // What http.Server#close() would have cleared; left running it would pin the old server.
-    if (checking) clearInterval((server as unknown as Record<symbol, NodeJS.Timeout>)[checking]);
-  });
-  const previous = server.listeners('request') as Array<(req: http.IncomingMessage, res: http.ServerResponse) => void>;
-  server.removeAllListeners('request');
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    res.shouldKeepAlive = false;
-    if (successor && successor.listenerCount('request') > 0) successor.emit('request', req, res);
-    else if (forwardTo)
-      forward(req, res, forwardTo, () => {
-        for (const l of previous) l.call(server, req, res);
-      });
-    else for (const listener of previous) listener.call(server, req, res);
-  });
-  return closed;
-}
-
-interface Target {
-  host: string;
-  port: number;
-}
-
-/** Headers that belong to one connection, not to the message (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
-
-/**
- * A process being replaced answers a request that arrives on one of its old keep-alive
- * connections by passing it to the listening socket, which the new process now accepts on: the
- * client gets the new code's response (a browser reloading right after a restart must not get
- * the old page), then `Connection: close` moves it to a new connection. If nothing answers
- * there, the old handlers answer, as they would have anyway.
- */
-function forward(req: http.IncomingMessage, res: http.ServerResponse, target: Target, fallback: () => void): void {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
-  }
-  const upstream = http.request(
-    { host: target.host, port: target.port, method: req.method, path: req.url, headers, agent: false },
-    (answer) => {
-      const raw: string[] = [];
-      for (let i = 0; i < answer.rawHeaders.length; i += 2) {
-        if (!HOP_BY_HOP.has(answer.rawHeaders[i]!.toLowerCase())) raw.push(answer.rawHeaders[i]!, answer.rawHeaders[i + 1]!);
-      }
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, raw);
-      answer.pipe(res);
-    },
-  );
-  upstream.once('error', () => {
-    if (!res.headersSent) fallback();
-    else res.destroy();
-  });
-  req.pipe(upstream);
 }
 
 export function urlOf(address: net.AddressInfo): string {
@@ -378,6 +373,7 @@ export async function settleBinds(timeout: number): Promise<void> {
  * restart the connections are retired gently (see retire()); on exit idle ones close at once.
  */
 export async function drainServers(timeout: number, exiting: boolean): Promise<void> {
+  draining = true;
   const servers = new Map<net.Server, Target | undefined>();
   for (const [key, server] of owners) servers.set(server, exiting ? undefined : targetOf(key));
   let closed = 0;
@@ -386,7 +382,7 @@ export async function drainServers(timeout: number, exiting: boolean): Promise<v
       new Promise<void>((resolve) => {
         server.once('close', () => resolve());
         // devhot exits: nobody will serve these websockets again (1001), whatever the option.
-        closed += retire(server, undefined, target, exiting ? GOING_AWAY : undefined);
+        closed += retire(server, { forwardTo: target, websockets: exiting ? GOING_AWAY : reloadClose() });
         if (exiting && server instanceof http.Server) server.closeIdleConnections();
       }),
   );

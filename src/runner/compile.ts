@@ -1,5 +1,6 @@
 /**
- * Source file → compiled module (esbuild, then the runner rewrite), cached by a hash of the
+ * Source file → compiled module (esbuild, or TypeScript for a decorated file when the project
+ * asks for decorator metadata: decorator-metadata.ts; then the runner rewrite), cached by a hash of the
  * content, the options and the tool versions: in memory (the latest version of each file) and
  * on disk (every version, so a second start skips esbuild and the parser entirely).
  */
@@ -7,9 +8,19 @@ import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { type ModuleFormat, type ModuleInfo, type RewriteDependency, rewriteModule } from './rewrite.js';
-import { esbuildVersion, needsEsbuild, transformFile, transformFileSync, transformOptions, type EsbuildTsconfig } from './transform.js';
+import type { TransformOptions } from 'esbuild';
+import {
+  esbuildVersion,
+  needsEsbuild,
+  transformFile,
+  transformFileSync,
+  transformOptions,
+  type EsbuildTsconfig,
+  type TransformOutput,
+} from './transform.js';
 import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
+import type { MetadataTransformer } from './decorator-metadata.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
 const COMPILER_VERSION = '4';
@@ -35,6 +46,8 @@ export interface CompilerOptions {
   tsconfigRaw: EsbuildTsconfig | undefined;
   /** Module format of a `.js`/`.ts` file without import/export syntax (from package.json "type"). */
   defaultFormat: (file: string) => ModuleFormat;
+  /** Compiles the files that use decorators when the tsconfig asks for their metadata. */
+  metadata?: MetadataTransformer | undefined;
 }
 
 export interface Compiler {
@@ -48,7 +61,12 @@ export interface Compiler {
 
 export function createCompiler(options: CompilerOptions): Compiler {
   const cache = new CompileCache(options.cacheDir);
-  const optionsKey = JSON.stringify(options.tsconfigRaw ?? null);
+  // The metadata transformer's key names TypeScript's version: a new compiler compiles anew.
+  const optionsKey = `${JSON.stringify(options.tsconfigRaw ?? null)}\0${options.metadata?.key ?? ''}`;
+  const { metadata } = options;
+  /** esbuild's output, or TypeScript's for a file esbuild shows to use decorators. */
+  const withMetadata = (file: string, source: string, out: TransformOutput, esbuildOptions: TransformOptions): TransformOutput =>
+    metadata?.usesDecorators(source, out.code) ? metadata.transform(file, source, esbuildOptions.format === 'cjs' ? 'cjs' : 'esm') : out;
 
   /** Everything but the esbuild call, which is the only step with a sync and an async form. */
   const begin = (file: string, source: string): { done: CompiledModule } | { hash: string; format: ModuleFormat } => {
@@ -67,13 +85,15 @@ export function createCompiler(options: CompilerOptions): Compiler {
     async compile(file, source) {
       const start = begin(file, source);
       if ('done' in start) return start.done;
-      const out = await transformFile(source, transformOptions(file, options.tsconfigRaw, start.format));
+      const esbuildOptions = transformOptions(file, options.tsconfigRaw, start.format);
+      const out = withMetadata(file, source, await transformFile(source, esbuildOptions), esbuildOptions);
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
     },
     compileSync(file, source) {
       const start = begin(file, source);
       if ('done' in start) return start.done;
-      const out = transformFileSync(source, transformOptions(file, options.tsconfigRaw, start.format));
+      const esbuildOptions = transformOptions(file, options.tsconfigRaw, start.format);
+      const out = withMetadata(file, source, transformFileSync(source, esbuildOptions), esbuildOptions);
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
     },
   };

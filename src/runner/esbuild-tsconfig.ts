@@ -1,6 +1,7 @@
 /**
  * The compiler options esbuild needs from the project's tsconfig chain (JSX, decorators, class
- * fields), taken from the chain tsconfig.ts reads, so esbuild and the resolver see the same
+ * fields), and the whole chain's options for decorator metadata (decorator-metadata.ts), taken
+ * from the chain tsconfig.ts reads, so esbuild and the resolver see the same
  * configs merged by the same rules.
  *
  * Read once when the runner is created: a change to any file of the chain needs a restart.
@@ -28,8 +29,11 @@ export interface EsbuildTsconfigResult {
   raw: EsbuildTsconfig | undefined;
   /** Every config file read: a change to one needs a restart. */
   files: string[];
-  /** `emitDecoratorMetadata` is on, which esbuild does not implement. */
-  decoratorMetadata: boolean;
+  /**
+   * The chain's compilerOptions, all of them, as written: decorator-metadata.ts gives them to
+   * TypeScript for the files esbuild cannot compile as tsc does (emitDecoratorMetadata).
+   */
+  compilerOptions: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -38,17 +42,17 @@ export interface EsbuildTsconfigResult {
  * (DEVHOT_ERR_TSCONFIG) when the chain is broken: a missing file or base, a loop, bad JSON.
  */
 export function loadTsconfigForEsbuild(root: string, tsconfig: string | false | undefined): EsbuildTsconfigResult {
-  if (tsconfig === false) return { raw: undefined, files: [], decoratorMetadata: false };
+  if (tsconfig === false) return { raw: undefined, files: [], compilerOptions: {} };
   const file = path.resolve(root, tsconfig ?? 'tsconfig.json');
   // Without one given, a project without tsconfig.json is fine: esbuild's defaults apply.
   if (tsconfig === undefined && statSync(file, { throwIfNoEntry: false })?.isFile() !== true)
-    return { raw: undefined, files: [], decoratorMetadata: false };
+    return { raw: undefined, files: [], compilerOptions: {} };
   const chain = readTsconfig(file);
   const compilerOptions: Record<string, unknown> = {};
   for (const key of ESBUILD_KEYS) if (chain.compilerOptions[key] !== undefined) compilerOptions[key] = chain.compilerOptions[key];
   return {
     raw: { compilerOptions } as EsbuildTsconfig,
     files: [...chain.files],
-    decoratorMetadata: chain.compilerOptions.emitDecoratorMetadata === true,
+    compilerOptions: chain.compilerOptions,
   };
 }

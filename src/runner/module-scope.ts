@@ -15,6 +15,7 @@ import { changedLocals, initializedLocal, registerSetter, currentValue } from '.
 import type { ModuleNode } from './graph.js';
 import type { ModuleInstance, ModuleRuntime } from './instance.js';
 import { dynamicImport, requireUser } from './load.js';
+import { noticeNative } from './native.js';
 import type { RunnerState } from './state.js';
 
 /** `__dh__.k`: the target of an assignment to an imported binding, which Node refuses. */
@@ -98,7 +99,7 @@ function requireFor(state: RunnerState, node: ModuleNode): NodeJS.Require {
   const native = createRequire(node.file);
   const require = ((specifier: string) => {
     const resolved = state.resolver.resolve(specifier, node.file, 'require');
-    if (resolved.kind !== 'user') return native(specifier);
+    if (resolved.kind !== 'user') return noticeNative(specifier, native(specifier) as unknown);
     return requireUser(state, node, resolved.file);
   }) as NodeJS.Require;
   require.resolve = ((specifier: string) => {

@@ -4,6 +4,14 @@
  * by `import` (async) or by `require()` (sync).
  */
 import { createRequire } from 'node:module';
+import { noticeNestCore } from './nest-apps.js';
+import { appOwner } from './resource-tracking.js';
+
+/** What user code got from Node (`name`: specifier or resolved id): the apps NestJS makes are tracked. */
+export function noticeNative<T>(name: string, loaded: T): T {
+  noticeNestCore(name, loaded, appOwner);
+  return loaded;
+}
 
 /** `import` a native module (with its import attributes), once. */
 export async function importNative(
@@ -13,7 +21,7 @@ export async function importNative(
 ): Promise<object> {
   const cached = cache.get(id);
   if (cached) return cached;
-  const ns = (await (attributes ? import(id, { with: attributes }) : import(id))) as object;
+  const ns = noticeNative(id, (await (attributes ? import(id, { with: attributes }) : import(id))) as object);
   cache.set(id, ns);
   return ns;
 }
@@ -26,7 +34,7 @@ export function requireNative(cache: Map<string, object>, id: string, importer: 
   const cached = cache.get(id);
   if (cached) return cached;
   // Node >= 20.19 can require() ES modules too; its namespace is what an import would give.
-  const exports = createRequire(importer)(specifier);
+  const exports = noticeNative(specifier, createRequire(importer)(specifier) as unknown);
   return isNamespace(exports) ? (exports as object) : cjsNamespace(exports);
 }
 

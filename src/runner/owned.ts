@@ -1,8 +1,9 @@
 /**
  * What a module instance left running in the process: the process listeners, intervals and
- * timers it started, the workers and child processes it created. When the instance is replaced
- * or pruned (after its dispose handlers ran), they go: listeners removed, timers cleared,
- * workers terminated, children killed. So an entry that registers `process.on('SIGTERM')` and a
+ * timers it started, the workers and child processes it created, the NestJS apps it made. When
+ * the instance is replaced or pruned (after its dispose handlers ran), they go: listeners
+ * removed, timers cleared, workers terminated, children killed, apps closed (nest-apps.ts: once
+ * their successor listens). So an entry that registers `process.on('SIGTERM')` and a
  * `setInterval` next to `listen()` keeps one of each across any number of saves, and the retired
  * server those handlers hold is collected.
  *
@@ -22,6 +23,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
+import { closeNestApp, type NestApp } from './nest-apps.js';
 
 export interface OwnedResources {
   readonly timers: Set<NodeJS.Timeout>;
@@ -33,6 +35,10 @@ export interface OwnedResources {
    * a save of one re-runs this instance, which makes a new worker or child (runner.ts).
    */
   readonly runs: Map<Worker | ChildProcess, SpawnedRun>;
+  /** NestJS apps its code created (nest-apps.ts). */
+  readonly apps: Set<NestApp>;
+  /** release() ran: an app resolved after that is closed at once. */
+  released: boolean;
 }
 
 export interface SpawnedRun {
@@ -43,7 +49,7 @@ export interface SpawnedRun {
 }
 
 export function ownedResources(): OwnedResources {
-  return { timers: new Set(), listeners: [], workers: new Set(), children: new Set(), runs: new Map() };
+  return { timers: new Set(), listeners: [], workers: new Set(), children: new Set(), runs: new Map(), apps: new Set(), released: false };
 }
 
 /** The workers and children of `owned` that run one of `files`. */
@@ -61,10 +67,24 @@ export function runsChanged(owned: OwnedResources | undefined, files: ReadonlySe
   return changed;
 }
 
+export interface ReleasedCounts {
+  listeners: number;
+  timers: number;
+  workers: number;
+  children: number;
+  apps: number;
+}
+
 /** Stop everything the instance left running; returns how much of each it stopped. */
-export function release(owned: OwnedResources | undefined): { listeners: number; timers: number; workers: number; children: number } {
-  const counts = { listeners: 0, timers: 0, workers: 0, children: 0 };
+export function release(owned: OwnedResources | undefined): ReleasedCounts {
+  const counts = { listeners: 0, timers: 0, workers: 0, children: 0, apps: 0 };
   if (!owned) return counts;
+  owned.released = true;
+  for (const app of owned.apps) {
+    closeNestApp(app);
+    counts.apps++;
+  }
+  owned.apps.clear();
   for (const [target, event, listener] of owned.listeners.splice(0)) {
     target.removeListener(event, listener);
     counts.listeners++;

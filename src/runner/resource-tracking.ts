@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import { CHILD_FILES_CMD, WORKER_FILES_CHANNEL, type WorkerFilesMessage } from '../hooks/protocol.js';
 import type { ModuleInstance } from './instance.js';
+import { closeNestApp, type NestApp } from './nest-apps.js';
 import { ownedResources, type SpawnedRun } from './owned.js';
 import type { RunnerState } from './state.js';
 
@@ -65,6 +66,21 @@ export function runAs<T>(instance: ModuleInstance | undefined, fn: () => T): T {
   } finally {
     t.owner = before;
   }
+}
+
+/**
+ * Who gets a NestJS app that a call made now will make (nest-apps.ts): the instance that owns
+ * the call, as for a process listener (the one evaluating, else the nearest project frame).
+ */
+export function appOwner(): ((app: NestApp) => void) | undefined {
+  const owner = ownerOf(true);
+  if (!owner) return undefined;
+  // Now, while the instance runs: release() marks it when the instance is replaced.
+  const owned = (owner.owned ??= ownedResources());
+  return (app) => {
+    if (owned.released) closeNestApp(app);
+    else owned.apps.add(app);
+  };
 }
 
 /** A worker made by running code, from `filename` (native-loads.ts makes the Worker class). */

@@ -22,6 +22,7 @@ import { RunnerState } from './state.js';
 import { Transaction } from './transaction.js';
 import { runUpdate } from './update.js';
 import { installNativeLoads } from './native-loads.js';
+import { settleNestCloses } from './nest-apps.js';
 import { release, runsChanged } from './owned.js';
 import { installResourceTracking } from './resource-tracking.js';
 
@@ -136,7 +137,7 @@ class DevhotRunner implements Runner {
       return outcome;
     }
     this.started = true;
-    if (outcome.status === 'applied' && state.esbuildTsconfig.decoratorMetadata) outcome.warnings.push(DECORATOR_METADATA_WARNING);
+    if (outcome.status === 'applied' && state.metadataWarning) outcome.warnings.push(state.metadataWarning);
     return { ...outcome, duration: performance.now() - t0 };
   }
 
@@ -205,6 +206,9 @@ class DevhotRunner implements Runner {
       instance.hot.detach();
       release(instance.owned);
     }
+    // The NestJS apps just released run their shutdown hooks now: let them finish (bounded; the
+    // supervisor's --kill-timeout bounds the process anyway).
+    await settleNestCloses(APP_CLOSE_MS);
     this.uninstallNativeLoads?.();
     this.uninstallTracking?.();
     state.stacks.close();
@@ -214,10 +218,8 @@ class DevhotRunner implements Runner {
   }
 }
 
-const DECORATOR_METADATA_WARNING =
-  'tsconfig.json sets emitDecoratorMetadata, which esbuild does not implement: decorators run, but ' +
-  'no design:type/design:paramtypes metadata is emitted, so dependency injection that reads it ' +
-  '(NestJS, TypeORM, tsyringe) gets undefined. Use explicit @Inject() tokens, or run that app with tsc.';
+/** How long close() waits for the shutdown hooks of the NestJS apps it closes. */
+const APP_CLOSE_MS = 5000;
 
 function toStartError(result: Extract<UpdateResult, { status: 'error' }>): DevhotError {
   const e = result.error;

@@ -10,9 +10,11 @@ import { relative } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { createCompiler, type Compiler } from './compile.js';
 import { loadTsconfigForEsbuild, type EsbuildTsconfigResult } from './esbuild-tsconfig.js';
+import { setUpMetadata } from './decorator-metadata.js';
 import type { ModuleNode } from './graph.js';
 import type { HotHost, HotListener } from './hot.js';
 import type { ModuleInstance } from './instance.js';
+import type { ReleasedCounts } from './owned.js';
 import type { ResolvedRunnerOptions } from './options.js';
 import { createFormatLookup } from './package-type.js';
 import { createResolver, type Resolver } from './resolve.js';
@@ -37,6 +39,8 @@ export class RunnerState {
   readonly esbuildTsconfig: EsbuildTsconfigResult;
   /** A tsconfig that cannot be read (a missing base, a loop): the start fails with it, as tsc would. */
   readonly tsconfigError: unknown;
+  /** Why decorator metadata cannot be emitted although the tsconfig asks for it (said at start). */
+  readonly metadataWarning: string | undefined;
   readonly compiler: Compiler;
   readonly stacks: StackRegistry = createStackRegistry();
   /** Modules that invalidated outside an update; applied as an update of their own. */
@@ -72,17 +76,21 @@ export class RunnerState {
     this.root = options.root;
     this.packages = createPackageJsonReader({ root: options.root });
     this.resolver = createResolver({ root: options.root, tsconfig: options.tsconfig, packages: this.packages });
-    let tsconfig: EsbuildTsconfigResult = { raw: undefined, files: [], decoratorMetadata: false };
+    let tsconfig: EsbuildTsconfigResult = { raw: undefined, files: [], compilerOptions: {} };
     try {
       tsconfig = loadTsconfigForEsbuild(options.root, options.tsconfig);
     } catch (error) {
       this.tsconfigError = error;
     }
     this.esbuildTsconfig = tsconfig;
+    const configFile = tsconfig.files[0] ? relative(options.root, tsconfig.files[0]) : 'tsconfig.json';
+    const metadata = setUpMetadata(options.root, tsconfig.compilerOptions, configFile);
+    this.metadataWarning = metadata.warning;
     this.compiler = createCompiler({
       cacheDir: options.cacheDir,
       tsconfigRaw: this.esbuildTsconfig.raw,
       defaultFormat: createFormatLookup(this.packages),
+      metadata: metadata.transformer,
     });
   }
 
@@ -92,13 +100,10 @@ export class RunnerState {
   }
 
   /** What replaced instances had left running and devhot stopped, for the next result (owned.ts). */
-  readonly cleanedUp = { listeners: 0, timers: 0, workers: 0, children: 0 };
+  readonly cleanedUp: ReleasedCounts = { listeners: 0, timers: 0, workers: 0, children: 0, apps: 0 };
 
-  released(counts: { listeners: number; timers: number; workers: number; children: number }): void {
-    this.cleanedUp.listeners += counts.listeners;
-    this.cleanedUp.timers += counts.timers;
-    this.cleanedUp.workers += counts.workers;
-    this.cleanedUp.children += counts.children;
+  released(counts: ReleasedCounts): void {
+    for (const key of Object.keys(counts) as Array<keyof ReleasedCounts>) this.cleanedUp[key] += counts[key];
   }
 
   /** A warning, once per key (a file), reported with the update under way or the next one. */
