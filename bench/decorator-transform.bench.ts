@@ -9,8 +9,7 @@
  *   - warm: every file again (JIT warmed up);
  *   - save: the median of 50 transforms of the controller (what one save pays).
  *
- * @swc/core is not a dependency of devhot: install it next to the repository to compare
- * (`npm install --no-save @swc/core`), or point --swc at an installed copy.
+ * devhot uses @swc/core (a dependency): --swc points at another installed copy to compare.
  *
  *   npm run build && node dist/bench/decorator-transform.bench.js [--features 60] [--swc /path/to/@swc/core]
  */

@@ -1,5 +1,5 @@
 /**
- * Source file → compiled module (esbuild, or TypeScript for a decorated file when the project
+ * Source file → compiled module (esbuild, or swc for a decorated file when the project
  * asks for decorator metadata: decorator-metadata.ts; then the runner rewrite), cached by a hash of the
  * content, the options and the tool versions: in memory (the latest version of each file) and
  * on disk (every version, so a second start skips esbuild and the parser entirely).
@@ -64,9 +64,9 @@ export function createCompiler(options: CompilerOptions): Compiler {
   // The metadata transformer's key names TypeScript's version: a new compiler compiles anew.
   const optionsKey = `${JSON.stringify(options.tsconfigRaw ?? null)}\0${options.metadata?.key ?? ''}`;
   const { metadata } = options;
-  /** esbuild's output, or TypeScript's for a file esbuild shows to use decorators. */
-  const withMetadata = (file: string, source: string, out: TransformOutput, esbuildOptions: TransformOptions): TransformOutput =>
-    metadata?.usesDecorators(source, out.code) ? metadata.transform(file, source, esbuildOptions.format === 'cjs' ? 'cjs' : 'esm') : out;
+  /** esbuild's output, or swc's for a file esbuild shows to use decorators. */
+  const needsMetadata = (source: string, out: TransformOutput): boolean => metadata?.usesDecorators(source, out.code) === true;
+  const formatOf = (esbuildOptions: TransformOptions): 'esm' | 'cjs' => (esbuildOptions.format === 'cjs' ? 'cjs' : 'esm');
 
   /** Everything but the esbuild call, which is the only step with a sync and an async form. */
   const begin = (file: string, source: string): { done: CompiledModule } | { hash: string; format: ModuleFormat } => {
@@ -86,14 +86,16 @@ export function createCompiler(options: CompilerOptions): Compiler {
       const start = begin(file, source);
       if ('done' in start) return start.done;
       const esbuildOptions = transformOptions(file, options.tsconfigRaw, start.format);
-      const out = withMetadata(file, source, await transformFile(source, esbuildOptions), esbuildOptions);
+      let out = await transformFile(source, esbuildOptions);
+      if (needsMetadata(source, out)) out = await metadata!.transform(file, source, formatOf(esbuildOptions));
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
     },
     compileSync(file, source) {
       const start = begin(file, source);
       if ('done' in start) return start.done;
       const esbuildOptions = transformOptions(file, options.tsconfigRaw, start.format);
-      const out = withMetadata(file, source, transformFileSync(source, esbuildOptions), esbuildOptions);
+      let out = transformFileSync(source, esbuildOptions);
+      if (needsMetadata(source, out)) out = metadata!.transformSync(file, source, formatOf(esbuildOptions));
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
     },
   };

@@ -84,7 +84,7 @@ export class RunnerState {
     }
     this.esbuildTsconfig = tsconfig;
     const configFile = tsconfig.files[0] ? relative(options.root, tsconfig.files[0]) : 'tsconfig.json';
-    const metadata = setUpMetadata(options.root, tsconfig.compilerOptions, configFile);
+    const metadata = setUpMetadata(tsconfig.compilerOptions, configFile);
     this.metadataWarning = metadata.warning;
     this.compiler = createCompiler({
       cacheDir: options.cacheDir,
