@@ -55,6 +55,9 @@ export interface Compiler {
   compileSync(file: string, source: string): CompiledModule;
   /** Wait for the disk cache writes still under way (before exit, or a second runner). */
   flush(): Promise<void>;
+  /** Hold the disk cache writes until `resumeWrites()` (a start: compile-cache.ts, `defer`). */
+  deferWrites(): void;
+  resumeWrites(): void;
   /** Cache hits and misses since creation, for the benchmark and the debug log. */
   readonly stats: CompileCacheStats;
 }
@@ -82,6 +85,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
   return {
     stats: cache.stats,
     flush: () => cache.flush(),
+    deferWrites: () => cache.defer(),
+    resumeWrites: () => cache.resume(),
     async compile(file, source) {
       const start = begin(file, source);
       if ('done' in start) return start.done;

@@ -131,7 +131,14 @@ class DevhotRunner implements Runner {
     if (options.ownResources) this.uninstallTracking ??= installResourceTracking(state);
     const txn = new Transaction(state);
     state.entry = txn.node(options.entry);
-    const outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
+    // The start's cache writes wait until it is over: they are for the next start.
+    state.compiler.deferWrites();
+    let outcome: UpdateResult;
+    try {
+      outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
+    } finally {
+      state.compiler.resumeWrites();
+    }
     if (outcome.status === 'error') {
       state.entry = state.nodes.get(options.entry);
       return outcome;
