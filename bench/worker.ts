@@ -28,6 +28,8 @@ async function main(): Promise<void> {
     const startMs = performance.now() - t1;
     if (result.status !== 'applied') throw new Error(`start: ${result.status}`);
     report<StartResult>({ mode: 'start', bootMs, importMs, startMs, modules: runner.modules.size });
+    // The start's cache writes follow it (compile-cache.ts): the warm start and the update runs need them.
+    await runner.close();
     process.exit(0);
   }
 
