@@ -19,6 +19,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { listenKey, parseListenKey, type ListenKey } from '../shared/ipc.js';
 import { answerThrow } from './request-errors.js';
+import { claimParked, type ListenHandle, park } from './park.js';
 import { isRetired, retire, type Target } from './retire.js';
 import { GOING_AWAY, SERVICE_RESTART, trackUpgrade } from './upgraded.js';
 
@@ -222,15 +223,8 @@ function track(server: net.Server, key: ListenKey): void {
 
 /** Servers whose close() is wrapped (a server that listens again must not be wrapped twice). */
 const closeWrapped = new WeakSet<net.Server>();
-/** Sockets whose server closed, kept for the next listen on their key, with the connections they accepted meanwhile. */
-const parked = new Map<ListenKey, { handle: ListenHandle; held: object[] }>();
 /** The process is draining for a restart or exit: a close() closes for real. */
 let draining = false;
-
-interface ListenHandle {
-  close(): void;
-  onconnection: (this: ListenHandle, status: number, client?: object) => void;
-}
 
 /**
  * A server's close() keeps the listening socket for the next listen on its port. The supervisor
@@ -238,7 +232,7 @@ interface ListenHandle {
  * fail with EADDRINUSE. That was what the webpack-style recipe `module.hot.dispose(() =>
  * app.close())` met on every save, the NestJS docs' among them: the dispose handler closes the
  * server before the re-executed entry listens. Connections the socket accepts meanwhile are held
- * and given to the next server that listens on it, as the backlog would hold them.
+ * and given to the next server that listens on it, as the backlog would hold them (park.ts).
  *
  * Neither that close() nor a retired server's (a NestJS app devhot closes once its successor took
  * over) closes idle keep-alive connections, as http.Server#close() does: a client may be sending
@@ -251,12 +245,7 @@ function keepSocketOnClose(server: net.Server, key: ListenKey): void {
   server.close = function devhotClose(this: net.Server, ...args: unknown[]) {
     const self = this as unknown as { _handle: ListenHandle | null };
     if (!draining && owners.get(key) === this && self._handle) {
-      const handle = self._handle;
-      const held: object[] = [];
-      handle.onconnection = (status, client) => {
-        if (status === 0 && client) held.push(client);
-      };
-      parked.set(key, { handle, held });
+      park(key, self._handle);
       owners.delete(key);
       // Closed in place of the socket, which stays open for the next listen on this key.
       self._handle = { close() {}, onconnection() {} };
@@ -274,14 +263,13 @@ function keepSocketOnClose(server: net.Server, key: ListenKey): void {
 
 /** A socket parked by a close(): `server` listens on it, and gets what it accepted meanwhile. */
 function unpark(server: net.Server, key: ListenKey, request: ListenRequest): net.Server | undefined {
-  const socket = parked.get(key);
+  const socket = claimParked(key);
   if (!socket) return undefined;
-  parked.delete(key);
   track(server, key);
   listenOnHandle(server, socket.handle, request);
   // listen() made the server the handle's owner (net's onconnection): deliver as the socket would have.
   server.once('listening', () => {
-    for (const client of socket.held) socket.handle.onconnection(0, client);
+    for (const client of socket.held) socket.handle.onconnection(0, client as object);
   });
   return server;
 }
