@@ -63,7 +63,10 @@ test('a parked socket nobody claims is closed after the delay, and so are the co
     () =>
       new Promise<boolean>((resolve) => {
         const late = connect(port);
-        late.once('connect', () => (late.destroy(), resolve(false)));
+        late.once('connect', () => {
+          late.destroy();
+          resolve(false);
+        });
         late.once('error', () => resolve(true));
       }),
     'the port to refuse connections once the socket is closed',
