@@ -20,6 +20,7 @@ import type { ResolvedRunnerOptions, RunnerOptions } from './options.js';
 import { resolveRunnerOptions } from './options.js';
 import { RunnerState } from './state.js';
 import { Transaction } from './transaction.js';
+import { recycleEsbuild } from './transform.js';
 import { runUpdate } from './update.js';
 import { installNativeLoads } from './native-loads.js';
 import { settleNestCloses } from './nest-apps.js';
@@ -133,12 +134,15 @@ class DevhotRunner implements Runner {
     state.entry = txn.node(options.entry);
     // The start's cache writes wait until it is over: they are for the next start.
     state.compiler.deferWrites();
+    const missesBefore = state.compiler.stats.misses;
     let outcome: UpdateResult;
     try {
       outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
     } finally {
       state.compiler.resumeWrites();
     }
+    // esbuild's service keeps the memory a big compile needed (transform.ts).
+    if (state.compiler.stats.misses - missesBefore >= RECYCLE_ESBUILD_AFTER) recycleEsbuild();
     if (outcome.status === 'error') {
       state.entry = state.nodes.get(options.entry);
       return outcome;
@@ -227,6 +231,9 @@ class DevhotRunner implements Runner {
 
 /** How long close() waits for the shutdown hooks of the NestJS apps it closes. */
 const APP_CLOSE_MS = 5000;
+
+/** Transforms in one start past which esbuild's service is replaced by a fresh one (transform.ts). */
+const RECYCLE_ESBUILD_AFTER = 500;
 
 function toStartError(result: Extract<UpdateResult, { status: 'error' }>): DevhotError {
   const e = result.error;
