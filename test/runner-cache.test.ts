@@ -46,6 +46,10 @@ test('a second runner on the same project loads every module from the disk cache
   const first = await withRunner(project, cacheDir, async (runner) => ({ ...runner.compilerStats }));
   assert.deepEqual(first, { memoryHits: 0, diskHits: 0, misses: MODULES });
   assert.equal(cacheFiles(cacheDir).length, MODULES);
+  // V8's code cache of every module that was compiled to a function goes with it (JSON is not).
+  const entries = cacheFiles(cacheDir).map((f) => JSON.parse(fs.readFileSync(path.join(cacheDir, f), 'utf8')));
+  for (const entry of entries.filter((e) => e.format !== 'json'))
+    assert.ok(entry.codeCache?.length > 0, `${entry.file} has V8's code cache`);
 
   await withRunner(project, cacheDir, async (runner) => {
     assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES, misses: 0 });

@@ -183,6 +183,8 @@ export class CompileCache {
     const dir = this.dirOf(compiled.file);
     const target = this.pathOf(compiled.file, compiled.hash);
     const text = JSON.stringify(compiled);
+    // On disk now, where the next start reads it: V8's code cache is not needed in memory.
+    compiled.codeCache = undefined;
     // Write then rename, so a concurrent reader never sees half a file.
     const tmp = `${target}.${process.pid}.${++this.writes}.tmp`;
     this.counted(text.length);

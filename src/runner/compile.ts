@@ -23,7 +23,7 @@ import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 import type { MetadataTransformer } from './decorator-metadata.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
-const COMPILER_VERSION = '4';
+const COMPILER_VERSION = '5';
 
 export interface CompiledModule {
   file: string;
@@ -38,6 +38,11 @@ export interface CompiledModule {
   /** Source maps, original → esbuild output → `code`; read only when a stack trace needs them. */
   transformMap: string | null;
   rewriteMap: string | null;
+  /**
+   * V8's code cache for the compiled function (base64), set when it is first compiled and
+   * written to disk with the module; gone from memory once used or written (instance.ts).
+   */
+  codeCache?: string | undefined;
 }
 
 export interface CompilerOptions {

@@ -165,12 +165,19 @@ export function compileBody(version: ModuleVersion, filename: string, sourceMapC
   // compileFunction, not vm.Script: V8 keeps every vm.Script source in its compilation cache
   // (measured: +7 MB per 1000 updates), and a function body is not cached that way (+0.1 MB).
   // The `return` sits on the header line, which `lineOffset` hides, so code lines keep their numbers.
+  // V8's code cache goes with the compiled module (compile-cache.ts writes it to disk): a start
+  // from a warm cache skips V8's compilation. Not with an inline source map (--inspect): that
+  // source is another one each run.
+  const codeCache = sourceMapComment === '' ? compiled.codeCache : undefined;
   const outer = vm.compileFunction(`return ${header}\n${compiled.code}\n${footer}${sourceMapComment}`, [], {
     filename,
     lineOffset: -1,
     // The module's own import() goes to the runner (rewrite.ts); one inside eval code, which the
     // rewrite never sees, goes to Node's loader, whose hooks hand user files to the runner.
     ...(nativeImports ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER } : {}),
-  });
+    ...(codeCache ? { cachedData: Buffer.from(codeCache, 'base64') } : { produceCachedData: sourceMapComment === '' }),
+  }) as ReturnType<typeof vm.compileFunction> & { cachedData?: Buffer; cachedDataRejected?: boolean };
+  // Used (or rejected: another V8, other flags) it is not needed again; produced, it is written with the module.
+  compiled.codeCache = codeCache === undefined && outer.cachedData ? outer.cachedData.toString('base64') : undefined;
   return outer() as CompiledBody;
 }
