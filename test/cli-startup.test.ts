@@ -73,3 +73,20 @@ test('--json: an entry that starts says app "ready"', async (t) => {
   assert.equal(devhot.events.find((e) => e.event === 'start')!.app, 'ready');
   assert.equal(devhot.find((e) => e.event === 'error').length, 0, devhot.describe());
 });
+
+test("Node's compile cache is on in the app process where Node has it (>= 22.1), for devhot's modules and the app's packages", async (t) => {
+  const fixture = createFixture(t, {
+    'server.ts': `import http from 'node:http';
+import module from 'node:module';
+const dir = (module as { getCompileCacheDir?: () => string | undefined }).getCompileCacheDir?.();
+http.createServer((_req, res) => res.end(String(dir))).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+  });
+  const port = await freePort();
+  await startDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port) } });
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  const hasIt = major > 22 || (major === 22 && minor >= 1);
+  const body = await waitForBody(port, (b) => b.length > 0);
+  if (hasIt) assert.match(body, /node-compile-cache/, 'the app reports its compile cache directory');
+  else assert.equal(body, 'undefined', 'Node 20 has no compile cache: nothing is enabled');
+});

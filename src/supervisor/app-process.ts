@@ -15,7 +15,7 @@ import { descendants, killAll, killQuietly, killTree, startTime } from '../share
 import { spawnError } from './system-errors.js';
 import { WatchdogLink, type Block, type Sample } from './watchdog-link.js';
 
-const APP_MAIN = fileURLToPath(new URL('../app/main.js', import.meta.url));
+const APP_MAIN = fileURLToPath(new URL('../app/boot.js', import.meta.url));
 
 export interface AppProcessOptions {
   config: AppConfig;
