@@ -194,7 +194,9 @@ export class CompileCache {
       await writeFile(tmp, text, { mode: 0o600 });
       await rename(tmp, target);
       // Keep the newest `versionsKept`, known from here on without reading the directory again.
-      if (versions.at(-1) !== target) versions.push(target);
+      const at = versions.indexOf(target);
+      if (at >= 0) versions.splice(at, 1);
+      versions.push(target);
       while (versions.length > this.versionsKept) await rm(versions.shift()!, { force: true });
     } catch {
       // A read-only or full disk only costs speed on the next start.
