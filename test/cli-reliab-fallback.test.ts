@@ -24,15 +24,20 @@ net.createServer((socket) => socket.pipe(socket)).listen(Number(process.env.ECHO
 `;
 const route = (v: string) => `export const route = (): string => '${v}';\n`;
 
-test('after the app exits, its HTTP port answers 503 with what happened; other ports wait; a save brings the app back', async (t) => {
+/** The app started and then exited (GET /crash): devhot reported the exit. */
+async function crashedApp(t: Parameters<typeof createFixture>[0]) {
   const fixture = createFixture(t, { 'server.ts': SERVER, 'route.ts': route('v1') });
   const [port, echoPort] = [await freePort(), await freePort()];
   const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port), ECHO_PORT: String(echoPort) } });
   await waitForBody(port, 'v1');
-
-  let from = devhot.mark();
+  const from = devhot.mark();
   await get(port, '/crash').catch(() => undefined);
   await devhot.waitEvent((e) => e.event === 'exit', 'the exit', { from });
+  return { fixture, port, echoPort, devhot };
+}
+
+test('after the app exits, its HTTP port answers 503 with what happened; other ports wait; a save brings the app back', async (t) => {
+  const { fixture, port, echoPort, devhot } = await crashedApp(t);
 
   const page = await get(port, '/anything');
   assert.equal(page.status, 503);
@@ -51,7 +56,7 @@ test('after the app exits, its HTTP port answers 503 with what happened; other p
   await new Promise((resolve) => echo.once('connect', resolve));
   echo.write('ping');
 
-  from = devhot.mark();
+  const from = devhot.mark();
   fixture.write('route.ts', route('v2'));
   await devhot.waitEvent(isRestart('ready'), 'the restart', { from });
   assert.equal(await waitForBody(port, 'v2'), 'v2');
@@ -60,18 +65,11 @@ test('after the app exits, its HTTP port answers 503 with what happened; other p
 });
 
 test('a save that does not bring the app back: the page still answers, with the new reason; the fix brings the app back', async (t) => {
-  const fixture = createFixture(t, { 'server.ts': SERVER, 'route.ts': route('v1') });
-  const [port, echoPort] = [await freePort(), await freePort()];
-  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port), ECHO_PORT: String(echoPort) } });
-  await waitForBody(port, 'v1');
-
-  let from = devhot.mark();
-  await get(port, '/crash').catch(() => undefined);
-  await devhot.waitEvent((e) => e.event === 'exit', 'the exit', { from });
+  const { fixture, port, devhot } = await crashedApp(t);
   assert.equal((await get(port, '/')).status, 503);
 
   // The page gave its sockets back for the restart; the restart fails: it answers again.
-  from = devhot.mark();
+  const from = devhot.mark();
   fixture.write('route.ts', `throw new Error('still broken');\nexport const route = (): string => 'never';\n`);
   await devhot.waitEvent(isRestart('failed'), 'the failed restart', { from });
   const again = await get(port, '/', 5000);
