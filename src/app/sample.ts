@@ -15,8 +15,8 @@
  * cannot be paused: after `timeoutMs` the answer is undefined and the pause is withdrawn.
  */
 import { Session } from 'node:inspector';
-import { fileURLToPath } from 'node:url';
 import type { StuckAt } from '../shared/ipc.js';
+import { firstProjectFrame, framesOf } from '../shared/stack-frames.js';
 
 /** Evaluated on the paused top frame: the stack as the runner maps it, with room for deep calls. */
 const STACK_EXPRESSION = `(() => {
@@ -82,23 +82,13 @@ async function pausedStack(timeoutMs: number): Promise<string | undefined> {
   }
 }
 
-const FRAME = /^\s*at (?:.*?\()?((?:file:\/\/)?\/[^():]*?(?:\?v=\d+)?):(\d+):(\d+)\)?$/;
-
 /**
  * The innermost frame in the project's own code (under `root`, not in node_modules), or failing
  * that the innermost frame with a file at all. The evaluation's own frame has no file.
  */
 function stuckAt(stack: string, root: string): StuckAt | undefined {
-  const frames: StuckAt[] = [];
-  for (const line of stack.split('\n').slice(1)) {
-    const match = FRAME.exec(line);
-    if (!match) continue;
-    const raw = match[1]!.replace(/\?v=\d+$/, '');
-    const file = raw.startsWith('file://') ? fileURLToPath(raw) : raw;
-    frames.push({ file, line: Number(match[2]), column: Number(match[3]) });
-  }
-  const prefix = root.endsWith('/') ? root : `${root}/`;
-  return frames.find((f) => f.file.startsWith(prefix) && !f.file.includes('/node_modules/')) ?? frames[0];
+  const frames = framesOf(stack);
+  return firstProjectFrame(frames, root) ?? frames[0];
 }
 
 /** Where the main thread runs, mapped to the source; undefined if it could not be paused. */

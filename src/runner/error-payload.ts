@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { DevhotError, ErrorCodes, type SourceLocation } from '../errors.js';
 import { kLinkLocation } from './link.js';
 import { codeFrame } from './code-frame.js';
-import { firstProjectFrameIn, firstUserFrame } from './stack.js';
+import { firstUserFrame } from './stack.js';
+import { firstProjectFrame, framesOf } from '../shared/stack-frames.js';
 import { LoadError } from './transaction.js';
 import type { ErrorPayload, FailurePhase, UpdateResult } from '../shared/results.js';
 
@@ -37,7 +38,9 @@ export function toErrorPayload(error: unknown, context: { root: string; file: st
     Object.assign(payload, err[kLinkLocation] as SourceLocation);
     payload.fix = 'Export that name from the module, or fix the import; the previous version keeps running.';
   } else {
-    const loc = firstUserFrame(err) ?? (stack ? firstProjectFrameIn(stack, context.root) : undefined);
+    // A stack devhot did not map itself (a worker's error re-thrown in the app: the worker's Node
+    // mapped it to the .ts source already): its first project frame, read from the text.
+    const loc = firstUserFrame(err) ?? (stack ? firstProjectFrame(framesOf(stack), context.root) : undefined);
     if (loc) {
       Object.assign(payload, { file: loc.file, line: loc.line, column: loc.column });
     } else if (context.file) {

@@ -151,22 +151,3 @@ export function firstUserFrame(error: unknown): SourceLocation | undefined {
   const frames = (error as { [kMappedFrames]?: SourceLocation[] })[kMappedFrames];
   return frames?.[0];
 }
-
-/** A frame line of a V8 stack: `at fn (/abs/file.ts:3:24)`, `at /abs/file.ts:3:24`, or with a file:// URL. */
-const FRAME = /^\s*at (?:.*? \()?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/;
-
-/**
- * The first frame of a stack *text* that lies in the project (not in node_modules): for errors
- * whose frames devhot did not map itself, such as a worker's error re-thrown in the app (the
- * worker's Node mapped it to the .ts source already).
- */
-export function firstProjectFrameIn(stack: string, root: string): SourceLocation | undefined {
-  for (const line of stack.split('\n')) {
-    const match = FRAME.exec(line);
-    if (!match) continue;
-    const file = match[1]!.startsWith('file://') ? decodeURIComponent(match[1]!.slice('file://'.length)) : match[1]!;
-    if (!file.startsWith(`${root}/`) || file.includes('/node_modules/')) continue;
-    return { file, line: Number(match[2]), column: Number(match[3]) };
-  }
-  return undefined;
-}
