@@ -30,8 +30,8 @@ export interface EsbuildTsconfigResult {
   /** Every config file read: a change to one needs a restart. */
   files: string[];
   /**
-   * The chain's compilerOptions, all of them, as written: decorator-metadata.ts gives them to
-   * TypeScript for the files esbuild cannot compile as tsc does (emitDecoratorMetadata).
+   * The chain's compilerOptions, all of them, as written: decorator-metadata.ts reads them for
+   * the files esbuild cannot compile as tsc does (emitDecoratorMetadata, given to swc).
    */
   compilerOptions: Readonly<Record<string, unknown>>;
 }

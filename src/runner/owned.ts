@@ -75,9 +75,13 @@ export interface ReleasedCounts {
   apps: number;
 }
 
+export function noneReleased(): ReleasedCounts {
+  return { listeners: 0, timers: 0, workers: 0, children: 0, apps: 0 };
+}
+
 /** Stop everything the instance left running; returns how much of each it stopped. */
 export function release(owned: OwnedResources | undefined): ReleasedCounts {
-  const counts = { listeners: 0, timers: 0, workers: 0, children: 0, apps: 0 };
+  const counts = noneReleased();
   if (!owned) return counts;
   owned.released = true;
   for (const app of owned.apps) {

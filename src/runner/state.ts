@@ -14,7 +14,7 @@ import { setUpMetadata } from './decorator-metadata.js';
 import type { ModuleNode } from './graph.js';
 import type { HotHost, HotListener } from './hot.js';
 import type { ModuleInstance } from './instance.js';
-import type { ReleasedCounts } from './owned.js';
+import { noneReleased, type ReleasedCounts } from './owned.js';
 import type { ResolvedRunnerOptions } from './options.js';
 import { createFormatLookup } from './package-type.js';
 import { createResolver, type Resolver } from './resolve.js';
@@ -100,7 +100,7 @@ export class RunnerState {
   }
 
   /** What replaced instances had left running and devhot stopped, for the next result (owned.ts). */
-  readonly cleanedUp: ReleasedCounts = { listeners: 0, timers: 0, workers: 0, children: 0, apps: 0 };
+  readonly cleanedUp: ReleasedCounts = noneReleased();
 
   released(counts: ReleasedCounts): void {
     for (const key of Object.keys(counts) as Array<keyof ReleasedCounts>) this.cleanedUp[key] += counts[key];
