@@ -118,8 +118,8 @@ export async function transformFile(source: string, options: esbuild.TransformOp
 /**
  * Replace esbuild's service with a fresh one, if it is idle. After thousands of transforms (an
  * empty-cache start) its Go heap stays at what they needed: 137 MB RSS after the 3,000 modules
- * of the runner bench, against 26 MB for a fresh service (GOMEMLIMIT instead made that start 2-2.5
- * times slower: Go's GC ran all through it). The new one starts now, in the background, so the
+ * of the runner bench, against 11 MB for the fresh service that replaces it (GOMEMLIMIT instead made
+ * that start 2-2.5 times slower: Go's GC ran all through it). The new one starts now, in the background, so the
  * next save does not wait for its spawn (~20 ms). Node 20, 2 cores, 2026-11-30.
  */
 export function recycleEsbuild(): void {

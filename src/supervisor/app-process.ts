@@ -131,11 +131,8 @@ export class AppProcess {
 
   /** Each detached process the app started that still runs (the same process: its start time), with what runs below it. */
   private killDetached(): void {
-    for (const [pid, started] of this.detached) {
-      if (startTime(pid) !== started) continue;
-      killAll(descendants(pid));
-      killQuietly(pid);
-    }
+    // A detached child leads a group of its own: killTree reaches it, its group and what left that.
+    for (const [pid, started] of this.detached) if (startTime(pid) === started) killTree(pid);
     this.detached.clear();
   }
 
