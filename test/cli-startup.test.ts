@@ -90,3 +90,32 @@ http.createServer((_req, res) => res.end(String(dir))).listen(Number(process.env
   if (hasIt) assert.match(body, /node-compile-cache/, 'the app reports its compile cache directory');
   else assert.equal(body, 'undefined', 'Node 20 has no compile cache: nothing is enabled');
 });
+
+test('a save while the first start is still running (the app serves already) updates that app once it has started, without a restart', async (t) => {
+  // The entry listens, then its start goes on until the test creates `go` (a DB connection, a
+  // cache warm-up): the supervisor has not taken the process as started yet.
+  const fixture = createFixture(t, {
+    'server.ts': `import http from 'node:http';
+import { existsSync } from 'node:fs';
+import { a } from './a.js';
+http.createServer((_req, res) => res.end(a)).listen(Number(process.env.PORT), '127.0.0.1');
+await new Promise<void>((resolve) => {
+  const check = setInterval(() => existsSync(new URL('./go', import.meta.url)) && (clearInterval(check), resolve()), 10);
+});
+`,
+    'a.ts': `export const a: string = 'a1';\n`,
+  });
+  const port = await freePort();
+  const devhot = runDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port) } });
+  await waitForBody(port, 'a1');
+  fixture.write('a.ts', `export const a: string = 'a2';\n`);
+  fixture.write('go', '');
+  await devhot.waitEvent((e) => e.event === 'start', 'the start');
+  await waitForBody(port, 'a2');
+  await devhot.waitEvent(isUpdate('applied'), 'the update of a.ts');
+  assert.deepEqual(
+    devhot.find((e) => e.event === 'restart'),
+    [],
+    devhot.describe(),
+  );
+});

@@ -200,7 +200,9 @@ class DevhotSupervisor implements Supervisor {
           ? this.reports.systemError('watching the project', error)
           : logger.log({ event: 'warn', message: `watcher: ${error.message}` }),
     });
-    const [{ app, outcome }] = await Promise.all([this.restarts.first(), this.watcher.ready]);
+    // In the queue, as restarts and saves are: a save made while the first process starts (it
+    // may serve already) waits for it and updates it, instead of finding no app and restarting.
+    const [{ app, outcome }] = await Promise.all([this.queue.run(() => this.restarts.first()), this.watcher.ready]);
     this.started = true;
     const { bridge, reports, channel, urls } = this;
     reportStart({ config, logger, version: this.options.version, bridge, reports, channel, app, outcome, t0, urls });
