@@ -61,14 +61,18 @@ http.createServer((req, res) => res.end(String(rows.length) + secret)).listen(Nu
     assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700, path.dirname(file));
   }
 
+  const versions = () => versionsOf(cache, fixture.file('big.ts'));
+  const written = (i: number) => versions().some((f) => read(f)?.code.includes(`row 0 v${i} `));
+  // Each save's version reaches the disk before the next save (saves closer together are
+  // written once, the latest: compile-cache.ts), so seven are written and four must go.
   for (let i = 1; i <= 6; i++) {
     const from = devhot.mark();
     fixture.write('big.ts', big.replace("'row 0 ", `'row 0 v${i} `));
     await devhot.waitEvent(isUpdate('applied'), `save ${i}`, { from });
+    await poll(() => written(i), `version ${i} of big.ts on disk`);
   }
-  const versions = () => versionsOf(cache, fixture.file('big.ts'));
   // The newest is among them (the next start reads it from the cache), and only two before it.
-  const newest = () => versions().some((f) => read(f)?.code.includes('row 0 v6 '));
+  const newest = () => written(6);
   await poll(() => versions().length === VERSIONS_KEPT && newest(), `${VERSIONS_KEPT} versions of big.ts, the newest one of them`);
 });
 

@@ -46,13 +46,16 @@ const SWEEP_TARGET = 0.8;
 /** Writes in flight at once after a start: enough to keep the disk busy, few enough to leave the event loop to requests. */
 const WRITE_LANES = 8;
 /**
- * A save's write waits this long, and goes with the others made meanwhile: not in the middle of
- * the next save's update. Written one by one as they came, the writes and the prune of older
- * versions (a readdir and a stat per version) took ~1.2 ms of main-thread time per update at
- * 3,000 modules, in promise callbacks that ran inside the next updates (the runner bench's
- * profile, 2026-11-30).
+ * Writes wait until no update has run for this long, and go with the others made meanwhile: not
+ * in the middle of the next save's update. Written one by one as they came, the writes and the
+ * prune of older versions (a readdir and a stat per version) took ~1.2 ms of main-thread time per
+ * update at 3,000 modules, in promise callbacks that ran inside the next updates (the runner
+ * bench's profile, 2026-11-30). The 3,000 writes after an empty start, made while the first saves
+ * came, held each save's steps behind them: esbuild's answer took 4.5-11 ms instead of 3.5, and
+ * save -> new response was 16 ms at the median instead of 12-15 (/tmp/drive2.mjs, the CLI bench's
+ * 3,000-module project, saves 90 ms apart, 2026-11-30).
  */
-const WRITE_DELAY_MS = 500;
+export const WRITE_DELAY_MS = 500;
 
 interface Entry {
   path: string;
@@ -66,8 +69,10 @@ export class CompileCache {
   private readonly pendingWrites = new Set<Promise<void>>();
   /** Misses not written yet, the latest version per file (see `store`). */
   private readonly held = new Map<string, CompiledModule>();
-  /** A start runs: what it compiles is written after it (`defer`). */
-  private holding = false;
+  /** Updates (the start too) under way: writes wait for them to end (`defer`). */
+  private holding = 0;
+  /** Who waits for the holders to let go (the sweep). */
+  private readonly quietWaiters: Array<() => void> = [];
   private releaseTimer: NodeJS.Timeout | undefined;
   /** Each file directory's versions on disk as this process knows them, oldest first (`write`). */
   private readonly versions = new Map<string, string[]>();
@@ -120,32 +125,41 @@ export class CompileCache {
     if (this.dir) {
       // The latest unwritten version of a file replaces an earlier one: a burst of saves writes once.
       this.held.set(compiled.file, compiled);
-      if (!this.holding && !this.releaseTimer) {
-        this.releaseTimer = safeSetTimeout(() => this.release(), WRITE_DELAY_MS);
-        this.releaseTimer.unref();
-      }
+      if (this.holding === 0) this.releaseLater();
     }
     return compiled;
   }
 
   /**
-   * Hold the disk writes until `resume()`: a start's. The disk is for the next start; this one
-   * is waited for. At 3,000 modules the writes (a mkdir, an open, a write, a rename each, and
-   * JSON) took 2.4 s of the 6.4 s of CPU an empty-cache start used (4.0 s with no disk cache;
-   * /tmp/startcpu.mjs on the bench's project, Node 20, 2 cores, 2026-11-30).
+   * Hold the disk writes until `resume()`, and WRITE_DELAY_MS after it: an update runs (a start,
+   * a save). The disk is for the next start; this one is waited for. At 3,000 modules a start's
+   * writes (a mkdir, an open, a write, a rename each, and JSON) took 2.4 s of the 6.4 s of CPU an
+   * empty-cache start used (4.0 s with no disk cache; /tmp/startcpu.mjs on the bench's project,
+   * Node 20, 2 cores, 2026-11-30). Calls nest: each defer() has its resume().
    */
   defer(): void {
-    this.holding = true;
+    this.holding++;
+    clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
   }
 
   resume(): void {
-    this.holding = false;
-    this.release();
+    this.holding = Math.max(0, this.holding - 1);
+    if (this.holding > 0) return;
+    for (const wake of this.quietWaiters.splice(0)) wake();
+    this.releaseLater();
   }
 
   /** Wait for the disk writes still under way (before exit, or a second runner), held ones included. */
   async flush(): Promise<void> {
-    this.resume();
+    this.holding = 0;
+    for (const wake of this.quietWaiters.splice(0)) wake();
+    this.release();
+    await SafePromise.all(this.pendingWrites);
+  }
+
+  /** The writes under way have ended (held ones are not started: see `flush` for that). */
+  async settled(): Promise<void> {
     await SafePromise.all(this.pendingWrites);
   }
 
@@ -163,18 +177,30 @@ export class CompileCache {
     return join(this.dirOf(file), `${hash}.json`);
   }
 
-  /** Write what is held, WRITE_LANES at a time, so the app's requests are not queued behind thousands of writes. */
+  private releaseLater(): void {
+    if (this.held.size === 0 || this.releaseTimer) return;
+    this.releaseTimer = safeSetTimeout(() => this.release(), WRITE_DELAY_MS);
+    this.releaseTimer.unref();
+  }
+
+  /**
+   * Write what is held, WRITE_LANES at a time, so the app's requests are not queued behind
+   * thousands of writes. A lane stops when an update begins (what it has not taken stays held,
+   * for the release after that update).
+   */
   private release(): void {
     clearTimeout(this.releaseTimer);
     this.releaseTimer = undefined;
     if (this.held.size === 0) return;
-    const queue = [...this.held.values()];
-    this.held.clear();
-    let next = 0;
     const lane = async (): Promise<void> => {
-      while (next < queue.length) await this.write(queue[next++]!);
+      while (this.holding === 0) {
+        const next = this.held.entries().next();
+        if (next.done) return;
+        this.held.delete(next.value[0]);
+        await this.write(next.value[1]);
+      }
     };
-    const writes = SafePromise.all(Array.from({ length: Math.min(WRITE_LANES, queue.length) }, lane)).then(() => {});
+    const writes = SafePromise.all(Array.from({ length: Math.min(WRITE_LANES, this.held.size) }, lane)).then(() => {});
     this.pendingWrites.add(writes);
     void writes.finally(() => this.pendingWrites.delete(writes));
   }
@@ -232,6 +258,8 @@ export class CompileCache {
       return;
     }
     for (const name of dirs) {
+      // A readdir and a stat per version: 3,000 directories took ~220 ms of the main thread.
+      if (this.holding > 0) await new SafePromise<void>((wake) => this.quietWaiters.push(wake));
       const path = join(this.dir, name);
       // An earlier layout (`<2 hex>/<hash>.json`) is not kept: it would never be pruned.
       if (name.length === 2) {

@@ -60,7 +60,7 @@ export interface Compiler {
   compileSync(file: string, source: string): CompiledModule;
   /** Wait for the disk cache writes still under way (before exit, or a second runner). */
   flush(): Promise<void>;
-  /** Hold the disk cache writes until `resumeWrites()` (a start: compile-cache.ts, `defer`). */
+  /** Hold the disk cache writes until `resumeWrites()` and a while after (an update: compile-cache.ts, `defer`). */
   deferWrites(): void;
   resumeWrites(): void;
   /** Cache hits and misses since creation, for the benchmark and the debug log. */

@@ -107,8 +107,17 @@ class DevhotRunner implements Runner {
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const { compiler } = this.state;
     // One at a time, with the loads running code makes (state.queue): the last save always wins.
-    return this.state.queue.run(task);
+    // The compile cache writes to disk only between them (compile-cache.ts, defer()).
+    return this.state.queue.run(async () => {
+      compiler.deferWrites();
+      try {
+        return await task();
+      } finally {
+        compiler.resumeWrites();
+      }
+    });
   }
 
   private guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -132,15 +141,8 @@ class DevhotRunner implements Runner {
     if (options.ownResources) this.uninstallTracking ??= installResourceTracking(state);
     const txn = new Transaction(state);
     state.entry = txn.node(options.entry);
-    // The start's cache writes wait until it is over: they are for the next start.
-    state.compiler.deferWrites();
     const missesBefore = state.compiler.stats.misses;
-    let outcome: UpdateResult;
-    try {
-      outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
-    } finally {
-      state.compiler.resumeWrites();
-    }
+    const outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
     // esbuild's service keeps the memory a big compile needed (transform.ts).
     if (state.compiler.stats.misses - missesBefore >= RECYCLE_ESBUILD_AFTER) recycleEsbuild();
     if (outcome.status === 'error') {
