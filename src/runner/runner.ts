@@ -144,12 +144,14 @@ class DevhotRunner implements Runner {
     const missesBefore = state.compiler.stats.misses;
     const outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
     // esbuild's service keeps the memory a big compile needed (transform.ts).
-    if (state.compiler.stats.misses - missesBefore >= RECYCLE_ESBUILD_AFTER) recycleEsbuild();
+    const recycled = state.compiler.stats.misses - missesBefore >= RECYCLE_ESBUILD_AFTER ? recycleEsbuild() : Promise.resolve();
     if (outcome.status === 'error') {
       state.entry = state.nodes.get(options.entry);
       return outcome;
     }
     this.started = true;
+    // The first save finds esbuild running and the rewrite compiled (warm-up.ts).
+    void recycled.then(() => (this.closed ? undefined : state.compiler.warmUp(options.root)));
     if (outcome.status === 'applied' && state.metadataWarning) outcome.warnings.push(state.metadataWarning);
     return { ...outcome, duration: performance.now() - t0 };
   }
