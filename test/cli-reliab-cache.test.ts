@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { readEntry } from '../src/runner/cache-entry.js';
 import { CompileCache, VERSIONS_KEPT } from '../src/runner/compile-cache.js';
 import type { CompiledModule } from '../src/runner/compile.js';
 import { createFixture, freePort, isUpdate, startDevhot, waitForBody } from './helpers/cli.js';
@@ -18,17 +19,13 @@ function cacheFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.json'))
+    .filter((f) => f.endsWith('.dhc'))
     .map((f) => path.join(dir, f));
 }
 
 /** A cached module, or undefined when it went meanwhile (pruned). */
 function read(file: string): CompiledModule | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as CompiledModule;
-  } catch {
-    return undefined;
-  }
+  return readEntry(file);
 }
 
 /** The cached versions of one source file. */

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { readEntry } from '../src/runner/cache-entry.js';
 import { createRunner, type Runner } from '../src/runner/runner.js';
 import { G, createProject, expectStatus, namespaceOf, projectWithRunner, type Project } from './helpers/project.js';
 
@@ -22,7 +23,7 @@ const MODULES = Object.keys(TREE).length;
 
 function cacheFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'));
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dhc'));
 }
 
 async function withRunner<T>(project: Project, cacheDir: string | undefined, fn: (runner: Runner) => Promise<T>): Promise<T> {
@@ -47,9 +48,10 @@ test('a second runner on the same project loads every module from the disk cache
   assert.deepEqual(first, { memoryHits: 0, diskHits: 0, misses: MODULES });
   assert.equal(cacheFiles(cacheDir).length, MODULES);
   // V8's code cache of every module that was compiled to a function goes with it (JSON is not).
-  const entries = cacheFiles(cacheDir).map((f) => JSON.parse(fs.readFileSync(path.join(cacheDir, f), 'utf8')));
+  const entries = cacheFiles(cacheDir).map((f) => readEntry(path.join(cacheDir, f))!);
+  assert.equal(entries.filter(Boolean).length, MODULES);
   for (const entry of entries.filter((e) => e.format !== 'json'))
-    assert.ok(entry.codeCache?.length > 0, `${entry.file} has V8's code cache`);
+    assert.ok(entry.codeCache && entry.codeCache.length > 0, `${entry.file} has V8's code cache`);
 
   await withRunner(project, cacheDir, async (runner) => {
     assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES, misses: 0 });

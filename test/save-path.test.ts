@@ -33,7 +33,7 @@ function services(): number[] {
 
 function cacheFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'));
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dhc'));
 }
 
 function tempDir(t: { after(fn: () => void): void }): string {

@@ -12,12 +12,14 @@
  * Reads do not refresh a version's age: a warm start reads thousands, and the bound is rarely
  * reached (at worst a module is compiled again).
  *
- * Layout: `<dir>/<hash of the file's path>/<hash of the version>.json`.
+ * Layout: `<dir>/<hash of the file's path>/<hash of the version>.dhc`, each file as cache-entry.ts
+ * writes it (an earlier devhot's `.json` entries are not read, and go as the oldest versions).
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodeEntry, mapsFromDisk, mapsInMemory, readEntry } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
 import { SafePromise, safeSetTimeout } from './intrinsics.js';
 
@@ -40,6 +42,7 @@ export const MAX_BYTES = 256 * 1024 * 1024;
 export const VERSIONS_KEPT = 3;
 /** After the first writes, the cache is swept once they have settled. */
 const FIRST_SWEEP_MS = 5000;
+const ENTRY_EXT = '.dhc';
 const SWEEP_EVERY_BYTES = 32 * 1024 * 1024;
 /** A sweep brings the cache down to this share of the bound, so it does not sweep on every write. */
 const SWEEP_TARGET = 0.8;
@@ -108,14 +111,11 @@ export class CompileCache {
       return mem;
     }
     if (!this.dir) return undefined;
-    try {
-      const cached = JSON.parse(readFileSync(this.pathOf(file, hash), 'utf8')) as CompiledModule;
-      this.stats.diskHits++;
-      this.latest.set(file, cached);
-      return cached;
-    } catch {
-      return undefined; // not cached yet, or unreadable: compile it
-    }
+    const cached = readEntry(this.pathOf(file, hash));
+    if (!cached) return undefined; // not cached yet, or unreadable: compile it
+    this.stats.diskHits++;
+    this.latest.set(file, cached);
+    return cached;
   }
 
   /** A freshly compiled module (a miss): the latest of its file, and written to disk for next time. */
@@ -174,7 +174,7 @@ export class CompileCache {
   }
 
   private pathOf(file: string, hash: string): string {
-    return join(this.dirOf(file), `${hash}.json`);
+    return join(this.dirOf(file), `${hash}${ENTRY_EXT}`);
   }
 
   private releaseLater(): void {
@@ -208,17 +208,18 @@ export class CompileCache {
   private async write(compiled: CompiledModule): Promise<void> {
     const dir = this.dirOf(compiled.file);
     const target = this.pathOf(compiled.file, compiled.hash);
-    const text = JSON.stringify(compiled);
+    const bytes = Buffer.concat(encodeEntry(compiled));
     // On disk now, where the next start reads it: V8's code cache is not needed in memory.
     compiled.codeCache = undefined;
     // Write then rename, so a concurrent reader never sees half a file.
     const tmp = `${target}.${process.pid}.${++this.writes}.tmp`;
-    this.counted(text.length);
+    this.counted(bytes.length);
     try {
       const versions = this.versions.get(dir) ?? (await this.versionsIn(dir));
       this.versions.set(dir, versions);
-      await writeFile(tmp, text, { mode: 0o600 });
+      await writeFile(tmp, bytes, { mode: 0o600 });
       await rename(tmp, target);
+      mapsFromDisk(compiled, target);
       // Keep the newest `versionsKept`, known from here on without reading the directory again.
       const at = versions.indexOf(target);
       if (at >= 0) versions.splice(at, 1);
@@ -271,8 +272,13 @@ export class CompileCache {
     let total = all.reduce((sum, e) => sum + e.size, 0);
     if (total <= this.maxBytes) return;
     all.sort((a, b) => a.mtimeMs - b.mtimeMs);
+    // The versions this process runs read their maps from their file when a stack needs them:
+    // those go back into memory first.
+    const running = new Map([...this.latest.values()].map((c) => [this.pathOf(c.file, c.hash), c]));
     for (const entry of all) {
       if (total <= this.maxBytes * SWEEP_TARGET) break;
+      const compiled = running.get(entry.path);
+      if (compiled) mapsInMemory(compiled);
       await rm(entry.path, { force: true }).catch(() => {});
       total -= entry.size;
     }
@@ -288,7 +294,8 @@ export class CompileCache {
     }
     const out: Entry[] = [];
     for (const name of names) {
-      if (!name.endsWith('.json')) continue;
+      // A half-written temp file is not one; an earlier devhot's `.json` entry is, to be pruned.
+      if (!name.endsWith(ENTRY_EXT) && !name.endsWith('.json')) continue;
       const path = join(dir, name);
       try {
         const s = await stat(path);

@@ -24,7 +24,7 @@ import type { MetadataTransformer } from './decorator-metadata.js';
 import { WARM_UP_ROUNDS, WARM_UP_SOURCE, nextTurn } from './warm-up.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
-const COMPILER_VERSION = '5';
+const COMPILER_VERSION = '6';
 
 export interface CompiledModule {
   file: string;
@@ -40,10 +40,10 @@ export interface CompiledModule {
   transformMap: string | null;
   rewriteMap: string | null;
   /**
-   * V8's code cache for the compiled function (base64), set when it is first compiled and
-   * written to disk with the module; gone from memory once used or written (instance.ts).
+   * V8's code cache for the compiled function, set when it is first compiled and written to
+   * disk with the module; gone from memory once used or written (instance.ts).
    */
-  codeCache?: string | undefined;
+  codeCache?: Buffer | undefined;
 }
 
 export interface CompilerOptions {

@@ -175,9 +175,9 @@ export function compileBody(version: ModuleVersion, filename: string, sourceMapC
     // The module's own import() goes to the runner (rewrite.ts); one inside eval code, which the
     // rewrite never sees, goes to Node's loader, whose hooks hand user files to the runner.
     ...(nativeImports ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER } : {}),
-    ...(codeCache ? { cachedData: Buffer.from(codeCache, 'base64') } : { produceCachedData: sourceMapComment === '' }),
+    ...(codeCache ? { cachedData: codeCache } : { produceCachedData: sourceMapComment === '' }),
   }) as ReturnType<typeof vm.compileFunction> & { cachedData?: Buffer; cachedDataRejected?: boolean };
   // Used (or rejected: another V8, other flags) it is not needed again; produced, it is written with the module.
-  compiled.codeCache = codeCache === undefined && outer.cachedData ? outer.cachedData.toString('base64') : undefined;
+  compiled.codeCache = codeCache === undefined && outer.cachedData ? outer.cachedData : undefined;
   return outer() as CompiledBody;
 }

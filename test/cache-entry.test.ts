@@ -1,0 +1,105 @@
+/**
+ * One compiled module on disk (src/runner/cache-entry.ts): what is written reads back the same,
+ * a damaged file reads as nothing, and the maps stay on disk until a stack needs them, also for
+ * a module compiled in this process once it is written; the sweep brings them back first.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { encodeEntry, readEntry } from '../src/runner/cache-entry.js';
+import type { CompiledModule } from '../src/runner/compile.js';
+import { CompileCache } from '../src/runner/compile-cache.js';
+import { poll } from './helpers/poll.js';
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-entry-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const TRANSFORM_MAP = JSON.stringify({ version: 3, sources: ['/p/a.ts'], names: [], mappings: 'AAAA;AACA' });
+const REWRITE_MAP = JSON.stringify({ version: 3, sources: ['/p/a.ts'], names: [], mappings: 'AAAA' });
+
+function compiled(code: string, extra: Partial<CompiledModule> = {}): CompiledModule {
+  return {
+    file: '/p/a.ts',
+    hash: 'h1',
+    code,
+    format: 'esm',
+    async: true,
+    deps: [{ specifier: './b.ts', attributes: { type: 'json' } }] as CompiledModule['deps'],
+    module: undefined,
+    transformMap: TRANSFORM_MAP,
+    rewriteMap: REWRITE_MAP,
+    codeCache: Buffer.from([1, 2, 3, 250]),
+    ...extra,
+  };
+}
+
+/** The map fields are getters: read from the file when asked, not held. */
+function mapsOnDisk(entry: CompiledModule): boolean {
+  return ['transformMap', 'rewriteMap'].every((k) => typeof Object.getOwnPropertyDescriptor(entry, k)?.get === 'function');
+}
+
+test('an entry reads back as written: fields, code (non-ASCII too), code cache bytes and maps', (t) => {
+  const file = path.join(tempDir(t), 'e.dhc');
+  const original = compiled(`export const s = "héllo ✓";\n`);
+  fs.writeFileSync(file, Buffer.concat(encodeEntry(original)));
+  const back = readEntry(file)!;
+  assert.ok(back, 'read');
+  assert.equal(back.code, original.code);
+  assert.deepEqual(back.deps, original.deps);
+  assert.equal(back.async, true);
+  assert.deepEqual([...back.codeCache!], [1, 2, 3, 250]);
+  assert.ok(mapsOnDisk(back), 'the maps are not read with the entry');
+  assert.equal(back.transformMap, TRANSFORM_MAP);
+  assert.equal(back.rewriteMap, REWRITE_MAP);
+});
+
+test('an entry bigger than the first read, and one without maps or code cache', (t) => {
+  const dir = tempDir(t);
+  const big = compiled(`export const rows = ${JSON.stringify('x'.repeat(200_000))};\n`);
+  fs.writeFileSync(path.join(dir, 'big.dhc'), Buffer.concat(encodeEntry(big)));
+  assert.equal(readEntry(path.join(dir, 'big.dhc'))?.code, big.code);
+  const bare = compiled('export {};\n', { transformMap: null, rewriteMap: null, codeCache: undefined });
+  fs.writeFileSync(path.join(dir, 'bare.dhc'), Buffer.concat(encodeEntry(bare)));
+  const back = readEntry(path.join(dir, 'bare.dhc'))!;
+  assert.equal(back.code, bare.code);
+  assert.equal(back.codeCache, undefined);
+  assert.equal(back.transformMap, null);
+  assert.equal(back.rewriteMap, null);
+});
+
+test('a damaged entry reads as nothing: cut short, another format, missing', (t) => {
+  const dir = tempDir(t);
+  const bytes = Buffer.concat(encodeEntry(compiled('export const a = 1;\n'.repeat(50))));
+  fs.writeFileSync(path.join(dir, 'cut.dhc'), bytes.subarray(0, 60));
+  fs.writeFileSync(path.join(dir, 'json.dhc'), JSON.stringify(compiled('x')));
+  assert.equal(readEntry(path.join(dir, 'cut.dhc')), undefined);
+  assert.equal(readEntry(path.join(dir, 'json.dhc')), undefined);
+  assert.equal(readEntry(path.join(dir, 'missing.dhc')), undefined);
+});
+
+test('a module compiled here leaves its maps on disk once written; the sweep puts them back before removing the file', async (t) => {
+  const dir = tempDir(t);
+  const cache = new CompileCache(dir, { maxBytes: 10 });
+  const module = compiled(`export const a = 1;\n`);
+  cache.store(module);
+  assert.equal(module.rewriteMap, REWRITE_MAP);
+  assert.ok(!mapsOnDisk(module), 'in memory until written');
+  await cache.flush();
+  assert.ok(mapsOnDisk(module), 'read from the file once written');
+  assert.equal(module.transformMap, TRANSFORM_MAP);
+  await cache.sweep(); // over its 10-byte bound: the file goes
+  await poll(
+    () => !fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).some((f) => f.endsWith('.dhc')),
+    'the entry swept',
+    5000,
+    10,
+  );
+  assert.ok(!mapsOnDisk(module), 'back in memory');
+  assert.equal(module.transformMap, TRANSFORM_MAP);
+  assert.equal(module.rewriteMap, REWRITE_MAP);
+});
