@@ -5,8 +5,9 @@
  * terminal (human mode) and in --json.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { createFixture, freePort, isUpdate, runDevhot, startDevhot, waitForBody } from './helpers/cli.js';
+import { createFixture, freePort, isUpdate, onCleanup, runDevhot, startDevhot, waitForBody } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
 
 const THROWS = `import http from 'node:http';
@@ -89,6 +90,53 @@ http.createServer((_req, res) => res.end(String(dir))).listen(Number(process.env
   const body = await waitForBody(port, (b) => b.length > 0);
   if (hasIt) assert.match(body, /node-compile-cache/, 'the app reports its compile cache directory');
   else assert.equal(body, 'undefined', 'Node 20 has no compile cache: nothing is enabled');
+});
+
+/** Fills the young generation with objects that survive a scavenge or two, then reports its size. */
+const HEAP = `import http from 'node:http';
+import v8 from 'node:v8';
+const kept = [];
+for (let i = 0; i < 3_000_000; i++) {
+  kept.push({ i, s: [i] });
+  if (kept.length > 200_000) kept.length = 0;
+}
+const newSpace = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+const body = JSON.stringify({ execArgv: process.execArgv, newSpaceMb: newSpace.space_size / 1048576 });
+http.createServer((_req, res) => res.end(body)).listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+test("the app's young generation is bounded at 4 MB semi-spaces unless NODE_OPTIONS sets one, and process.execArgv does not show it", async (t) => {
+  const fixture = createFixture(t, { 'server.mjs': HEAP });
+  const report = async (port: number) =>
+    JSON.parse(await waitForBody(port, (b) => b.startsWith('{'))) as { execArgv: string[]; newSpaceMb: number };
+
+  const nodePort = await freePort();
+  const node = spawn(process.execPath, ['server.mjs'], {
+    cwd: fixture.root,
+    env: { ...process.env, PORT: String(nodePort), NODE_OPTIONS: '' },
+    stdio: 'ignore',
+  });
+  onCleanup(t, () => node.kill('SIGKILL'));
+  const underNode = await report(nodePort);
+  assert.ok(underNode.newSpaceMb > 8, `node's own new space grows past 8 MB: ${underNode.newSpaceMb} MB`);
+
+  const port = await freePort();
+  await startDevhot(t, { cwd: fixture.root, args: ['server.mjs'], env: { PORT: String(port) } });
+  const underDevhot = await report(port);
+  // (devhot's loader is there for forked children: README, workers and forked children.)
+  const heapFlags = (argv: string[]) => argv.filter((a) => a.startsWith('--max-semi-space-size'));
+  assert.deepEqual(heapFlags(underDevhot.execArgv), heapFlags(underNode.execArgv), 'no heap flag in process.execArgv');
+  assert.ok(underDevhot.newSpaceMb <= 8, `two 4 MB semi-spaces at most: ${underDevhot.newSpaceMb} MB`);
+
+  const ownPort = await freePort();
+  await startDevhot(t, {
+    cwd: fixture.root,
+    args: ['server.mjs'],
+    env: { PORT: String(ownPort), NODE_OPTIONS: '--max-semi-space-size=16' },
+  });
+  const own = await report(ownPort);
+  assert.ok(own.newSpaceMb > 8, `the user's --max-semi-space-size=16 wins: ${own.newSpaceMb} MB`);
+  assert.deepEqual(heapFlags(own.execArgv), []);
 });
 
 test('a save while the first start is still running (the app serves already) updates that app once it has started, without a restart', async (t) => {

@@ -4,9 +4,14 @@
  * @nestjs/*), skip V8's compilation on every start after the first, and on every restart. Loading
  * @nestjs/core, common, platform-express and express took 335-451 ms without it and 295-298 ms
  * with it; devhot's runner 137-144 ms and 104-112 ms (Node 24.22, 2 cores, 2026-11-30).
- * Node's own switch turns it off: NODE_DISABLE_COMPILE_CACHE=1.
+ * Node's own switch turns it off: NODE_DISABLE_COMPILE_CACHE=1. And the heap flag the supervisor
+ * starts it with (shared/app-heap.ts) leaves `process.execArgv`.
  */
 import module from 'node:module';
+import { APP_HEAP_FLAG } from '../shared/app-heap.js';
 
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+// The supervisor's heap flag is devhot's, not the app's: its process.execArgv is plain node's.
+const heapFlag = process.execArgv.indexOf(APP_HEAP_FLAG);
+if (heapFlag >= 0) process.execArgv.splice(heapFlag, 1);
 await import('./main.js');

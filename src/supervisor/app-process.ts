@@ -5,6 +5,7 @@
  * nothing it started outlives it. A spawn that fails ('error' and no 'exit': EAGAIN, ENOMEM,
  * EMFILE) counts as an exit.
  */
+import { appHeapFlags } from '../shared/app-heap.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +79,7 @@ export class AppProcess {
   constructor(private readonly options: AppProcessOptions) {
     this.child = fork(APP_MAIN, [], {
       env: { ...options.env, DEVHOT_APP: JSON.stringify(options.config) },
-      execArgv: [...options.execArgv],
+      execArgv: [...appHeapFlags(options.env), ...options.execArgv],
       // With shortcuts, stdin is piped and the supervisor forwards what is not a shortcut.
       // stdout/stderr pass through the supervisor, so tools can subscribe to the app's output.
       // The last pipe is the watchdog's (WATCHDOG_FD in the app).
