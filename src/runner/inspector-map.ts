@@ -4,14 +4,14 @@
  * comment is left out: V8 would keep every version's map text alive for nothing.
  */
 import inspector from 'node:inspector';
-import remapping from '@jridgewell/remapping';
 import { readFileSync } from 'node:fs';
 import type { CompiledModule } from './compile.js';
+import { loadRemapping } from './toolchain.js';
 
 export function sourceMapComment(compiled: CompiledModule): string {
   if (!inspector.url() || !compiled.rewriteMap) return '';
   const chain = compiled.transformMap ? [compiled.rewriteMap, compiled.transformMap] : [compiled.rewriteMap];
-  const map = remapping(chain, () => null);
+  const map = loadRemapping()(chain, () => null);
   map.sources = [compiled.file];
   try {
     // DevTools shows the original file; include it because our cached maps leave it out.

@@ -23,11 +23,11 @@
  * Every line stays where it was: the prelude sits in front of the first line and a removed
  * statement leaves its newlines, so line numbers hold even before the source map is read.
  */
-import { parse } from 'acorn';
-import MagicString from 'magic-string';
+import type MagicString from 'magic-string';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { type AstNode as N, collectVarNames, declaredNames } from './ast.js';
 import { ReferenceWalker } from './reference-walker.js';
+import { loadAcorn, loadMagicString } from './toolchain.js';
 
 export type ModuleFormat = 'esm' | 'cjs';
 
@@ -85,7 +85,7 @@ export interface RewriteOptions {
 
 export function rewriteModule(code: string, options: RewriteOptions): RewriteResult {
   const body = parseModule(code, options).body;
-  const s = new MagicString(code);
+  const s = new (loadMagicString())(code);
   const syntax = new ModuleSyntax(s, code, body);
   const walker = new ReferenceWalker(s, RUNTIME, syntax.importedNames, syntax.exportedLocals);
   walker.walkProgram(body);
@@ -361,12 +361,12 @@ function lineStarts(code: string): number[] {
 
 function parseModule(code: string, options: RewriteOptions): { body: N[] } {
   try {
-    return parse(code, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true }) as unknown as { body: N[] };
+    return loadAcorn().parse(code, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true }) as unknown as { body: N[] };
   } catch (moduleError) {
     // CommonJS may use what module code forbids (`with`, octal literals, `arguments` at the top).
     if (options.defaultFormat === 'cjs') {
       try {
-        return parse(code, {
+        return loadAcorn().parse(code, {
           ecmaVersion: 'latest',
           sourceType: 'script',
           allowHashBang: true,

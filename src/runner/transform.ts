@@ -6,9 +6,10 @@
  * on a 2-core machine, Node 20, 2026-11.
  */
 import { extname } from 'node:path';
-import * as esbuild from 'esbuild';
+import type * as esbuild from 'esbuild';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { codeFrame } from './code-frame.js';
+import { loadEsbuild } from './toolchain.js';
 
 export interface TransformOutput {
   code: string;
@@ -59,7 +60,7 @@ const BASE_OPTIONS: Readonly<esbuild.TransformOptions> = Object.freeze({
   logLevel: 'silent',
 });
 
-export const esbuildVersion: string = esbuild.version;
+export { esbuildVersion } from './toolchain.js';
 
 /** Whether a file is JavaScript that needs no esbuild pass (plain JS is parsed by the rewrite). */
 export function needsEsbuild(file: string): boolean {
@@ -106,7 +107,7 @@ let inFlight = 0;
 export async function transformFile(source: string, options: esbuild.TransformOptions): Promise<TransformOutput> {
   inFlight++;
   try {
-    const result = await esbuild.transform(source, options);
+    const result = await loadEsbuild().transform(source, options);
     return { code: result.code, map: result.map || null };
   } catch (error) {
     throw toTransformError(error, source, options.sourcefile!);
@@ -124,9 +125,10 @@ export async function transformFile(source: string, options: esbuild.TransformOp
  */
 export function recycleEsbuild(): Promise<void> {
   if (inFlight > 0) return Promise.resolve();
-  return esbuild
+  const api = loadEsbuild();
+  return api
     .stop()
-    .then(() => esbuild.transform('', { loader: 'js' }))
+    .then(() => api.transform('', { loader: 'js' }))
     .then(
       () => {},
       () => {},
@@ -135,7 +137,7 @@ export function recycleEsbuild(): Promise<void> {
 
 export function transformFileSync(source: string, options: esbuild.TransformOptions): TransformOutput {
   try {
-    const result = esbuild.transformSync(source, options);
+    const result = loadEsbuild().transformSync(source, options);
     return { code: result.code, map: result.map || null };
   } catch (error) {
     throw toTransformError(error, source, options.sourcefile!);
