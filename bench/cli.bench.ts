@@ -12,7 +12,9 @@
  *     the body is the new version: save → new response (ms). Failed requests (refused, reset,
  *     timed out, non-200, truncated) are counted from the save until the server has answered
  *     correctly for `--settle` ms in a row;
- *   - RSS of the whole process tree after the edits (VmRSS of every descendant, /proc);
+ *   - RSS of the whole process tree after the edits (VmRSS of every descendant, /proc), and its
+ *     PSS (each shared page divided among the processes that map it: the node binary's ~39 MB of
+ *     text counts once for devhot's supervisor and app, twice in the RSS sum);
  *   - devhot only: forced process restarts through an --env-file change (the `r` shortcut has no
  *     IPC yet): save → response from the new process (its x-env header), and failures.
  *
@@ -404,6 +406,15 @@ function rssKb(pid: number): number {
   }
 }
 
+function pssKb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 function alive(pid: number): boolean {
   const s = readProcStat(pid);
   return s !== undefined && s.state !== 'Z';
@@ -465,8 +476,10 @@ class PeerProcess {
     return tree;
   }
 
-  rssKb(): number {
-    return this.sample().reduce((sum, pid) => sum + rssKb(pid), 0);
+  /** RSS and PSS of the tree, summed over its processes. */
+  memoryKb(): { rss: number; pss: number } {
+    const tree = this.sample();
+    return { rss: tree.reduce((sum, pid) => sum + rssKb(pid), 0), pss: tree.reduce((sum, pid) => sum + pssKb(pid), 0) };
   }
 
   /** SIGKILL the groups and every process seen; returns the pids still alive afterwards. */
@@ -529,6 +542,7 @@ interface PeerResult {
   edits: EditSample[];
   failures: Failures;
   rssKb: number;
+  pssKb: number;
   restarts: RestartSample[];
   restartFailures: Failures;
   /** Two saves `rapidGapMs` apart: time from the second save to its version, or what was served instead. */
@@ -549,6 +563,7 @@ function notRun(spec: PeerSpec, size: number, layout: Layout, error: string): Pe
     edits: [],
     failures: new Failures(),
     rssKb: 0,
+    pssKb: 0,
     restarts: [],
     restartFailures: new Failures(),
     leftBehind: [],
@@ -631,7 +646,7 @@ async function runPeer(spec: PeerSpec, size: number, layout: Layout, workDir: st
       if (!got.ok) log(`    ${spec.name} ${size}: edit ${version} timed out (last: ${got.last?.error ?? got.last?.body})`);
       if (gapMs > 0) await sleep(gapMs);
     }
-    result.rssKb = proc.rssKb();
+    ({ rss: result.rssKb, pss: result.pssKb } = proc.memoryKb());
 
     // Rapid saves: two writes `rapidGapMs` apart (format-on-save, a second quick save). The
     // second version must end up served; a watcher that drops it leaves stale code running.
@@ -743,12 +758,12 @@ function table(size: number, layout: Layout, results: PeerResult[]): string[] {
   const out = [
     `### ${size} modules, ${layoutName(layout)}`,
     '',
-    `| peer | cold start | save→new response p50 | p95 | failed requests during edits | RSS after edits | ratio peer p50 / devhot p50 | 2 saves ${rapidGapMs} ms apart |`,
-    '| --- | ---: | ---: | ---: | --- | ---: | ---: | --- |',
+    `| peer | cold start | save→new response p50 | p95 | failed requests during edits | RSS after edits | PSS | ratio peer p50 / devhot p50 | 2 saves ${rapidGapMs} ms apart |`,
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     out.push(
-      `| ${r.label} | ${ms(r.coldStartMs)} | ${ms(p50(r))} | ${ms(p95(r))} | ${failedCell(r)} | ${r.rssKb ? `${(r.rssKb / 1024).toFixed(0)} MB` : '–'} | ${ratio(r, results)} | ${rapidCell(r)} |`,
+      `| ${r.label} | ${ms(r.coldStartMs)} | ${ms(p50(r))} | ${ms(p95(r))} | ${failedCell(r)} | ${r.rssKb ? `${(r.rssKb / 1024).toFixed(0)} MB` : '–'} | ${r.pssKb ? `${(r.pssKb / 1024).toFixed(0)} MB` : '–'} | ${ratio(r, results)} | ${rapidCell(r)} |`,
     );
   }
   return out;
@@ -838,7 +853,7 @@ async function main(): Promise<void> {
           results.push(r);
           all.push(r);
           log(
-            `    cold ${ms(r.coldStartMs)}, p50 ${ms(p50(r))}, p95 ${ms(p95(r))}, failed ${r.failures.count}, RSS ${(r.rssKb / 1024).toFixed(0)} MB (${((now() - t) / 1000).toFixed(1)} s)`,
+            `    cold ${ms(r.coldStartMs)}, p50 ${ms(p50(r))}, p95 ${ms(p95(r))}, failed ${r.failures.count}, RSS ${(r.rssKb / 1024).toFixed(0)} MB, PSS ${(r.pssKb / 1024).toFixed(0)} MB (${((now() - t) / 1000).toFixed(1)} s)`,
           );
         }
         out.push(...table(size, layout, results), '');
@@ -863,6 +878,15 @@ async function main(): Promise<void> {
       const v = p50(r);
       verdicts.push(`p50 ≤ ${limit} ms at ${size} ${layout}: ${v !== undefined && v <= limit ? 'met' : 'MISSED'} (${ms(v)})`);
     }
+  }
+  // Issue #12: the RSS of devhot's processes (supervisor, app, esbuild) at 3000 modules ≤ 250 MB.
+  for (const layout of layouts) {
+    const r = all.find((x) => x.peer === 'devhot' && x.size === 3000 && x.layout === layout);
+    if (!r?.rssKb) continue;
+    const mb = r.rssKb / 1024;
+    verdicts.push(
+      `RSS ≤ 250 MB at 3000 ${layout}: ${mb <= 250 ? 'met' : 'MISSED'} (${mb.toFixed(0)} MB; PSS ${(r.pssKb / 1024).toFixed(0)} MB)`,
+    );
   }
   const devhots = all.filter((r) => r.peer.startsWith('devhot'));
   if (devhots.length > 0) {
