@@ -4,7 +4,6 @@
  * compile cache's disk writes wait for the updates, and go on after them.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,21 +14,8 @@ import type { CompiledModule } from '../src/runner/compile.js';
 import { CompileCache, WRITE_DELAY_MS } from '../src/runner/compile-cache.js';
 import { createRunner } from '../src/runner/runner.js';
 import { G, createProject } from './helpers/project.js';
+import { esbuildServices } from './helpers/esbuild-services.js';
 import { poll } from './helpers/poll.js';
-
-/** esbuild service processes started by this process. */
-function services(): number[] {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-  } catch {
-    return []; // none: ps exits 1
-  }
-  return out
-    .split('\n')
-    .filter((line) => line.includes('--service='))
-    .map((line) => Number(line.trim().split(' ')[0]));
-}
 
 function cacheFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -54,19 +40,19 @@ test('after a start from the disk cache, esbuild runs before the first save, and
   await first.close();
   assert.equal(cacheFiles(cacheDir).length, 2);
   await esbuild.stop();
-  await poll(() => services().length === 0, 'no esbuild service', 5000, 10);
+  await poll(() => esbuildServices().length === 0, 'no esbuild service', 5000, 10);
 
   const runner = createRunner({ root: project.root, entry: 'main.ts', cacheDir });
   t.after(() => runner.close());
   await runner.start();
   assert.equal(runner.compilerStats.diskHits, 2, 'both modules came from the disk cache');
   assert.equal(G.__t_save_path, 1);
-  await poll(() => services().length === 1, 'an esbuild service, started by the warm-up', 5000, 10);
+  await poll(() => esbuildServices().length === 1, 'an esbuild service, started by the warm-up', 5000, 10);
   // The first save is served by it: no second service.
   project.write('dep.ts', `export const dep: number = 2;\n`);
   assert.equal((await runner.update([project.file('dep.ts')])).status, 'applied');
   assert.equal(G.__t_save_path, 2);
-  assert.equal(services().length, 1);
+  assert.equal(esbuildServices().length, 1);
   await runner.close();
   assert.equal(cacheFiles(cacheDir).length, 3, 'the two modules and the saved version; nothing of the warm-up');
 });
