@@ -72,11 +72,20 @@ test('an entry bigger than the first read, and one without maps or code cache', 
   assert.equal(back.rewriteMap, null);
 });
 
-test('a damaged entry reads as nothing: cut short, another format, missing', (t) => {
+test('a damaged entry reads as nothing: cut short, another format, a header length past its end, missing', (t) => {
   const dir = tempDir(t);
   const bytes = Buffer.concat(encodeEntry(compiled('export const a = 1;\n'.repeat(50))));
   fs.writeFileSync(path.join(dir, 'cut.dhc'), bytes.subarray(0, 60));
   fs.writeFileSync(path.join(dir, 'json.dhc'), JSON.stringify(compiled('x')));
+  // A header length past the end of the file, and one of 4 GB: nothing read, nothing allocated.
+  const long = Buffer.from(bytes);
+  long.writeUInt32LE(bytes.length, 4);
+  fs.writeFileSync(path.join(dir, 'long.dhc'), long);
+  const huge = Buffer.from(bytes);
+  huge.writeUInt32LE(0xffffffff, 4);
+  fs.writeFileSync(path.join(dir, 'huge.dhc'), huge);
+  assert.equal(readEntry(path.join(dir, 'long.dhc')), undefined);
+  assert.equal(readEntry(path.join(dir, 'huge.dhc')), undefined);
   assert.equal(readEntry(path.join(dir, 'cut.dhc')), undefined);
   assert.equal(readEntry(path.join(dir, 'json.dhc')), undefined);
   assert.equal(readEntry(path.join(dir, 'missing.dhc')), undefined);

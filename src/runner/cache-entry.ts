@@ -16,6 +16,8 @@ import type { CompiledModule } from './compile.js';
 const MAGIC = Buffer.from('DHC1', 'latin1');
 /** MAGIC and the header's length. */
 const PREFIX = 8;
+/** No entry is bigger: the whole disk cache is bounded at 256 MiB (compile-cache.ts, MAX_BYTES). */
+const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 /** The first read of an entry: most modules' header, code and code cache fit (a 45-line module takes ~10 kB). */
 const FIRST_READ = 64 * 1024;
 
@@ -65,6 +67,7 @@ export function readEntry(path: string): CompiledModule | undefined {
     if (length < PREFIX || !scratch.subarray(0, 4).equals(MAGIC)) return undefined;
     const headEnd = PREFIX + scratch.readUInt32LE(4);
     if (headEnd > length) length = readMore(fd, length, headEnd);
+    if (headEnd > length) return undefined; // cut short
     const header = JSON.parse(scratch.toString('utf8', PREFIX, headEnd)) as Header;
     const [code, codeCache, transformMap, rewriteMap] = header.sections;
     const codeEnd = headEnd + code;
@@ -88,6 +91,8 @@ export function readEntry(path: string): CompiledModule | undefined {
 
 /** Read on into `scratch` (grown as needed) until `end`, or the end of the file. */
 function readMore(fd: number, have: number, end: number): number {
+  // A damaged length must not allocate gigabytes.
+  if (end > MAX_ENTRY_BYTES) return have;
   if (end > scratch.length) {
     const bigger = Buffer.allocUnsafe(Math.max(end, scratch.length * 2));
     scratch.copy(bigger, 0, 0, have);

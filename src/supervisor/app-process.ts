@@ -5,10 +5,10 @@
  * nothing it started outlives it. A spawn that fails ('error' and no 'exit': EAGAIN, ENOMEM,
  * EMFILE) counts as an exit.
  */
-import { appHeapFlags } from '../shared/app-heap.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { appHeapFlags } from '../shared/app-heap.js';
 import { WATCHDOG_FD, type AppConfig, type FileChange, type FromApp, type ListenKey, type StuckAt, type ToApp } from '../shared/ipc.js';
 import type { ErrorPayload, UpdateResult } from '../shared/results.js';
 import type { ModuleInfo } from '../shared/protocol.js';
