@@ -100,8 +100,7 @@ test('a module compiled here leaves its maps on disk once written; the sweep put
   assert.ok(!mapsOnDisk(module), 'in memory until written');
   await cache.flush();
   assert.ok(mapsOnDisk(module), 'read from the file once written');
-  assert.equal(module.transformMap, TRANSFORM_MAP);
-  await cache.sweep(); // over its 10-byte bound: the file goes
+  await cache.sweep(); // over its 10-byte bound: the file goes (its maps not read before)
   await poll(
     () => !fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).some((f) => f.endsWith('.dhc')),
     'the entry swept',
@@ -111,4 +110,17 @@ test('a module compiled here leaves its maps on disk once written; the sweep put
   assert.ok(!mapsOnDisk(module), 'back in memory');
   assert.equal(module.transformMap, TRANSFORM_MAP);
   assert.equal(module.rewriteMap, REWRITE_MAP);
+});
+
+test("a version pruned from its file's directory keeps its maps in memory, read before its file went", async (t) => {
+  const cache = new CompileCache(tempDir(t), { versionsKept: 1 });
+  const first = compiled(`export const a = 1;\n`);
+  cache.store(first);
+  await cache.flush();
+  assert.ok(mapsOnDisk(first));
+  cache.store(compiled(`export const a = 2;\n`, { hash: 'h2' })); // the next save of the file
+  await cache.flush(); // written; the first version's file is pruned
+  assert.ok(!mapsOnDisk(first), 'back in memory');
+  assert.equal(first.transformMap, TRANSFORM_MAP);
+  assert.equal(first.rewriteMap, REWRITE_MAP);
 });

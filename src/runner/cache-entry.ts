@@ -10,14 +10,12 @@
  * file as UTF-8, plus JSON.parse, base64 and the garbage of it all, and kept 12 MB of maps
  * (runner bench, Node 20, 2 cores, 2026-11-30).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { CompiledModule } from './compile.js';
 
 const MAGIC = Buffer.from('DHC1', 'latin1');
 /** MAGIC and the header's length. */
 const PREFIX = 8;
-/** No entry is bigger: the whole disk cache is bounded at 256 MiB (compile-cache.ts, MAX_BYTES). */
-const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 /** The first read of an entry: most modules' header, code and code cache fit (a 45-line module takes ~10 kB). */
 const FIRST_READ = 64 * 1024;
 
@@ -51,6 +49,30 @@ export function encodeEntry(compiled: CompiledModule): Buffer[] {
 /** One read buffer for every entry of a start (reads are synchronous, one at a time). */
 let scratch = Buffer.allocUnsafe(FIRST_READ);
 
+/** An entry's header as read, and where its sections start. */
+interface Located {
+  header: Header;
+  codeAt: number;
+  /** Bytes of the file in `scratch`, from 0. */
+  length: number;
+}
+
+/** Read the header of the open file `fd` into `scratch`, with at least `through(header)` bytes. */
+function locate(fd: number, through: (header: Header, codeAt: number) => number): Located | undefined {
+  let length = readSync(fd, scratch, 0, scratch.length, 0);
+  if (length < PREFIX || !scratch.subarray(0, 4).equals(MAGIC)) return undefined;
+  const codeAt = PREFIX + scratch.readUInt32LE(4);
+  if (codeAt > length) length = readMore(fd, length, codeAt);
+  if (codeAt > length) return undefined; // cut short
+  const header = JSON.parse(scratch.toString('utf8', PREFIX, codeAt)) as Header;
+  const [code, ...rest] = header.sections;
+  if (!(code >= 0) || rest.some((n) => !(n >= -1))) return undefined;
+  const end = through(header, codeAt);
+  if (end > length) length = readMore(fd, length, end);
+  if (end > length) return undefined;
+  return { header, codeAt, length };
+}
+
 /**
  * The entry in `path`, its maps read from the file when first asked for; undefined when it is
  * missing, damaged, or of another format.
@@ -63,36 +85,56 @@ export function readEntry(path: string): CompiledModule | undefined {
     return undefined;
   }
   try {
-    let length = readSync(fd, scratch, 0, scratch.length, 0);
-    if (length < PREFIX || !scratch.subarray(0, 4).equals(MAGIC)) return undefined;
-    const headEnd = PREFIX + scratch.readUInt32LE(4);
-    if (headEnd > length) length = readMore(fd, length, headEnd);
-    if (headEnd > length) return undefined; // cut short
-    const header = JSON.parse(scratch.toString('utf8', PREFIX, headEnd)) as Header;
-    const [code, codeCache, transformMap, rewriteMap] = header.sections;
-    const codeEnd = headEnd + code;
-    const cacheEnd = codeEnd + Math.max(codeCache, 0);
-    if (cacheEnd > length) length = readMore(fd, length, cacheEnd);
-    if (cacheEnd > length) return undefined; // cut short
+    // Up to the end of the code cache: the maps are not read.
+    const located = locate(fd, (h, codeAt) => codeAt + h.sections[0] + Math.max(h.sections[1], 0));
+    if (!located) return undefined;
+    const { header, codeAt } = located;
+    const codeEnd = codeAt + header.sections[0];
+    const cacheLength = header.sections[1];
     const { sections: _, ...fields } = header;
     const entry = {
       ...fields,
-      code: scratch.toString('utf8', headEnd, codeEnd),
-      codeCache: codeCache >= 0 ? Buffer.from(scratch.subarray(codeEnd, cacheEnd)) : undefined,
+      code: scratch.toString('utf8', codeAt, codeEnd),
+      codeCache: cacheLength >= 0 ? Buffer.from(scratch.subarray(codeEnd, codeEnd + cacheLength)) : undefined,
     } as CompiledModule;
-    lazyMaps(entry, path, cacheEnd, transformMap, rewriteMap);
+    mapsFromDisk(entry, path);
     return entry;
   } catch {
     return undefined;
   } finally {
     closeSync(fd);
+    // One big entry does not keep a big buffer.
+    if (scratch.length > FIRST_READ) scratch = Buffer.allocUnsafe(FIRST_READ);
+  }
+}
+
+/** The two maps of the entry in `path`; nulls when it is gone or damaged. */
+function readMaps(path: string): [string | null, string | null] {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const mapsAt = (h: Header, codeAt: number) => codeAt + h.sections[0] + Math.max(h.sections[1], 0);
+    const located = locate(fd, (h, codeAt) => mapsAt(h, codeAt) + Math.max(h.sections[2], 0) + Math.max(h.sections[3], 0));
+    if (!located) return [null, null];
+    const [, , transformLength, rewriteLength] = located.header.sections;
+    const at = mapsAt(located.header, located.codeAt);
+    const split = at + Math.max(transformLength, 0);
+    return [
+      transformLength >= 0 ? scratch.toString('utf8', at, split) : null,
+      rewriteLength >= 0 ? scratch.toString('utf8', split, split + rewriteLength) : null,
+    ];
+  } catch {
+    return [null, null];
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    if (scratch.length > FIRST_READ) scratch = Buffer.allocUnsafe(FIRST_READ);
   }
 }
 
 /** Read on into `scratch` (grown as needed) until `end`, or the end of the file. */
 function readMore(fd: number, have: number, end: number): number {
-  // A damaged length must not allocate gigabytes.
-  if (end > MAX_ENTRY_BYTES) return have;
+  // A damaged length must not allocate more than the file holds.
+  if (end > fstatSync(fd).size) return have;
   if (end > scratch.length) {
     const bigger = Buffer.allocUnsafe(Math.max(end, scratch.length * 2));
     scratch.copy(bigger, 0, 0, have);
@@ -108,50 +150,20 @@ function readMore(fd: number, have: number, end: number): number {
 }
 
 /**
- * `transformMap` and `rewriteMap` as getters that read the file once, when a stack trace or the
- * debugger needs them. A file gone meanwhile (pruned, swept) gives no map: the frame then shows
- * the compiled position. The sweep spares the versions this process runs (compile-cache.ts).
- */
-function lazyMaps(entry: CompiledModule, path: string, offset: number, transformLength: number, rewriteLength: number): void {
-  let maps: [string | null, string | null] | undefined;
-  const load = (): [string | null, string | null] => {
-    if (maps) return maps;
-    maps = [null, null];
-    const total = Math.max(transformLength, 0) + Math.max(rewriteLength, 0);
-    if (total === 0) return maps;
-    const bytes = Buffer.allocUnsafe(total);
-    let fd: number | undefined;
-    try {
-      fd = openSync(path, 'r');
-      if (readSync(fd, bytes, 0, total, offset) !== total) return maps;
-      const split = Math.max(transformLength, 0);
-      maps = [
-        transformLength >= 0 ? bytes.toString('utf8', 0, split) : null,
-        rewriteLength >= 0 ? bytes.toString('utf8', split, total) : null,
-      ];
-    } catch {
-      // gone: no maps
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
-    return maps;
-  };
-  Object.defineProperty(entry, 'transformMap', { get: () => load()[0], enumerable: true, configurable: true });
-  Object.defineProperty(entry, 'rewriteMap', { get: () => load()[1], enumerable: true, configurable: true });
-}
-
-/**
- * A module compiled in this process, once written to `path`: its maps leave memory, read back
- * from the file when a stack trace needs them (as a start from the cache does).
+ * `transformMap` and `rewriteMap` as getters that read them from `path` once, when a stack trace
+ * or the debugger needs them: for an entry read at a start, and for a module compiled in this
+ * process once written there. Only the maps are kept then. Before its file goes (a prune, the
+ * sweep), compile-cache.ts calls `mapsInMemory`; a file removed by anyone else gives no maps,
+ * and the frame shows the compiled position.
  */
 export function mapsFromDisk(compiled: CompiledModule, path: string): void {
-  let onDisk: CompiledModule | null | undefined = null;
-  const load = (): CompiledModule | undefined => (onDisk === null ? (onDisk = readEntry(path)) : onDisk);
-  Object.defineProperty(compiled, 'transformMap', { get: () => load()?.transformMap ?? null, enumerable: true, configurable: true });
-  Object.defineProperty(compiled, 'rewriteMap', { get: () => load()?.rewriteMap ?? null, enumerable: true, configurable: true });
+  let maps: [string | null, string | null] | undefined;
+  const load = () => (maps ??= readMaps(path));
+  Object.defineProperty(compiled, 'transformMap', { get: () => load()[0], enumerable: true, configurable: true });
+  Object.defineProperty(compiled, 'rewriteMap', { get: () => load()[1], enumerable: true, configurable: true });
 }
 
-/** The maps back in memory, as plain fields: its file is about to go (the sweep). */
+/** The maps back in memory, as plain fields: its file is about to go. */
 export function mapsInMemory(compiled: CompiledModule): void {
   const { transformMap, rewriteMap } = compiled;
   Object.defineProperty(compiled, 'transformMap', { value: transformMap, writable: true, enumerable: true, configurable: true });

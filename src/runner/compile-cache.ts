@@ -76,6 +76,14 @@ export class CompileCache {
   private holding = 0;
   /** Who waits for the holders to let go (the sweep). */
   private readonly quietWaiters: Array<() => void> = [];
+  /** Bumped by each defer(): the lanes of an earlier release stop, even if the update is over. */
+  private generation = 0;
+  /**
+   * Modules whose maps are read from their file (cache-entry.ts, mapsFromDisk), by path: before
+   * this process removes the file, their maps go back into memory. Weak: a replaced version is
+   * collected as before.
+   */
+  private readonly mapsOnDisk = new Map<string, WeakRef<CompiledModule>>();
   private releaseTimer: NodeJS.Timeout | undefined;
   /** Each file directory's versions on disk as this process knows them, oldest first (`write`). */
   private readonly versions = new Map<string, string[]>();
@@ -111,8 +119,10 @@ export class CompileCache {
       return mem;
     }
     if (!this.dir) return undefined;
-    const cached = readEntry(this.pathOf(file, hash));
+    const path = this.pathOf(file, hash);
+    const cached = readEntry(path);
     if (!cached) return undefined; // not cached yet, or unreadable: compile it
+    this.mapsOnDisk.set(path, new WeakRef(cached));
     this.stats.diskHits++;
     this.latest.set(file, cached);
     return cached;
@@ -139,6 +149,7 @@ export class CompileCache {
    */
   defer(): void {
     this.holding++;
+    this.generation++;
     clearTimeout(this.releaseTimer);
     this.releaseTimer = undefined;
   }
@@ -192,8 +203,9 @@ export class CompileCache {
     clearTimeout(this.releaseTimer);
     this.releaseTimer = undefined;
     if (this.held.size === 0) return;
+    const generation = this.generation;
     const lane = async (): Promise<void> => {
-      while (this.holding === 0) {
+      while (this.holding === 0 && this.generation === generation) {
         const next = this.held.entries().next();
         if (next.done) return;
         this.held.delete(next.value[0]);
@@ -220,11 +232,12 @@ export class CompileCache {
       await writeFile(tmp, bytes, { mode: 0o600 });
       await rename(tmp, target);
       mapsFromDisk(compiled, target);
+      this.mapsOnDisk.set(target, new WeakRef(compiled));
       // Keep the newest `versionsKept`, known from here on without reading the directory again.
       const at = versions.indexOf(target);
       if (at >= 0) versions.splice(at, 1);
       versions.push(target);
-      while (versions.length > this.versionsKept) await rm(versions.shift()!, { force: true });
+      while (versions.length > this.versionsKept) await this.remove(versions.shift()!);
     } catch {
       // A read-only or full disk only costs speed on the next start.
       rm(tmp, { force: true }).catch(() => {});
@@ -272,16 +285,19 @@ export class CompileCache {
     let total = all.reduce((sum, e) => sum + e.size, 0);
     if (total <= this.maxBytes) return;
     all.sort((a, b) => a.mtimeMs - b.mtimeMs);
-    // The versions this process runs read their maps from their file when a stack needs them:
-    // those go back into memory first.
-    const running = new Map([...this.latest.values()].map((c) => [this.pathOf(c.file, c.hash), c]));
     for (const entry of all) {
       if (total <= this.maxBytes * SWEEP_TARGET) break;
-      const compiled = running.get(entry.path);
-      if (compiled) mapsInMemory(compiled);
-      await rm(entry.path, { force: true }).catch(() => {});
+      await this.remove(entry.path);
       total -= entry.size;
     }
+  }
+
+  /** Remove one version's file; a module of this process that reads its maps from it keeps them. */
+  private async remove(path: string): Promise<void> {
+    const reader = this.mapsOnDisk.get(path)?.deref();
+    this.mapsOnDisk.delete(path);
+    if (reader) mapsInMemory(reader);
+    await rm(path, { force: true }).catch(() => {});
   }
 
   /** The cached versions in one file's directory (a half-written temp file is not one). */

@@ -67,10 +67,11 @@ export interface Compiler {
   /** Cache hits and misses since creation, for the benchmark and the debug log. */
   readonly stats: CompileCacheStats;
   /**
-   * Run the compile path once on a module that is not the project's (warm-up.ts): esbuild's
-   * service starts, V8 compiles the rewrite. Nothing is cached; a failure is nobody's concern.
+   * Run the compile path on a module that is not the project's (warm-up.ts), until `stopped()`
+   * (the runner closed): esbuild's service starts, V8 compiles the rewrite. Nothing is cached; a
+   * failure is nobody's concern.
    */
-  warmUp(root: string): Promise<void>;
+  warmUp(root: string, stopped: () => boolean): Promise<void>;
 }
 
 export function createCompiler(options: CompilerOptions): Compiler {
@@ -98,11 +99,12 @@ export function createCompiler(options: CompilerOptions): Compiler {
     flush: () => cache.flush(),
     deferWrites: () => cache.defer(),
     resumeWrites: () => cache.resume(),
-    async warmUp(root) {
+    async warmUp(root, stopped) {
       const file = join(root, '.devhot-warm-up.ts');
       try {
+        if (stopped()) return;
         const out = await transformFile(WARM_UP_SOURCE, transformOptions(file, options.tsconfigRaw, 'esm'));
-        for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+        for (let round = 0; round < WARM_UP_ROUNDS && !stopped(); round++) {
           await nextTurn();
           finish(file, 'warm-up', 'esm', out.code, out.map);
         }

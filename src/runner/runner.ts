@@ -20,7 +20,7 @@ import type { ResolvedRunnerOptions, RunnerOptions } from './options.js';
 import { resolveRunnerOptions } from './options.js';
 import { RunnerState } from './state.js';
 import { Transaction } from './transaction.js';
-import { recycleEsbuild } from './transform.js';
+import { needsEsbuild, recycleEsbuild } from './transform.js';
 import { runUpdate } from './update.js';
 import { installNativeLoads } from './native-loads.js';
 import { settleNestCloses } from './nest-apps.js';
@@ -150,8 +150,9 @@ class DevhotRunner implements Runner {
       return outcome;
     }
     this.started = true;
-    // The first save finds esbuild running and the rewrite compiled (warm-up.ts).
-    void recycled.then(() => (this.closed ? undefined : state.compiler.warmUp(options.root)));
+    // The first save finds esbuild running and the rewrite compiled (warm-up.ts); a project of
+    // plain JavaScript needs neither esbuild nor its process.
+    if ([...state.nodes.keys()].some(needsEsbuild)) void recycled.then(() => state.compiler.warmUp(options.root, () => this.closed));
     if (outcome.status === 'applied' && state.metadataWarning) outcome.warnings.push(state.metadataWarning);
     return { ...outcome, duration: performance.now() - t0 };
   }

@@ -15,5 +15,6 @@ export const APP_HEAP_FLAG = '--max-semi-space-size=4';
 
 /** The flags the app process starts with for its heap, given the environment it gets. */
 export function appHeapFlags(env: NodeJS.ProcessEnv): string[] {
-  return /--max-semi-space-size\b/.test(env.NODE_OPTIONS ?? '') ? [] : [APP_HEAP_FLAG];
+  // V8 takes `_` for `-` in its flags' names.
+  return /--max[-_]semi[-_]space[-_]size\b/.test(env.NODE_OPTIONS ?? '') ? [] : [APP_HEAP_FLAG];
 }
