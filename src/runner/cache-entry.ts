@@ -73,20 +73,32 @@ function locate(fd: number, through: (header: Header, codeAt: number) => number)
   return { header, codeAt, length };
 }
 
+/** Where the maps begin: after the code and the code cache. */
+const mapsAt = (h: Header, codeAt: number): number => codeAt + h.sections[0] + Math.max(h.sections[1], 0);
+
+/** `read` on the open file `path`; undefined when it cannot be opened or `read` throws. */
+function withFile<T>(path: string, read: (fd: number) => T): T | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    return read(fd);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    // One big entry does not keep a big buffer.
+    if (scratch.length > FIRST_READ) scratch = Buffer.allocUnsafe(FIRST_READ);
+  }
+}
+
 /**
  * The entry in `path`, its maps read from the file when first asked for; undefined when it is
  * missing, damaged, or of another format.
  */
 export function readEntry(path: string): CompiledModule | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
+  return withFile(path, (fd) => {
     // Up to the end of the code cache: the maps are not read.
-    const located = locate(fd, (h, codeAt) => codeAt + h.sections[0] + Math.max(h.sections[1], 0));
+    const located = locate(fd, mapsAt);
     if (!located) return undefined;
     const { header, codeAt } = located;
     const codeEnd = codeAt + header.sections[0];
@@ -99,23 +111,14 @@ export function readEntry(path: string): CompiledModule | undefined {
     } as CompiledModule;
     mapsFromDisk(entry, path);
     return entry;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-    // One big entry does not keep a big buffer.
-    if (scratch.length > FIRST_READ) scratch = Buffer.allocUnsafe(FIRST_READ);
-  }
+  });
 }
 
 /** The two maps of the entry in `path`; nulls when it is gone or damaged. */
 function readMaps(path: string): [string | null, string | null] {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const mapsAt = (h: Header, codeAt: number) => codeAt + h.sections[0] + Math.max(h.sections[1], 0);
+  const maps = withFile(path, (fd): [string | null, string | null] | undefined => {
     const located = locate(fd, (h, codeAt) => mapsAt(h, codeAt) + Math.max(h.sections[2], 0) + Math.max(h.sections[3], 0));
-    if (!located) return [null, null];
+    if (!located) return undefined;
     const [, , transformLength, rewriteLength] = located.header.sections;
     const at = mapsAt(located.header, located.codeAt);
     const split = at + Math.max(transformLength, 0);
@@ -123,12 +126,8 @@ function readMaps(path: string): [string | null, string | null] {
       transformLength >= 0 ? scratch.toString('utf8', at, split) : null,
       rewriteLength >= 0 ? scratch.toString('utf8', split, split + rewriteLength) : null,
     ];
-  } catch {
-    return [null, null];
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-    if (scratch.length > FIRST_READ) scratch = Buffer.allocUnsafe(FIRST_READ);
-  }
+  });
+  return maps ?? [null, null];
 }
 
 /** Read on into `scratch` (grown as needed) until `end`, or the end of the file. */

@@ -157,14 +157,14 @@ export class CompileCache {
   resume(): void {
     this.holding = Math.max(0, this.holding - 1);
     if (this.holding > 0) return;
-    for (const wake of this.quietWaiters.splice(0)) wake();
+    this.wakeQuietWaiters();
     this.releaseLater();
   }
 
   /** Wait for the disk writes still under way (before exit, or a second runner), held ones included. */
   async flush(): Promise<void> {
     this.holding = 0;
-    for (const wake of this.quietWaiters.splice(0)) wake();
+    this.wakeQuietWaiters();
     this.release();
     await SafePromise.all(this.pendingWrites);
   }
@@ -186,6 +186,10 @@ export class CompileCache {
 
   private pathOf(file: string, hash: string): string {
     return join(this.dirOf(file), `${hash}${ENTRY_EXT}`);
+  }
+
+  private wakeQuietWaiters(): void {
+    for (const wake of this.quietWaiters.splice(0)) wake();
   }
 
   private releaseLater(): void {
