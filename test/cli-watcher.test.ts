@@ -9,7 +9,19 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { BIN, cliEnv, createFixture, freePort, get, isRestart, isUpdate, onCleanup, startDevhot, waitForBody } from './helpers/cli.js';
+import {
+  BIN,
+  cliEnv,
+  createFixture,
+  freePort,
+  get,
+  isRestart,
+  isUpdate,
+  onCleanup,
+  runDevhot,
+  startDevhot,
+  waitForBody,
+} from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
 
 const SERVER = `import http from 'node:http';
@@ -108,6 +120,43 @@ test('a workspace package linked from outside the root is watched: its modules a
   await waitForBody(port, 'shared2');
   const applied = await devhot.waitEvent(isUpdate('applied'), 'the update', { from });
   assert.deepEqual(applied.result.files, [fixture.file('shared/lib/a.ts')]);
+});
+
+test('a workspace file saved while the start still runs (after the app read it, before devhot watches it) is applied', async (t) => {
+  // The entry listens, then, the first time only, waits at top level for GET /go (a slow start:
+  // a database, a cache): the modules outside the root are reported, and watched, only when the
+  // start ends. (The update re-executes the entry, which then does not wait.)
+  const server = `import http from 'node:http';
+import { a } from '@ws/shared';
+let go;
+const started = new Promise((resolve) => { go = resolve; });
+http
+  .createServer((req, res) => {
+    if (req.url === '/go') go();
+    res.end(a);
+  })
+  .listen(Number(process.env.PORT), '127.0.0.1');
+if (!globalThis.startedOnce) {
+  globalThis.startedOnce = true;
+  await started;
+}
+`;
+  const fixture = createFixture(t, {
+    'app/package.json': JSON.stringify({ name: 'app', private: true, type: 'module' }),
+    'app/src/server.ts': server,
+    'shared/package.json': JSON.stringify({ name: '@ws/shared', type: 'module', main: 'index.ts' }),
+    'shared/index.ts': `export const a = 'shared1';\n`,
+  });
+  fs.mkdirSync(fixture.file('app/node_modules/@ws'), { recursive: true });
+  fs.symlinkSync(fixture.file('shared'), fixture.file('app/node_modules/@ws/shared'));
+  const port = await freePort();
+  const devhot = runDevhot(t, { cwd: fixture.file('app'), args: ['src/server.ts'], env: { PORT: String(port) } });
+  await waitForBody(port, 'shared1');
+  fixture.write('shared/index.ts', `export const a = 'shared2';\n`);
+  await get(port, '/go');
+  await waitForBody(port, 'shared2');
+  const applied = await devhot.waitEvent(isUpdate('applied'), 'the update');
+  assert.deepEqual(applied.result.files, [fixture.file('shared/index.ts')]);
 });
 
 test("devhot's own output redirected into the project (--json > events.jsonl 2> dev.log) is never a save", async (t) => {

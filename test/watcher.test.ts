@@ -167,7 +167,8 @@ for (const mode of ['events', 'poll'] as const) {
     fs.writeFileSync(used, '1');
     fs.writeFileSync(unused, '1');
     const { watcher, reported, kinds, sentinel } = await watch(t, { 'a.ts': '' }, { poll: poll_ });
-    watcher.watchOutside([used]);
+    // As if the app read it a second after the write: nothing to report until the next save.
+    watcher.watchOutside([{ file: used, readAt: fs.statSync(used).mtimeMs + 1000 }]);
     fs.writeFileSync(unused, '2');
     fs.writeFileSync(used, '22');
     await poll(() => kinds(used).includes('change'), 'the change of the used file outside the root');
@@ -179,6 +180,25 @@ for (const mode of ['events', 'poll'] as const) {
     fs.writeFileSync(used, '333');
     await sentinel();
     assert.equal(reported(used).length, count);
+  });
+
+  test(`${mode}: a file outside the root saved after the app read it and before it is watched is reported`, async (t) => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-outside-'));
+    onCleanup(t, () => fs.rmSync(outside, { recursive: true, force: true }));
+    const [saved, kept, gone] = ['saved.ts', 'kept.ts', 'gone.ts'].map((name) => path.join(outside, name)) as [string, string, string];
+    for (const file of [saved, kept, gone]) fs.writeFileSync(file, '1');
+    const { watcher, reported, kinds, sentinel } = await watch(t, { 'a.ts': '' }, { poll: poll_ });
+    // The app reads all three once the clock is clear of their writes (the margin for coarse
+    // file times is 20 ms), then one is saved and one deleted before the supervisor watches.
+    const written = fs.statSync(kept).ctimeMs;
+    await poll(() => Date.now() > written + 50, 'the clock past the writes');
+    const readAt = Date.now();
+    fs.writeFileSync(saved, '2');
+    fs.rmSync(gone);
+    watcher.watchOutside([saved, kept, gone].map((file) => ({ file, readAt })));
+    await poll(() => kinds(saved).includes('change') && kinds(gone).includes('unlink'), 'the save and the delete before the watch');
+    await sentinel();
+    assert.deepEqual(reported(kept), []);
   });
 }
 

@@ -159,7 +159,8 @@ function reportConfigFiles(): void {
   const key = `${files.join('\0')}\n${outside.join('\0')}`;
   if (key !== configFilesSent) {
     configFilesSent = key;
-    send({ type: 'config-files', files, outside });
+    // With when each was read: the supervisor watches them only from now on (ipc.ts).
+    send({ type: 'config-files', files, outside: outside.map((file) => ({ file, readAt: runner.readAt(file) ?? 0 })) });
   }
   if (modulesChanged) send({ type: 'modules', files: [...modulesSent] });
 }

@@ -75,7 +75,7 @@ export function discoverSync(txn: Transaction, node: ModuleNode): void {
   let source: string;
   let compiled: CompiledModule;
   try {
-    source = readSource(node.file);
+    source = readSource(txn.state, node.file);
     noteSource(txn.state, node.file, source);
     compiled = txn.state.compiler.compileSync(node.file, source);
   } catch (error) {
@@ -119,7 +119,8 @@ function resolveDependencies(
   });
 }
 
-function readSource(file: string): string {
+function readSource(state: RunnerState, file: string): string {
+  state.readAt.set(file, Date.now());
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
@@ -144,12 +145,12 @@ const EMPTY_WAIT_MS = 100;
  * save of it read mid-write once started the app on an empty module.
  */
 async function readSettled(state: RunnerState, node: ModuleNode): Promise<string> {
-  let source = readSource(node.file);
+  let source = readSource(state, node.file);
   if (source.length === 0 && state.hadSource.has(node.file)) {
     const deadline = Date.now() + EMPTY_WAIT_MS;
     while (source.length === 0 && Date.now() < deadline) {
       await new SafePromise((resolve) => safeSetTimeout(resolve, 5));
-      source = readSource(node.file);
+      source = readSource(state, node.file);
     }
   }
   noteSource(state, node.file, source);

@@ -48,6 +48,8 @@ export interface Runner {
    * (with its `extends`) and every package.json read so far. It grows as modules load.
    */
   readonly configFiles: ReadonlySet<string>;
+  /** When `file` was last read (ms since the epoch, taken just before the read); undefined if never. */
+  readAt(file: string): number | undefined;
   /** Compile cache hits and misses since creation (memory, disk, esbuild + rewrite). */
   readonly compilerStats: Readonly<Compiler['stats']>;
 }
@@ -79,6 +81,10 @@ class DevhotRunner implements Runner {
 
   get configFiles(): ReadonlySet<string> {
     return this.state.configFiles();
+  }
+
+  readAt(file: string): number | undefined {
+    return this.state.readAt.get(file);
   }
 
   start(): Promise<UpdateResult> {

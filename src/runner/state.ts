@@ -62,6 +62,11 @@ export class RunnerState {
   readonly spawners = new Set<ModuleInstance>();
   /** Files that had content when last read (discover.ts: one read empty after that is waited for). */
   readonly hadSource = new Set<string>();
+  /**
+   * When each file was last read (Date.now() just before the read): a file the supervisor starts
+   * watching only after the app loaded it (outside the root) may have been saved in between.
+   */
+  readonly readAt = new Map<string, number>();
   /** Counter for instance ids (ModuleInstance.id). */
   instanceIds = 0;
   /** Counter for [[AsyncEvaluationOrder]] (evaluate.ts). */

@@ -41,6 +41,12 @@ export interface StuckAt {
   column: number;
 }
 
+/** A module outside the root, and when the app last read it (ms since the epoch). */
+export interface OutsideModule {
+  file: string;
+  readAt: number;
+}
+
 export type ToWatchdog =
   /** Pause the main thread for a moment and say where it was. */
   { type: 'sample'; id: number };
@@ -98,9 +104,11 @@ export type FromApp =
    * The files whose change needs a new process (the runner's configFiles: the tsconfig chain and
    * every package.json it read), and the app's modules outside the root (a workspace package
    * linked from elsewhere: the watcher follows no link out of the root, so it watches these one
-   * by one); sent after the start and whenever either set changes.
+   * by one); sent after the start and whenever either set changes. A module outside comes with
+   * when the app last read it: a save between that read and the supervisor's watch would be
+   * lost, so the supervisor compares the file's times with it (watcher.ts, watchOutside).
    */
-  | { type: 'config-files'; files: string[]; outside: string[] }
+  | { type: 'config-files'; files: string[]; outside: OutsideModule[] }
   /**
    * The files of the module graph, sent after the start and whenever the set changes: a save of
    * a file that is in neither this set nor the config files is no reason to run anything.

@@ -5,7 +5,7 @@
  * (descriptors), which come in bursts and are reported at most every SYSTEM_WARNING_MS.
  */
 import { startFix, type Logger } from '../logger.js';
-import type { FromApp, StuckAt } from '../shared/ipc.js';
+import type { FromApp, OutsideModule, StuckAt } from '../shared/ipc.js';
 import type { ErrorPayload } from '../shared/results.js';
 import type { AppProcess, StartOutcome } from './app-process.js';
 import type { ChannelBridge } from './channel-bridge.js';
@@ -25,7 +25,7 @@ export interface ReportsHost {
   /** The process an update or reload runs in now (its deadline reports a blocked loop). */
   updating(): AppProcess | undefined;
   /** Watch these files one by one: modules outside the root (the watcher follows no link out of it). */
-  watchOutside(files: string[]): void;
+  watchOutside(modules: OutsideModule[]): void;
 }
 
 export class AppReports {

@@ -122,7 +122,7 @@ class DevhotSupervisor implements Supervisor {
       emit: (event) => this.emit(event),
       current: () => this.apps.current,
       updating: () => this.updating,
-      watchOutside: (files) => this.watcher?.watchOutside(files),
+      watchOutside: (modules) => this.watcher?.watchOutside(modules),
     });
   }
 

@@ -3,9 +3,9 @@
  * (dir-tree.ts, on Node's fs.watch or --poll) filtered by the rules (watch-rules.ts), its
  * events gathered into batches (batches.ts).
  */
-import { statSync } from 'node:fs';
+import { type Stats, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { FileChange } from '../shared/ipc.js';
+import type { ChangeKind, FileChange, OutsideModule } from '../shared/ipc.js';
 import { Batches } from './batches.js';
 import { DirTree } from './dir-tree.js';
 import { isGlob } from './glob.js';
@@ -42,10 +42,30 @@ export interface Watcher {
   /**
    * The app's module files (absolute) that lie outside the watched trees, such as a workspace
    * package linked from elsewhere: links are not followed out of the root, so these are watched
-   * one by one. Each call replaces the previous list.
+   * one by one. Each call replaces the previous list. A file saved after the app read it and
+   * before this call is reported as changed (the app finds nothing new if it was not).
    */
-  watchOutside(files: readonly string[]): void;
+  watchOutside(modules: readonly OutsideModule[]): void;
   close(): Promise<void>;
+}
+
+/**
+ * File times come from a coarse clock (Linux: the timer tick, up to 10 ms behind the time of
+ * the write), so a save just after the read can carry a time just before it. A file written
+ * within this margin before the read is reported once too often, and the app finds it unchanged.
+ */
+const CLOCK_MARGIN_MS = 20;
+
+/** How `file` changed after `readAt` (ms since the epoch), as far as its times tell. */
+function changedSince(file: string, readAt: number): ChangeKind | undefined {
+  let st: Stats;
+  try {
+    st = statSync(file);
+  } catch {
+    return 'unlink';
+  }
+  // ctime as well: a rename over the file or a restored mtime (cp -p, touch -d) still moves it.
+  return Math.max(st.mtimeMs, st.ctimeMs) >= readAt - CLOCK_MARGIN_MS ? 'change' : undefined;
 }
 
 function isDirectory(path: string): boolean {
@@ -80,19 +100,22 @@ export function createWatcher(options: WatcherOptions): Watcher {
   return {
     ready: Promise.resolve(),
     settled: (files) => batches.settled(files.map((f) => resolve(f))),
-    watchOutside(files) {
-      const next = new Set(files.filter((file) => !rules.inTree(file)));
+    watchOutside(modules) {
+      const readAt = new Map(modules.filter((m) => !rules.inTree(m.file)).map((m) => [m.file, m.readAt]));
       for (const file of outside) {
-        if (next.has(file) || singles.has(file)) continue;
+        if (readAt.has(file) || singles.has(file)) continue;
         rules.deleteFile(file);
         tree.deleteFile(file);
       }
-      for (const file of next) {
+      for (const [file, at] of readAt) {
         if (outside.has(file)) continue;
         rules.addFile(file);
         tree.addFile(file);
+        // Watched from here on; a save since the app's read has left only its times behind.
+        const kind = changedSince(file, at);
+        if (kind) batches.record(kind, file);
       }
-      outside = next;
+      outside = new Set(readAt.keys());
     },
     async close() {
       tree.close();
