@@ -71,7 +71,7 @@ import { LAYOUTS, type Layout } from './generate.js';
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const repo = resolve(here, '..', '..');
 const bin = (name: string) => join(repo, 'node_modules', '.bin', name);
-/** A user pauses before the first save in a new process; its start's warm-up runs meanwhile. */
+/** A user pauses before the first save in a new process; whatever the start left to do runs meanwhile. */
 const FIRST_SAVE_PAUSE_MS = 1000;
 
 // ------------------------------------------------------------------------------------ options
@@ -716,7 +716,7 @@ async function runPeer(spec: PeerSpec, size: number, layout: Layout, workDir: st
         await sleep(300);
       }
       // The first save in a process started from the disk cache (the last restart's), after a
-      // pause as a user's: what it finds ready (src/runner/warm-up.ts).
+      // pause as a user's: what it finds ready.
       if (restarts > 0) {
         await sleep(FIRST_SAVE_PAUSE_MS);
         const want = `v${++version}`;

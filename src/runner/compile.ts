@@ -5,7 +5,7 @@
  * on disk (every version, so a second start skips esbuild and the parser entirely).
  */
 import { createHash } from 'node:crypto';
-import { extname, join } from 'node:path';
+import { extname } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { type ModuleFormat, type ModuleInfo, type RewriteDependency, rewriteModule } from './rewrite.js';
 import type { TransformOptions } from 'esbuild';
@@ -21,7 +21,6 @@ import {
 import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 import type { MetadataTransformer } from './decorator-metadata.js';
-import { WARM_UP_ROUNDS, WARM_UP_SOURCE, nextTurn } from './warm-up.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
 const COMPILER_VERSION = '6';
@@ -66,12 +65,6 @@ export interface Compiler {
   resumeWrites(): void;
   /** Cache hits and misses since creation, for the benchmark and the debug log. */
   readonly stats: CompileCacheStats;
-  /**
-   * Run the compile path on a module that is not the project's (warm-up.ts), until `stopped()`
-   * (the runner closed): esbuild's service starts, V8 compiles the rewrite. Nothing is cached; a
-   * failure is nobody's concern.
-   */
-  warmUp(root: string, stopped: () => boolean): Promise<void>;
 }
 
 export function createCompiler(options: CompilerOptions): Compiler {
@@ -99,19 +92,6 @@ export function createCompiler(options: CompilerOptions): Compiler {
     flush: () => cache.flush(),
     deferWrites: () => cache.defer(),
     resumeWrites: () => cache.resume(),
-    async warmUp(root, stopped) {
-      const file = join(root, '.devhot-warm-up.ts');
-      try {
-        if (stopped()) return;
-        const out = await transformFile(WARM_UP_SOURCE, transformOptions(file, options.tsconfigRaw, 'esm'));
-        for (let round = 0; round < WARM_UP_ROUNDS && !stopped(); round++) {
-          await nextTurn();
-          finish(file, 'warm-up', 'esm', out.code, out.map);
-        }
-      } catch {
-        // A tsconfig esbuild cannot apply to it, say: the first save warms up instead.
-      }
-    },
     async compile(file, source) {
       const start = begin(file, source);
       if ('done' in start) return start.done;

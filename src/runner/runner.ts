@@ -20,7 +20,7 @@ import type { ResolvedRunnerOptions, RunnerOptions } from './options.js';
 import { resolveRunnerOptions } from './options.js';
 import { RunnerState } from './state.js';
 import { Transaction } from './transaction.js';
-import { needsEsbuild, recycleEsbuild } from './transform.js';
+import { recycleEsbuild } from './transform.js';
 import { runUpdate } from './update.js';
 import { installNativeLoads } from './native-loads.js';
 import { settleNestCloses } from './nest-apps.js';
@@ -150,15 +150,12 @@ class DevhotRunner implements Runner {
     const missesBefore = state.compiler.stats.misses;
     const outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
     // esbuild's service keeps the memory a big compile needed (transform.ts).
-    const recycled = state.compiler.stats.misses - missesBefore >= RECYCLE_ESBUILD_AFTER ? recycleEsbuild() : Promise.resolve();
+    if (state.compiler.stats.misses - missesBefore >= RECYCLE_ESBUILD_AFTER) void recycleEsbuild();
     if (outcome.status === 'error') {
       state.entry = state.nodes.get(options.entry);
       return outcome;
     }
     this.started = true;
-    // The first save finds esbuild running and the rewrite compiled (warm-up.ts); a project of
-    // plain JavaScript needs neither esbuild nor its process.
-    if ([...state.nodes.keys()].some(needsEsbuild)) void recycled.then(() => state.compiler.warmUp(options.root, () => this.closed));
     if (outcome.status === 'applied' && state.metadataWarning) outcome.warnings.push(state.metadataWarning);
     return { ...outcome, duration: performance.now() - t0 };
   }
