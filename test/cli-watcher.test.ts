@@ -159,6 +159,94 @@ if (!globalThis.startedOnce) {
   assert.deepEqual(applied.result.files, [fixture.file('shared/index.ts')]);
 });
 
+/** A workspace package `@ws/shared` in `shared/`, linked into `app/node_modules`, beside `app/`. */
+function workspace(t: Parameters<typeof createFixture>[0], app: Record<string, string>, shared: Record<string, string>) {
+  const tree: Record<string, string> = {
+    'app/package.json': JSON.stringify({ name: 'app', private: true, type: 'module' }),
+    'shared/package.json': JSON.stringify({ name: '@ws/shared', type: 'module', main: 'index.ts' }),
+  };
+  for (const [file, text] of Object.entries(app)) tree[`app/${file}`] = text;
+  for (const [file, text] of Object.entries(shared)) tree[`shared/${file}`] = text;
+  const fixture = createFixture(t, tree);
+  fs.mkdirSync(fixture.file('app/node_modules/@ws'), { recursive: true });
+  fs.symlinkSync(fixture.file('shared'), fixture.file('app/node_modules/@ws/shared'));
+  return fixture;
+}
+
+test('a workspace file first loaded by import() in a request handler is watched from then on', async (t) => {
+  const fixture = workspace(
+    t,
+    {
+      'src/server.ts': `import http from 'node:http';
+http
+  .createServer(async (req, res) => {
+    const { lazy } = await import('@ws/shared/lazy.ts');
+    res.end(lazy);
+  })
+  .listen(Number(process.env.PORT), '127.0.0.1');
+`,
+    },
+    { 'index.ts': '', 'lazy.ts': `export const lazy = 'lazy1';\n` },
+  );
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.file('app'), args: ['src/server.ts'], env: { PORT: String(port) } });
+  const from = devhot.mark();
+  await waitForBody(port, 'lazy1');
+  // No update ran since the start, which did not load it: only the load itself can report it.
+  fixture.write('shared/lazy.ts', `export const lazy = 'lazy2';\n`);
+  const applied = await devhot.waitEvent(isUpdate('applied'), 'the update', { from });
+  assert.deepEqual(applied.result.files, [fixture.file('shared/lazy.ts')]);
+  await waitForBody(port, 'lazy2');
+});
+
+test('a start that fails on a syntax error in a workspace file recovers when that file is fixed', async (t) => {
+  const fixture = workspace(
+    t,
+    { 'src/server.ts': SERVER.replace("import { a } from './a.js';", "import { a } from '@ws/shared';") },
+    { 'index.ts': `export const a = ;\n` },
+  );
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.file('app'), args: ['src/server.ts'], env: { PORT: String(port) } });
+  await devhot.waitEvent((e) => e.event === 'error' && e.source === 'start', 'the start error');
+  // The failed start left no module in the graph; the file it read is watched all the same.
+  fixture.write('shared/index.ts', `export const a = 'fixed';\n`);
+  await waitForBody(port, 'fixed');
+});
+
+test('a restart that fails before reading the workspace leaves its files watched: a save there retries the restart', async (t) => {
+  // MODE=bad in .env: the new process fails at an import before it reads anything in shared/.
+  const fixture = workspace(
+    t,
+    {
+      '.env': 'MODE=good\n',
+      'src/server.ts': `import http from 'node:http';
+const { a } = await import(process.env.MODE === 'bad' ? './missing.js' : '@ws/shared');
+http.createServer((req, res) => res.end(a)).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+    },
+    { 'index.ts': `export const a = 'shared1';\n` },
+  );
+  const port = await freePort();
+  const devhot = await startDevhot(t, {
+    cwd: fixture.file('app'),
+    args: ['src/server.ts', '--env-file', '.env'],
+    env: { PORT: String(port) },
+  });
+  await waitForBody(port, 'shared1');
+  let from = devhot.mark();
+  fixture.write('app/.env', 'MODE=bad\n');
+  await devhot.waitEvent(isRestart('failed'), 'the failed restart', { from });
+  // The restart is owed: a save of a module retries it. Seen only if shared/ is still watched
+  // (the failed process reported no file there).
+  from = devhot.mark();
+  fixture.write('shared/index.ts', `export const a = 'shared2';\n`);
+  await devhot.waitEvent(isRestart('starting'), 'the restart retried by the save in shared/', { from });
+  await devhot.waitEvent(isRestart('failed'), 'the retry failing (.env still says bad)', { from });
+  assert.equal((await get(port)).body, 'shared1', 'the previous process keeps serving');
+  fixture.write('app/.env', 'MODE=good\n');
+  await waitForBody(port, 'shared2');
+});
+
 test("devhot's own output redirected into the project (--json > events.jsonl 2> dev.log) is never a save", async (t) => {
   const fixture = createFixture(t, { 'src/server.ts': SERVER, 'src/a.ts': `export const a = 'a1';\n` });
   const port = await freePort();

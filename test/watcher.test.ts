@@ -17,6 +17,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { test } from 'node:test';
 import type { FileChange } from '../src/shared/ipc.js';
 import { createWatcher, type Watcher, type WatcherOptions } from '../src/supervisor/watcher.js';
+import { sourceHash } from '../src/shared/source-hash.js';
 import { createFixture, onCleanup, type Fixture } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
 
@@ -167,8 +168,8 @@ for (const mode of ['events', 'poll'] as const) {
     fs.writeFileSync(used, '1');
     fs.writeFileSync(unused, '1');
     const { watcher, reported, kinds, sentinel } = await watch(t, { 'a.ts': '' }, { poll: poll_ });
-    // As if the app read it a second after the write: nothing to report until the next save.
-    watcher.watchOutside([{ file: used, readAt: fs.statSync(used).mtimeMs + 1000 }]);
+    // As the app read it: nothing to report until the next save.
+    watcher.watchOutside([{ file: used, hash: sourceHash('1') }]);
     fs.writeFileSync(unused, '2');
     fs.writeFileSync(used, '22');
     await poll(() => kinds(used).includes('change'), 'the change of the used file outside the root');
@@ -188,14 +189,10 @@ for (const mode of ['events', 'poll'] as const) {
     const [saved, kept, gone] = ['saved.ts', 'kept.ts', 'gone.ts'].map((name) => path.join(outside, name)) as [string, string, string];
     for (const file of [saved, kept, gone]) fs.writeFileSync(file, '1');
     const { watcher, reported, kinds, sentinel } = await watch(t, { 'a.ts': '' }, { poll: poll_ });
-    // The app reads all three once the clock is clear of their writes (the margin for coarse
-    // file times is 20 ms), then one is saved and one deleted before the supervisor watches.
-    const written = fs.statSync(kept).ctimeMs;
-    await poll(() => Date.now() > written + 50, 'the clock past the writes');
-    const readAt = Date.now();
+    // The app read all three ('1'), then one is saved and one deleted before the supervisor watches.
     fs.writeFileSync(saved, '2');
     fs.rmSync(gone);
-    watcher.watchOutside([saved, kept, gone].map((file) => ({ file, readAt })));
+    watcher.watchOutside([saved, kept, gone].map((file) => ({ file, hash: sourceHash('1') })));
     await poll(() => kinds(saved).includes('change') && kinds(gone).includes('unlink'), 'the save and the delete before the watch');
     await sentinel();
     assert.deepEqual(reported(kept), []);

@@ -3,8 +3,7 @@
  * in DEVHOT_APP, then drives it over IPC (see shared/ipc.ts). It never outlives the supervisor.
  */
 import process from 'node:process';
-import { realpathSync } from 'node:fs';
-import { relative, sep } from 'node:path';
+import { relative } from 'node:path';
 import { createRunner } from '../runner/runner.js';
 import { toErrorPayload } from '../runner/error-payload.js';
 import type { UpdateResult } from '../shared/results.js';
@@ -85,6 +84,8 @@ const runner = createRunner({
   nativeLoads: true,
   ownResources: true,
   onHotSend: (event, data, file) => send({ type: 'hot-send', event, data, file }),
+  // An import() at run time, of a file outside the root say: watched from the next turn.
+  onLoad: reportSoon,
   onUpdate: (result) => {
     send({ type: 'late-update', result });
     reportConfigFiles();
@@ -140,29 +141,38 @@ process.on('disconnect', () => {
 
 /**
  * What the supervisor decides saves by, sent when it changes (modules loaded read more): the
- * restart triggers, the modules outside the root (watched one by one), and the graph's files.
+ * graph's files, then the restart triggers and the source files read outside the root (watched
+ * one by one). The graph first: a change the watcher finds on taking a file outside (watcher.ts,
+ * watchOutside) is judged against it.
  */
-const rootPrefix = realpathSync(config.root) + sep;
 let configFilesSent = '';
 let modulesSent = new Set<string>();
-let outside: string[] = [];
 function reportConfigFiles(): void {
   const files = [...runner.configFiles].sort();
   // The graph's files: a save of anything else (a log the app writes, devhot's own output
   // redirected into the project) runs nothing. Compared by lookups, not sorted: ~50 µs for 3,000
   // modules when nothing changed, after the result is sent.
-  const modulesChanged = !sameFiles(runner.modules, modulesSent);
-  if (modulesChanged) {
+  if (!sameFiles(runner.modules, modulesSent)) {
     modulesSent = new Set(runner.modules.keys());
-    outside = [...modulesSent].filter((file) => !file.startsWith(rootPrefix)).sort();
+    send({ type: 'modules', files: [...modulesSent] });
   }
+  const outside = [...runner.outsideSources.keys()].sort();
   const key = `${files.join('\0')}\n${outside.join('\0')}`;
   if (key !== configFilesSent) {
     configFilesSent = key;
-    // With when each was read: the supervisor watches them only from now on (ipc.ts).
-    send({ type: 'config-files', files, outside: outside.map((file) => ({ file, readAt: runner.readAt(file) ?? 0 })) });
+    send({ type: 'config-files', files, outside: outside.map((file) => ({ file, hash: runner.outsideSources.get(file)! })) });
   }
-  if (modulesChanged) send({ type: 'modules', files: [...modulesSent] });
+}
+
+/** After code loaded modules outside an update (an import() in a request handler): once per turn. */
+let reportQueued = false;
+function reportSoon(): void {
+  if (reportQueued) return;
+  reportQueued = true;
+  setImmediate(() => {
+    reportQueued = false;
+    reportConfigFiles();
+  });
 }
 
 function sameFiles(files: ReadonlyMap<string, unknown>, sent: ReadonlySet<string>): boolean {

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DevhotError, ErrorCodes } from '../errors.js';
+import { sourceHash } from '../shared/source-hash.js';
 import type { CompiledModule } from './compile.js';
 import { ModuleNode } from './graph.js';
 import { importNative, requireNative } from './native.js';
@@ -75,7 +76,7 @@ export function discoverSync(txn: Transaction, node: ModuleNode): void {
   let source: string;
   let compiled: CompiledModule;
   try {
-    source = readSource(txn.state, node.file);
+    source = readSource(node.file);
     noteSource(txn.state, node.file, source);
     compiled = txn.state.compiler.compileSync(node.file, source);
   } catch (error) {
@@ -119,8 +120,7 @@ function resolveDependencies(
   });
 }
 
-function readSource(state: RunnerState, file: string): string {
-  state.readAt.set(file, Date.now());
+function readSource(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
@@ -145,20 +145,24 @@ const EMPTY_WAIT_MS = 100;
  * save of it read mid-write once started the app on an empty module.
  */
 async function readSettled(state: RunnerState, node: ModuleNode): Promise<string> {
-  let source = readSource(state, node.file);
+  let source = readSource(node.file);
   if (source.length === 0 && state.hadSource.has(node.file)) {
     const deadline = Date.now() + EMPTY_WAIT_MS;
     while (source.length === 0 && Date.now() < deadline) {
       await new SafePromise((resolve) => safeSetTimeout(resolve, 5));
-      source = readSource(state, node.file);
+      source = readSource(node.file);
     }
   }
   noteSource(state, node.file, source);
   return source;
 }
 
-/** Remember whether `file` had content (a failed start's node is forgotten, so not on the node). */
+/**
+ * Remember whether `file` had content (a failed start's node is forgotten, so not on the node),
+ * and what a file outside the root held (RunnerState.outsideSources).
+ */
 function noteSource(state: RunnerState, file: string, source: string): void {
   if (source.length > 0) state.hadSource.add(file);
   else state.hadSource.delete(file);
+  if (!file.startsWith(state.rootPrefix)) state.outsideSources.set(file, sourceHash(source));
 }

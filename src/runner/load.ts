@@ -91,7 +91,10 @@ function loadSync(state: RunnerState, file: string, from: ModuleNode | undefined
     discoverSync(txn, node);
     linkModules(txn, newModules(txn, node));
     then?.(node);
-    if (!joined) txn.commit();
+    if (!joined) {
+      txn.commit();
+      state.options.onLoad?.();
+    }
     return node;
   } catch (error) {
     if (!joined) void txn.rollback().catch(() => {});
@@ -163,6 +166,7 @@ async function loadAlone(state: RunnerState, file: string): Promise<ModuleNode> 
     if (!txn.versionOf(node)) await discover(txn, [node], true);
     linkModules(txn, newModules(txn, node));
     txn.commit();
+    state.options.onLoad?.();
     return node;
   } catch (error) {
     await txn.rollback();

@@ -24,6 +24,11 @@ export interface RunnerOptions {
   onHotSend?: (event: string, data: unknown, file: string) => void;
   /** Called with the result of an update the runner starts itself (`import.meta.hot.invalidate()` outside an update). */
   onUpdate?: (result: UpdateResult) => void;
+  /**
+   * Called when running code loaded modules outside an update (an `import()` or `require()` in a
+   * request handler, a package's loader): the graph grew. Default: nothing.
+   */
+  onLoad?: () => void;
   /** Called when an `import.meta.hot.on()` listener throws. Default: ignored. */
   onListenerError?: (event: string, error: unknown) => void;
   /**
@@ -52,6 +57,7 @@ export interface ResolvedRunnerOptions {
   readonly onHotSend: RunnerOptions['onHotSend'];
   readonly onUpdate: RunnerOptions['onUpdate'];
   readonly onListenerError: RunnerOptions['onListenerError'];
+  readonly onLoad: RunnerOptions['onLoad'];
   readonly nativeLoads: boolean;
   readonly ownResources: boolean;
 }
@@ -73,6 +79,7 @@ export function resolveRunnerOptions(options: RunnerOptions): ResolvedRunnerOpti
     onHotSend: options.onHotSend,
     onUpdate: options.onUpdate,
     onListenerError: options.onListenerError,
+    onLoad: options.onLoad,
     nativeLoads: options.nativeLoads ?? false,
     ownResources: options.ownResources ?? false,
   });

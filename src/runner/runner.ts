@@ -48,8 +48,8 @@ export interface Runner {
    * (with its `extends`) and every package.json read so far. It grows as modules load.
    */
   readonly configFiles: ReadonlySet<string>;
-  /** When `file` was last read (ms since the epoch, taken just before the read); undefined if never. */
-  readAt(file: string): number | undefined;
+  /** Files outside the root read so far, with a hash of what was last read (state.ts). */
+  readonly outsideSources: ReadonlyMap<string, string>;
   /** Compile cache hits and misses since creation (memory, disk, esbuild + rewrite). */
   readonly compilerStats: Readonly<Compiler['stats']>;
 }
@@ -83,8 +83,8 @@ class DevhotRunner implements Runner {
     return this.state.configFiles();
   }
 
-  readAt(file: string): number | undefined {
-    return this.state.readAt.get(file);
+  get outsideSources(): ReadonlyMap<string, string> {
+    return this.state.outsideSources;
   }
 
   start(): Promise<UpdateResult> {

@@ -6,7 +6,7 @@
  *
  * Everything is per runner: two runners in one process share nothing.
  */
-import { relative } from 'node:path';
+import { relative, sep } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { createCompiler, type Compiler } from './compile.js';
 import { loadTsconfigForEsbuild, type EsbuildTsconfigResult } from './esbuild-tsconfig.js';
@@ -28,6 +28,8 @@ export type BuiltinEvent = 'beforeUpdate' | 'afterUpdate' | 'error' | 'invalidat
 
 export class RunnerState {
   readonly root: string;
+  /** The root with a trailing separator: a file under it starts with this. */
+  readonly rootPrefix: string;
   /** Every user module loaded, by absolute file. */
   readonly nodes = new Map<string, ModuleNode>();
   readonly listeners = new Map<string, Set<HotListener>>();
@@ -63,10 +65,13 @@ export class RunnerState {
   /** Files that had content when last read (discover.ts: one read empty after that is waited for). */
   readonly hadSource = new Set<string>();
   /**
-   * When each file was last read (Date.now() just before the read): a file the supervisor starts
-   * watching only after the app loaded it (outside the root) may have been saved in between.
+   * Every file outside the root read so far (a linked workspace package's), with a hash of what
+   * was last read (shared/source-hash.ts). The supervisor's watcher follows no link out of the
+   * root: the app reports these, the watcher watches them from then on, and one whose content
+   * differs by then was saved in between. Files of a failed load stay, so the save that fixes
+   * it is seen too.
    */
-  readonly readAt = new Map<string, number>();
+  readonly outsideSources = new Map<string, string>();
   /** Counter for instance ids (ModuleInstance.id). */
   instanceIds = 0;
   /** Counter for [[AsyncEvaluationOrder]] (evaluate.ts). */
@@ -79,6 +84,7 @@ export class RunnerState {
 
   constructor(readonly options: ResolvedRunnerOptions) {
     this.root = options.root;
+    this.rootPrefix = options.root + sep;
     this.packages = createPackageJsonReader({ root: options.root });
     this.resolver = createResolver({ root: options.root, tsconfig: options.tsconfig, packages: this.packages });
     let tsconfig: EsbuildTsconfigResult = { raw: undefined, files: [], compilerOptions: {} };

@@ -41,10 +41,10 @@ export interface StuckAt {
   column: number;
 }
 
-/** A module outside the root, and when the app last read it (ms since the epoch). */
+/** A file outside the root the app read, and a hash of what it read (shared/source-hash.ts). */
 export interface OutsideModule {
   file: string;
-  readAt: number;
+  hash: string;
 }
 
 export type ToWatchdog =
@@ -102,11 +102,11 @@ export type FromApp =
   | { type: 'late-update'; result: UpdateResult }
   /**
    * The files whose change needs a new process (the runner's configFiles: the tsconfig chain and
-   * every package.json it read), and the app's modules outside the root (a workspace package
-   * linked from elsewhere: the watcher follows no link out of the root, so it watches these one
-   * by one); sent after the start and whenever either set changes. A module outside comes with
-   * when the app last read it: a save between that read and the supervisor's watch would be
-   * lost, so the supervisor compares the file's times with it (watcher.ts, watchOutside).
+   * every package.json it read), and the source files it read outside the root (a workspace
+   * package linked from elsewhere: the watcher follows no link out of the root, so it watches
+   * these one by one); sent after the start and whenever either set changes. Each file outside
+   * comes with a hash of what the app read: a save between that read and the supervisor's watch
+   * would be lost, so the watcher compares (watcher.ts, watchOutside). Sent after `modules`.
    */
   | { type: 'config-files'; files: string[]; outside: OutsideModule[] }
   /**

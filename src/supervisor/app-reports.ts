@@ -28,11 +28,24 @@ export interface ReportsHost {
   watchOutside(modules: OutsideModule[]): void;
 }
 
+/** What a process reported of its graph (app/main.ts, reportConfigFiles). */
+interface GraphReport {
+  configFiles?: ReadonlySet<string>;
+  modules?: ReadonlySet<string>;
+  outside?: OutsideModule[];
+}
+
 export class AppReports {
-  /** The runner's config files, as the app last reported them: a change to one restarts the app. */
+  /** The runner's config files, as the serving app last reported them: a change to one restarts it. */
   configFiles: ReadonlySet<string> = new Set();
-  /** The files of the app's module graph, as it last reported them. */
+  /** The files of the serving app's module graph, as it last reported them. */
   modules: ReadonlySet<string> = new Set();
+  /**
+   * Each process's last report of its graph, taken up when it serves: a new process whose start
+   * failed (its graph rolled back, empty) must not stop the watch on the files of the one that
+   * keeps serving, and one that starts reports before it serves.
+   */
+  private readonly graphs = new WeakMap<AppProcess, GraphReport>();
   /** Ports an HTTP server of the app answered on: the fallback page may answer there. */
   readonly httpPorts = new Set<number>();
   /** A blocked loop was reported for this process (so its end is reported too). */
@@ -43,7 +56,24 @@ export class AppReports {
 
   constructor(private readonly host: ReportsHost) {}
 
-  message(message: FromApp): void {
+  /** `proc` serves from now on: what it reported of its graph is what saves are judged by. */
+  adopt(proc: AppProcess): void {
+    const report = this.graphs.get(proc);
+    if (report) this.apply(report);
+  }
+
+  private graph(from: AppProcess, part: GraphReport): void {
+    this.graphs.set(from, { ...this.graphs.get(from), ...part });
+    if (from === this.host.current()) this.apply(part);
+  }
+
+  private apply(report: GraphReport): void {
+    if (report.configFiles) this.configFiles = report.configFiles;
+    if (report.modules) this.modules = report.modules;
+    if (report.outside) this.host.watchOutside(report.outside);
+  }
+
+  message(message: FromApp, from: AppProcess): void {
     const { host } = this;
     switch (message.type) {
       case 'listen-error': {
@@ -69,11 +99,10 @@ export class AppReports {
         host.emit({ type: 'update', result: message.result });
         return;
       case 'config-files':
-        this.configFiles = new Set(message.files);
-        host.watchOutside(message.outside);
+        this.graph(from, { configFiles: new Set(message.files), outside: message.outside });
         return;
       case 'modules':
-        this.modules = new Set(message.files);
+        this.graph(from, { modules: new Set(message.files) });
         return;
       case 'http-port':
         this.httpPorts.add(message.port);

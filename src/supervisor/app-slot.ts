@@ -16,7 +16,10 @@ export interface AppSlotOptions {
   clientTag: string;
   /** A process listens on an address (every time; the slot keeps the first handle per address). */
   onListening(key: ListenKey, url: string): void;
-  onMessage(message: FromApp): void;
+  /** A message from `proc`, which may not serve (yet, or any more). */
+  onMessage(message: FromApp, proc: AppProcess): void;
+  /** `proc` serves from now on. */
+  onPromote(proc: AppProcess): void;
   onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void;
   onExit(proc: AppProcess, code: number | null, signal: NodeJS.Signals | null): void;
   onBlocked(proc: AppProcess, ms: number, at: StuckAt | undefined): void;
@@ -85,7 +88,7 @@ export class AppSlot {
         this.options.onListening(key, url);
       },
       onSpare: (key, handle) => this.keepSpare(key, handle),
-      onMessage: (message) => this.options.onMessage(message),
+      onMessage: (message) => this.options.onMessage(message, proc),
       onOutput: (stream, chunk) => this.options.onOutput(stream, chunk),
       onBlocked: (ms, at) => this.options.onBlocked(proc, ms, at),
       onUnblocked: (ms) => this.options.onUnblocked(proc, ms),
@@ -122,6 +125,7 @@ export class AppSlot {
   /** `proc` serves from now on. */
   promote(proc: AppProcess): void {
     this.serving = proc;
+    this.options.onPromote(proc);
   }
 
   isStopping(proc: AppProcess): boolean {

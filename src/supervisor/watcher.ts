@@ -3,9 +3,10 @@
  * (dir-tree.ts, on Node's fs.watch or --poll) filtered by the rules (watch-rules.ts), its
  * events gathered into batches (batches.ts).
  */
-import { type Stats, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ChangeKind, FileChange, OutsideModule } from '../shared/ipc.js';
+import { sourceHash } from '../shared/source-hash.js';
 import { Batches } from './batches.js';
 import { DirTree } from './dir-tree.js';
 import { isGlob } from './glob.js';
@@ -42,30 +43,22 @@ export interface Watcher {
   /**
    * The app's module files (absolute) that lie outside the watched trees, such as a workspace
    * package linked from elsewhere: links are not followed out of the root, so these are watched
-   * one by one. Each call replaces the previous list. A file saved after the app read it and
-   * before this call is reported as changed (the app finds nothing new if it was not).
+   * one by one. Each call replaces the previous list. A file whose content differs from what the
+   * app read (saved before this call) is reported as changed at once, or as unlinked if it is gone.
    */
   watchOutside(modules: readonly OutsideModule[]): void;
   close(): Promise<void>;
 }
 
-/**
- * File times come from a coarse clock (Linux: the timer tick, up to 10 ms behind the time of
- * the write), so a save just after the read can carry a time just before it. A file written
- * within this margin before the read is reported once too often, and the app finds it unchanged.
- */
-const CLOCK_MARGIN_MS = 20;
-
-/** How `file` changed after `readAt` (ms since the epoch), as far as its times tell. */
-function changedSince(file: string, readAt: number): ChangeKind | undefined {
-  let st: Stats;
+/** How `file` changed since the app read what `hash` is the hash of (shared/source-hash.ts). */
+function changedSince(file: string, hash: string): ChangeKind | undefined {
+  let text: string;
   try {
-    st = statSync(file);
+    text = readFileSync(file, 'utf8');
   } catch {
     return 'unlink';
   }
-  // ctime as well: a rename over the file or a restored mtime (cp -p, touch -d) still moves it.
-  return Math.max(st.mtimeMs, st.ctimeMs) >= readAt - CLOCK_MARGIN_MS ? 'change' : undefined;
+  return sourceHash(text) === hash ? undefined : 'change';
 }
 
 function isDirectory(path: string): boolean {
@@ -101,21 +94,21 @@ export function createWatcher(options: WatcherOptions): Watcher {
     ready: Promise.resolve(),
     settled: (files) => batches.settled(files.map((f) => resolve(f))),
     watchOutside(modules) {
-      const readAt = new Map(modules.filter((m) => !rules.inTree(m.file)).map((m) => [m.file, m.readAt]));
+      const hashes = new Map(modules.filter((m) => !rules.inTree(m.file)).map((m) => [m.file, m.hash]));
       for (const file of outside) {
-        if (readAt.has(file) || singles.has(file)) continue;
+        if (hashes.has(file) || singles.has(file)) continue;
         rules.deleteFile(file);
         tree.deleteFile(file);
       }
-      for (const [file, at] of readAt) {
+      for (const [file, hash] of hashes) {
         if (outside.has(file)) continue;
         rules.addFile(file);
         tree.addFile(file);
-        // Watched from here on; a save since the app's read has left only its times behind.
-        const kind = changedSince(file, at);
+        // Watched from here on; a save since the app's read shows in the content.
+        const kind = changedSince(file, hash);
         if (kind) batches.record(kind, file);
       }
-      outside = new Set(readAt.keys());
+      outside = new Set(hashes.keys());
     },
     async close() {
       tree.close();
