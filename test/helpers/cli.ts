@@ -66,8 +66,33 @@ export function createFixture(t: After, tree: Record<string, string>): Fixture {
 // ---------------------------------------------------------------------------------------------
 // Ports and processes
 
-/** A port that was free a moment ago on 127.0.0.1 (the kernel picked it). */
-export function freePort(): Promise<number> {
+/**
+ * The kernel's ephemeral ports (Linux): what `listen(0)` and outgoing connections are given.
+ * A port a test hands to an app is picked below them: one the kernel picked and the test let go
+ * was once given again, a moment later, to devhot's own channel (`listen(0)`), and the app's
+ * listen failed with EADDRINUSE (cli-nest, Node 24).
+ */
+const EPHEMERAL_FROM = (() => {
+  try {
+    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+})();
+
+/** A port that was free a moment ago on 127.0.0.1, outside the kernel's ephemeral range. */
+export async function freePort(): Promise<number> {
+  const low = 10_000;
+  if (EPHEMERAL_FROM - low < 1000) return kernelPort();
+  for (let i = 0; i < 50; i++) {
+    const port = low + Math.floor(Math.random() * (EPHEMERAL_FROM - low));
+    if (await canListen(port)) return port;
+  }
+  return kernelPort();
+}
+
+/** A port the kernel picks (from its ephemeral range). */
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
