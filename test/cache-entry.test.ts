@@ -20,7 +20,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
 }
 
 const TRANSFORM_MAP = JSON.stringify({ version: 3, sources: ['/p/a.ts'], names: [], mappings: 'AAAA;AACA' });
-const REWRITE_MAP = JSON.stringify({ version: 3, sources: ['/p/a.ts'], names: [], mappings: 'AAAA' });
+const REWRITE_INPUT = 'export const a = 1;\n';
 
 function compiled(code: string, extra: Partial<CompiledModule> = {}): CompiledModule {
   return {
@@ -32,7 +32,7 @@ function compiled(code: string, extra: Partial<CompiledModule> = {}): CompiledMo
     deps: [{ specifier: './b.ts', attributes: { type: 'json' } }] as CompiledModule['deps'],
     module: undefined,
     transformMap: TRANSFORM_MAP,
-    rewriteMap: REWRITE_MAP,
+    rewriteInput: REWRITE_INPUT,
     codeCache: Buffer.from([1, 2, 3, 250]),
     ...extra,
   };
@@ -40,7 +40,7 @@ function compiled(code: string, extra: Partial<CompiledModule> = {}): CompiledMo
 
 /** The map fields are getters: read from the file when asked, not held. */
 function mapsOnDisk(entry: CompiledModule): boolean {
-  return ['transformMap', 'rewriteMap'].every((k) => typeof Object.getOwnPropertyDescriptor(entry, k)?.get === 'function');
+  return ['transformMap', 'rewriteInput'].every((k) => typeof Object.getOwnPropertyDescriptor(entry, k)?.get === 'function');
 }
 
 test('an entry reads back as written: fields, code (non-ASCII too), code cache bytes and maps', (t) => {
@@ -55,7 +55,7 @@ test('an entry reads back as written: fields, code (non-ASCII too), code cache b
   assert.deepEqual([...back.codeCache!], [1, 2, 3, 250]);
   assert.ok(mapsOnDisk(back), 'the maps are not read with the entry');
   assert.equal(back.transformMap, TRANSFORM_MAP);
-  assert.equal(back.rewriteMap, REWRITE_MAP);
+  assert.equal(back.rewriteInput, REWRITE_INPUT);
 });
 
 test('an entry bigger than the first read, and one without maps or code cache', (t) => {
@@ -63,13 +63,13 @@ test('an entry bigger than the first read, and one without maps or code cache', 
   const big = compiled(`export const rows = ${JSON.stringify('x'.repeat(200_000))};\n`);
   fs.writeFileSync(path.join(dir, 'big.dhc'), Buffer.concat(encodeEntry(big)));
   assert.equal(readEntry(path.join(dir, 'big.dhc'))?.code, big.code);
-  const bare = compiled('export {};\n', { transformMap: null, rewriteMap: null, codeCache: undefined });
+  const bare = compiled('export {};\n', { transformMap: null, rewriteInput: null, codeCache: undefined });
   fs.writeFileSync(path.join(dir, 'bare.dhc'), Buffer.concat(encodeEntry(bare)));
   const back = readEntry(path.join(dir, 'bare.dhc'))!;
   assert.equal(back.code, bare.code);
   assert.equal(back.codeCache, undefined);
   assert.equal(back.transformMap, null);
-  assert.equal(back.rewriteMap, null);
+  assert.equal(back.rewriteInput, null);
 });
 
 test('a damaged entry reads as nothing: cut short, another format, a header length past its end, missing', (t) => {
@@ -96,7 +96,7 @@ test('a module compiled here leaves its maps on disk once written; the sweep put
   const cache = new CompileCache(dir, { maxBytes: 10 });
   const module = compiled(`export const a = 1;\n`);
   cache.store(module);
-  assert.equal(module.rewriteMap, REWRITE_MAP);
+  assert.equal(module.rewriteInput, REWRITE_INPUT);
   assert.ok(!mapsOnDisk(module), 'in memory until written');
   await cache.flush();
   assert.ok(mapsOnDisk(module), 'read from the file once written');
@@ -109,7 +109,7 @@ test('a module compiled here leaves its maps on disk once written; the sweep put
   );
   assert.ok(!mapsOnDisk(module), 'back in memory');
   assert.equal(module.transformMap, TRANSFORM_MAP);
-  assert.equal(module.rewriteMap, REWRITE_MAP);
+  assert.equal(module.rewriteInput, REWRITE_INPUT);
 });
 
 test("a version pruned from its file's directory keeps its maps in memory, read before its file went", async (t) => {
@@ -122,5 +122,5 @@ test("a version pruned from its file's directory keeps its maps in memory, read 
   await cache.flush(); // written; the first version's file is pruned
   assert.ok(!mapsOnDisk(first), 'back in memory');
   assert.equal(first.transformMap, TRANSFORM_MAP);
-  assert.equal(first.rewriteMap, REWRITE_MAP);
+  assert.equal(first.rewriteInput, REWRITE_INPUT);
 });

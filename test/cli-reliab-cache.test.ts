@@ -88,7 +88,7 @@ test('the whole cache stays under its bound: the oldest versions go first', asyn
     deps: [],
     module: undefined,
     transformMap: null,
-    rewriteMap: null,
+    rewriteInput: null,
   });
   for (let i = 0; i < 30; i++) {
     cache.store(module(i));

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DevhotError, ErrorCodes } from '../src/errors.js';
+import { createCompiler, rewriteMapOf } from '../src/runner/compile.js';
 import { compileBody } from '../src/runner/instance.js';
 import { RUNTIME, rewriteModule } from '../src/runner/rewrite.js';
 
@@ -21,7 +22,7 @@ const bodyOf = (code: string) => code.slice(code.indexOf('yield;') + 'yield;'.le
 function run(code: string, imports: Record<string, unknown> = {}): { exports: Record<string, unknown>; told: unknown[] } {
   const r = rewrite(code, 'esm');
   const info = r.module!;
-  const compiled = { ...r, file: '/project/mod.js', hash: '', transformMap: null, rewriteMap: r.map };
+  const compiled = { ...r, file: '/project/mod.js', hash: '', transformMap: null, rewriteInput: code };
   const body = compileBody({ compiled, deps: [], number: 1 }, '/project/mod.js', '');
   let getters: Array<() => unknown> = [];
   const told: unknown[] = [];
@@ -237,4 +238,25 @@ describe('rewrite: errors', () => {
     assert.equal(caught.loc?.line, 2);
     assert.equal(caught.loc?.column, 19);
   });
+});
+
+describe('the rewrite map, made when first asked for (compile.ts, rewriteMapOf)', () => {
+  // Each input with the package format it was compiled under: module syntax, plain code in an
+  // ES module package, and CommonJS that only parses as a script (`with`, a top-level return).
+  const cases: Array<[string, 'esm' | 'cjs', string]> = [
+    ['module syntax', 'cjs', `import { a } from './a.js';\nexport let b = a + 1;\nexport function bump() { b++; }\n`],
+    ['plain code, ES module package', 'esm', `const x = 1;\nglobalThis.y = x;\n`],
+    ['a CommonJS script', 'cjs', `with (Math) { module.exports = max(1, 2); }\nif (module.exports) return;\n`],
+  ];
+  for (const [name, packageFormat, js] of cases) {
+    it(`${name}: the same map as the compile would have made`, () => {
+      const compiler = createCompiler({ cacheDir: false, tsconfigRaw: undefined, defaultFormat: () => packageFormat });
+      const compiled = compiler.compileSync('/project/mod.js', js);
+      assert.equal(compiled.rewriteInput, js);
+      const expected = rewriteModule(js, { file: '/project/mod.js', defaultFormat: packageFormat, map: true }).map;
+      assert.ok(expected);
+      assert.equal(rewriteMapOf(compiled), expected);
+      assert.equal(rewriteModule(js, { file: '/project/mod.js', defaultFormat: packageFormat }).map, undefined, 'no map unless asked');
+    });
+  }
 });

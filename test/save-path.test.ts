@@ -25,7 +25,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
 
 function compiled(file: string, n: number): CompiledModule {
   const code = `export const n = ${n};`;
-  return { file, hash: `h${n}`, code, format: 'esm', async: false, deps: [], module: undefined, transformMap: null, rewriteMap: null };
+  return { file, hash: `h${n}`, code, format: 'esm', async: false, deps: [], module: undefined, transformMap: null, rewriteInput: null };
 }
 
 test('a compiled module is written once no update has run for WRITE_DELAY_MS', async (t) => {

@@ -1,7 +1,7 @@
 /**
  * One compiled module on disk (compile-cache.ts), in a file of its own:
  *
- *   "DHC1" | header length (u32 LE) | header (JSON) | code | V8 code cache | transform map | rewrite map
+ *   "DHC1" | header length (u32 LE) | header (JSON) | code | V8 code cache | transform map | rewrite input
  *
  * The header holds the small fields and each section's length in bytes (-1: none). A start
  * reads the file up to the end of the code cache: the maps, two thirds of an entry's bytes, are
@@ -19,15 +19,15 @@ const PREFIX = 8;
 /** The first read of an entry: most modules' header, code and code cache fit (a 45-line module takes ~10 kB). */
 const FIRST_READ = 64 * 1024;
 
-type Sections = [code: number, codeCache: number, transformMap: number, rewriteMap: number];
+type Sections = [code: number, codeCache: number, transformMap: number, rewriteInput: number];
 
-interface Header extends Omit<CompiledModule, 'code' | 'codeCache' | 'transformMap' | 'rewriteMap'> {
+interface Header extends Omit<CompiledModule, 'code' | 'codeCache' | 'transformMap' | 'rewriteInput'> {
   sections: Sections;
 }
 
 /** The bytes of one entry, to write as they are. */
 export function encodeEntry(compiled: CompiledModule): Buffer[] {
-  const parts = [compiled.code, compiled.codeCache, compiled.transformMap, compiled.rewriteMap].map((part) =>
+  const parts = [compiled.code, compiled.codeCache, compiled.transformMap, compiled.rewriteInput].map((part) =>
     part === null || part === undefined ? undefined : typeof part === 'string' ? Buffer.from(part, 'utf8') : part,
   );
   const header: Header = {
@@ -114,17 +114,17 @@ export function readEntry(path: string): CompiledModule | undefined {
   });
 }
 
-/** The two maps of the entry in `path`; nulls when it is gone or damaged. */
+/** The transform map and the rewrite's input of the entry in `path`; nulls when it is gone or damaged. */
 function readMaps(path: string): [string | null, string | null] {
   const maps = withFile(path, (fd): [string | null, string | null] | undefined => {
     const located = locate(fd, (h, codeAt) => mapsAt(h, codeAt) + Math.max(h.sections[2], 0) + Math.max(h.sections[3], 0));
     if (!located) return undefined;
-    const [, , transformLength, rewriteLength] = located.header.sections;
+    const [, , transformLength, inputLength] = located.header.sections;
     const at = mapsAt(located.header, located.codeAt);
     const split = at + Math.max(transformLength, 0);
     return [
       transformLength >= 0 ? scratch.toString('utf8', at, split) : null,
-      rewriteLength >= 0 ? scratch.toString('utf8', split, split + rewriteLength) : null,
+      inputLength >= 0 ? scratch.toString('utf8', split, split + inputLength) : null,
     ];
   });
   return maps ?? [null, null];
@@ -149,7 +149,8 @@ function readMore(fd: number, have: number, end: number): number {
 }
 
 /**
- * `transformMap` and `rewriteMap` as getters that read them from `path` once, when a stack trace
+ * `transformMap` and `rewriteInput` (the rewrite's map is made from it: compile.ts, rewriteMapOf)
+ * as getters that read them from `path` once, when a stack trace
  * or the debugger needs them: for an entry read at a start, and for a module compiled in this
  * process once written there. Only the maps are kept then. Before its file goes (a prune, the
  * sweep), compile-cache.ts calls `mapsInMemory`; a file removed by anyone else gives no maps,
@@ -159,12 +160,12 @@ export function mapsFromDisk(compiled: CompiledModule, path: string): void {
   let maps: [string | null, string | null] | undefined;
   const load = () => (maps ??= readMaps(path));
   Object.defineProperty(compiled, 'transformMap', { get: () => load()[0], enumerable: true, configurable: true });
-  Object.defineProperty(compiled, 'rewriteMap', { get: () => load()[1], enumerable: true, configurable: true });
+  Object.defineProperty(compiled, 'rewriteInput', { get: () => load()[1], enumerable: true, configurable: true });
 }
 
 /** The maps back in memory, as plain fields: its file is about to go. */
 export function mapsInMemory(compiled: CompiledModule): void {
-  const { transformMap, rewriteMap } = compiled;
+  const { transformMap, rewriteInput } = compiled;
   Object.defineProperty(compiled, 'transformMap', { value: transformMap, writable: true, enumerable: true, configurable: true });
-  Object.defineProperty(compiled, 'rewriteMap', { value: rewriteMap, writable: true, enumerable: true, configurable: true });
+  Object.defineProperty(compiled, 'rewriteInput', { value: rewriteInput, writable: true, enumerable: true, configurable: true });
 }

@@ -23,7 +23,7 @@ import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 import type { MetadataTransformer } from './decorator-metadata.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
-const COMPILER_VERSION = '6';
+const COMPILER_VERSION = '7';
 
 export interface CompiledModule {
   file: string;
@@ -35,9 +35,13 @@ export interface CompiledModule {
   deps: RewriteDependency[];
   /** An ES module's imports and exports, for the link step. */
   module: ModuleInfo | undefined;
-  /** Source maps, original → esbuild output → `code`; read only when a stack trace needs them. */
+  /** Source map, original → esbuild's output; read only when a stack trace needs it. */
   transformMap: string | null;
-  rewriteMap: string | null;
+  /**
+   * What the rewrite ran on (esbuild's output, or the plain JS; null for JSON): the map from it to
+   * `code` is made from it when a stack trace needs it (rewriteMapOf), not with every compile.
+   */
+  rewriteInput: string | null;
   /**
    * V8's code cache for the compiled function, set when it is first compiled and written to
    * disk with the module; gone from memory once used or written (instance.ts).
@@ -144,7 +148,7 @@ function finish(file: string, hash: string, format: ModuleFormat, js: string, tr
     deps: rewritten.deps,
     module: rewritten.module,
     transformMap,
-    rewriteMap: rewritten.map,
+    rewriteInput: js,
   };
 }
 
@@ -157,5 +161,32 @@ function compileJson(file: string, source: string, hash: string): CompiledModule
       cause: error,
     });
   }
-  return { file, hash, code: source, format: 'json', async: false, deps: [], module: undefined, transformMap: null, rewriteMap: null };
+  return { file, hash, code: source, format: 'json', async: false, deps: [], module: undefined, transformMap: null, rewriteInput: null };
+}
+
+/** Rewrite maps made so far, by module (a version's is made once, when first asked for). */
+const rewriteMaps = new WeakMap<CompiledModule, string | null>();
+
+/**
+ * The rewrite's source map (`rewriteInput` → `code`), made by running the rewrite again: it is
+ * deterministic, and the format it found is the one that reproduces it (a CommonJS result came
+ * from a CommonJS default; an ES module result parses as a module either way). Making the map
+ * with every compile cost ~0.3 s of CPU and ~10 MB of the app's memory at an empty-cache start
+ * of 3,000 modules (Node 20, 2 cores, 2026-11-30), for the few a stack trace ever asks about.
+ */
+export function rewriteMapOf(compiled: CompiledModule): string | null {
+  let map = rewriteMaps.get(compiled);
+  if (map === undefined) {
+    const input = compiled.rewriteInput;
+    map = null;
+    if (input !== null && compiled.format !== 'json') {
+      try {
+        map = rewriteModule(input, { file: compiled.file, defaultFormat: compiled.format, map: true }).map ?? null;
+      } catch {
+        // It compiled once, so it does again; if not, the frame keeps the compiled position.
+      }
+    }
+    rewriteMaps.set(compiled, map);
+  }
+  return map;
 }

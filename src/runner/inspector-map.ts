@@ -5,12 +5,13 @@
  */
 import inspector from 'node:inspector';
 import { readFileSync } from 'node:fs';
-import type { CompiledModule } from './compile.js';
+import { type CompiledModule, rewriteMapOf } from './compile.js';
 import { loadRemapping } from './toolchain.js';
 
 export function sourceMapComment(compiled: CompiledModule): string {
-  if (!inspector.url() || !compiled.rewriteMap) return '';
-  const chain = compiled.transformMap ? [compiled.rewriteMap, compiled.transformMap] : [compiled.rewriteMap];
+  const rewriteMap = inspector.url() ? rewriteMapOf(compiled) : null;
+  if (!rewriteMap) return '';
+  const chain = compiled.transformMap ? [rewriteMap, compiled.transformMap] : [rewriteMap];
   const map = loadRemapping()(chain, () => null);
   map.sources = [compiled.file];
   try {

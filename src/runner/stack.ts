@@ -10,7 +10,7 @@
  * one runner lives at module level.
  */
 import { SourceMap } from 'node:module';
-import type { CompiledModule } from './compile.js';
+import { type CompiledModule, rewriteMapOf } from './compile.js';
 import type { SourceLocation } from '../errors.js';
 
 interface Entry {
@@ -44,7 +44,7 @@ export function createStackRegistry(): StackRegistry {
   const mapPosition = (filename: string, line: number, column: number): SourceLocation | undefined => {
     const entry = registry.get(filename);
     if (!entry) return undefined;
-    entry.rewrite ??= parseMap(entry.compiled.rewriteMap);
+    entry.rewrite ??= parseMap(rewriteMapOf(entry.compiled));
     entry.transform ??= parseMap(entry.compiled.transformMap);
     // The rewrite keeps lines in place; without an entry the column is the best guess we have.
     const [l, c] = follow(entry.transform, follow(entry.rewrite, [line - 1, column - 1]));
