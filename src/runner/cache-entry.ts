@@ -4,8 +4,9 @@
  *   "DHC1" | header length (u32 LE) | header (JSON) | code | V8 code cache | transform map | rewrite input
  *
  * The header holds the small fields and each section's length in bytes (-1: none). A start
- * reads the file up to the end of the code cache: the maps, two thirds of an entry's bytes, are
- * read from the file only when a stack trace needs them, and never kept in memory otherwise.
+ * reads the file up to the end of the code cache: esbuild's map and the rewrite's input (from
+ * which compile.ts, rewriteMapOf, makes the rewrite's map) are read from the file only when a
+ * stack trace needs them, and never kept in memory otherwise. "Maps" below means these two.
  * As JSON (the code cache in base64), a warm start of 3,000 modules spent ~180 ms decoding every
  * file as UTF-8, plus JSON.parse, base64 and the garbage of it all, and kept 12 MB of maps
  * (runner bench, Node 20, 2 cores, 2026-11-30).

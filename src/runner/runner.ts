@@ -150,7 +150,7 @@ class DevhotRunner implements Runner {
     const missesBefore = state.compiler.stats.misses;
     const outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
     // esbuild's service keeps the memory a big compile needed (transform.ts).
-    if (state.compiler.stats.misses - missesBefore >= RECYCLE_ESBUILD_AFTER) void recycleEsbuild();
+    if (state.compiler.stats.misses - missesBefore >= RECYCLE_ESBUILD_AFTER) recycleEsbuild();
     if (outcome.status === 'error') {
       state.entry = state.nodes.get(options.entry);
       return outcome;
