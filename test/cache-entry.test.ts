@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { encodeEntry, readEntry } from '../src/runner/cache-entry.js';
 import type { CompiledModule } from '../src/runner/compile.js';
 import { CompileCache } from '../src/runner/compile-cache.js';
+import { cacheFiles } from './helpers/cache-files.js';
 import { poll } from './helpers/poll.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
@@ -101,12 +102,7 @@ test('a module compiled here leaves its maps on disk once written; the sweep put
   await cache.flush();
   assert.ok(mapsOnDisk(module), 'read from the file once written');
   await cache.sweep(); // over its 10-byte bound: the file goes (its maps not read before)
-  await poll(
-    () => !fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).some((f) => f.endsWith('.dhc')),
-    'the entry swept',
-    5000,
-    10,
-  );
+  await poll(() => cacheFiles(dir).length === 0, 'the entry swept', 5000, 10);
   assert.ok(!mapsOnDisk(module), 'back in memory');
   assert.equal(module.transformMap, TRANSFORM_MAP);
   assert.equal(module.rewriteInput, REWRITE_INPUT);

@@ -12,16 +12,9 @@ import { test } from 'node:test';
 import { readEntry } from '../src/runner/cache-entry.js';
 import { CompileCache, VERSIONS_KEPT } from '../src/runner/compile-cache.js';
 import type { CompiledModule } from '../src/runner/compile.js';
+import { cacheFiles } from './helpers/cache-files.js';
 import { createFixture, freePort, isUpdate, startDevhot, waitForBody } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
-
-function cacheFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.dhc'))
-    .map((f) => path.join(dir, f));
-}
 
 /** A cached module, or undefined when it went meanwhile (pruned). */
 function read(file: string): CompiledModule | undefined {

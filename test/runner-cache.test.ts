@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { readEntry } from '../src/runner/cache-entry.js';
 import { createRunner, type Runner } from '../src/runner/runner.js';
+import { cacheFiles } from './helpers/cache-files.js';
 import { G, createProject, expectStatus, namespaceOf, projectWithRunner, type Project } from './helpers/project.js';
 
 const TREE = {
@@ -20,11 +21,6 @@ const TREE = {
   'main.ts': `import { b } from './lib/b.ts';\nimport legacy from './lib/legacy.cjs';\nimport data from './data.json';\nexport { fail } from './lib/fail.ts';\nexport const got = [b, legacy.legacy, data.d];\n`,
 };
 const MODULES = Object.keys(TREE).length;
-
-function cacheFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dhc'));
-}
 
 async function withRunner<T>(project: Project, cacheDir: string | undefined, fn: (runner: Runner) => Promise<T>): Promise<T> {
   const runner = createRunner({ root: project.root, entry: 'main.ts', ...(cacheDir === undefined ? {} : { cacheDir }) });
@@ -48,7 +44,7 @@ test('a second runner on the same project loads every module from the disk cache
   assert.deepEqual(first, { memoryHits: 0, diskHits: 0, misses: MODULES });
   assert.equal(cacheFiles(cacheDir).length, MODULES);
   // V8's code cache of every module that was compiled to a function goes with it (JSON is not).
-  const entries = cacheFiles(cacheDir).map((f) => readEntry(path.join(cacheDir, f))!);
+  const entries = cacheFiles(cacheDir).map((f) => readEntry(f)!);
   assert.equal(entries.filter(Boolean).length, MODULES);
   for (const entry of entries.filter((e) => e.format !== 'json'))
     assert.ok(entry.codeCache && entry.codeCache.length > 0, `${entry.file} has V8's code cache`);
@@ -91,7 +87,7 @@ test('a damaged cache entry is recompiled, not trusted', async (t) => {
   });
   await withRunner(project, cacheDir, async () => {});
   const [entry] = cacheFiles(cacheDir);
-  fs.writeFileSync(path.join(cacheDir, entry!), '{"trunc');
+  fs.writeFileSync(entry!, '{"trunc');
   G.__t_cache_damaged = undefined;
   await withRunner(project, cacheDir, async (runner) => {
     assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 0, misses: 1 });

@@ -10,12 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
 import type { CompiledModule } from '../src/runner/compile.js';
 import { CompileCache, WRITE_DELAY_MS } from '../src/runner/compile-cache.js';
+import { cacheFiles } from './helpers/cache-files.js';
 import { poll } from './helpers/poll.js';
-
-function cacheFiles(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dhc'));
-}
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-save-path-'));
