@@ -189,6 +189,8 @@ function executeBody(state: RunnerState, instance: ModuleInstance): void {
   const { compiled } = version;
   if (compiled.format === 'esm') {
     instance.body!.next();
+    instance.body = undefined; // finished: see bindings.ts, initialize
+
     return;
   }
   if (compiled.format === 'json') {

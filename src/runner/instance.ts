@@ -90,7 +90,7 @@ export class ModuleInstance {
   pendingAsyncDependencies = 0;
 
   /** The binding scopes of the compiled code (ES modules): resumed one by one as bindings initialise. */
-  levels: Array<Generator<unknown, void>> = [];
+  levels: Array<Generator<unknown, void> | undefined> = [];
   body: ModuleBody | undefined;
   getters: Array<() => unknown> = [];
   /** Which exported local bindings are initialised. */
