@@ -411,6 +411,18 @@ function rssKb(pid: number): number {
   }
 }
 
+/** The executable's base name and, for node, the script's: which of a peer's processes this is. */
+function processName(pid: number): string {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const script = argv.slice(1).find((a) => !a.startsWith('-'));
+    const base = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+    return /node$/.test(argv[0]!) && script ? base(script) : base(argv[0]!);
+  } catch {
+    return String(pid);
+  }
+}
+
 function pssKb(pid: number): number {
   try {
     const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
@@ -481,10 +493,15 @@ class PeerProcess {
     return tree;
   }
 
-  /** RSS and PSS of the tree, summed over its processes. */
-  memoryKb(): { rss: number; pss: number } {
+  /** RSS and PSS of the tree, summed over its processes, and each process's RSS with its name. */
+  memoryKb(): { rss: number; pss: number; parts: string } {
     const tree = this.sample();
-    return { rss: tree.reduce((sum, pid) => sum + rssKb(pid), 0), pss: tree.reduce((sum, pid) => sum + pssKb(pid), 0) };
+    const rss = tree.map(rssKb);
+    return {
+      rss: rss.reduce((sum, kb) => sum + kb, 0),
+      pss: tree.reduce((sum, pid) => sum + pssKb(pid), 0),
+      parts: tree.map((pid, i) => `${processName(pid)} ${(rss[i]! / 1024).toFixed(0)}`).join(', '),
+    };
   }
 
   /** SIGKILL the groups and every process seen; returns the pids still alive afterwards. */
@@ -552,6 +569,8 @@ interface PeerResult {
   failures: Failures;
   rssKb: number;
   pssKb: number;
+  /** RSS per process, MB: where `rssKb` goes. */
+  rssParts: string;
   restarts: RestartSample[];
   restartFailures: Failures;
   /** Two saves `rapidGapMs` apart: time from the second save to its version, or what was served instead. */
@@ -575,6 +594,7 @@ function notRun(spec: PeerSpec, size: number, layout: Layout, error: string): Pe
     failures: new Failures(),
     rssKb: 0,
     pssKb: 0,
+    rssParts: '',
     restarts: [],
     restartFailures: new Failures(),
     leftBehind: [],
@@ -658,7 +678,7 @@ async function runPeer(spec: PeerSpec, size: number, layout: Layout, workDir: st
       if (!got.ok) log(`    ${spec.name} ${size}: edit ${version} timed out (last: ${got.last?.error ?? got.last?.body})`);
       if (gapMs > 0) await sleep(gapMs);
     }
-    ({ rss: result.rssKb, pss: result.pssKb } = proc.memoryKb());
+    ({ rss: result.rssKb, pss: result.pssKb, parts: result.rssParts } = proc.memoryKb());
 
     // Rapid saves: two writes `rapidGapMs` apart (format-on-save, a second quick save). The
     // second version must end up served; a watcher that drops it leaves stale code running.
@@ -875,7 +895,7 @@ async function main(): Promise<void> {
           results.push(r);
           all.push(r);
           log(
-            `    cold ${ms(r.coldStartMs)}, first save ${ms(r.firstSaveMs)} (after a restart ${ms(r.firstSaveWarmMs)}), p50 ${ms(p50(r))}, p95 ${ms(p95(r))}, failed ${r.failures.count}, RSS ${(r.rssKb / 1024).toFixed(0)} MB, PSS ${(r.pssKb / 1024).toFixed(0)} MB (${((now() - t) / 1000).toFixed(1)} s)`,
+            `    cold ${ms(r.coldStartMs)}, first save ${ms(r.firstSaveMs)} (after a restart ${ms(r.firstSaveWarmMs)}), p50 ${ms(p50(r))}, p95 ${ms(p95(r))}, failed ${r.failures.count}, RSS ${(r.rssKb / 1024).toFixed(0)} MB, PSS ${(r.pssKb / 1024).toFixed(0)} MB [${r.rssParts}] (${((now() - t) / 1000).toFixed(1)} s)`,
           );
         }
         out.push(...table(size, layout, results), '');

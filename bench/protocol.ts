@@ -35,6 +35,8 @@ export interface StartResult {
   /** createRunner() + start() (ms). */
   startMs: number;
   modules: number;
+  /** heapUsed right after start(), after a full GC (bytes): what the module graph holds. */
+  heapUsed: number;
 }
 
 export interface UpdatesResult {

@@ -161,14 +161,19 @@ async function measure(n: number, base: string): Promise<SizeFigures> {
   const common = { root: project.root, entry: project.entry, tsconfig: project.tsconfig, cacheDir };
   log(`n=${n}: ${project.modules} modules, ${project.lines} lines, leaf chain ${project.chain.length}`);
 
-  const startFlags = (kind: string): string[] =>
-    profileDir
+  // --expose-gc: the heap is measured after start() (its timing is not affected).
+  const startFlags = (kind: string): string[] => [
+    '--expose-gc',
+    ...(profileDir
       ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=start-n${n}-${kind}.cpuprofile`, '--cpu-prof-interval=200']
-      : [];
+      : []),
+  ];
   const coldEmpty = await worker<StartResult>({ mode: 'start', ...common }, `cold start n=${n} (empty cache)`, startFlags('empty'));
   log(`  devhot cold, empty cache: start() ${ms(coldEmpty.result.startMs)}, spawn→ready ${ms(coldEmpty.readyMs)}`);
   const coldWarm = await worker<StartResult>({ mode: 'start', ...common }, `cold start n=${n} (warm cache)`, startFlags('warm'));
-  log(`  devhot cold, warm cache:  start() ${ms(coldWarm.result.startMs)}, spawn→ready ${ms(coldWarm.readyMs)}`);
+  log(
+    `  devhot cold, warm cache:  start() ${ms(coldWarm.result.startMs)}, spawn→ready ${ms(coldWarm.readyMs)}, heapUsed after it ${(coldWarm.result.heapUsed / 2 ** 20).toFixed(1)} MB`,
+  );
 
   let tsxEmpty: ChildRun | undefined;
   let tsxWarm: ChildRun | undefined;
@@ -246,6 +251,7 @@ function report(figures: SizeFigures[]): string {
   out.push(row('**cold start, warm cache**: start()', (f) => ms(f.coldWarm.result.startMs)));
   out.push(row('  spawn → `ready` / → exit', (f) => `${ms(f.coldWarm.readyMs)} / ${ms(f.coldWarm.exitMs)}`));
   out.push(row('  of which Node boot + import devhot', (f) => `${ms(f.coldWarm.result.bootMs)} + ${ms(f.coldWarm.result.importMs)}`));
+  out.push(row('  heapUsed after start(), after GC', (f) => `${(f.coldWarm.result.heapUsed / 2 ** 20).toFixed(1)} MB`));
   if (!args['no-tsx']) {
     out.push(row('**tsx, empty cache**: spawn → `ready` / → exit', (f) => `${ms(f.tsxEmpty?.readyMs)} / ${ms(f.tsxEmpty?.exitMs)}`));
     out.push(row('**tsx, warm cache**: spawn → `ready` / → exit', (f) => `${ms(f.tsxWarm?.readyMs)} / ${ms(f.tsxWarm?.exitMs)}`));

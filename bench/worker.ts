@@ -27,7 +27,8 @@ async function main(): Promise<void> {
     const result = await runner.start();
     const startMs = performance.now() - t1;
     if (result.status !== 'applied') throw new Error(`start: ${result.status}`);
-    report<StartResult>({ mode: 'start', bootMs, importMs, startMs, modules: runner.modules.size });
+    const { heapUsed } = await settledMemory();
+    report<StartResult>({ mode: 'start', bootMs, importMs, startMs, modules: runner.modules.size, heapUsed });
     // The start's cache writes follow it (compile-cache.ts): the warm start and the update runs need them.
     await runner.close();
     process.exit(0);
