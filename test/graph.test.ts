@@ -27,7 +27,7 @@ function graph(edges: Record<string, string[]>, hot: Record<string, HotFlags> = 
   for (const [name, flags] of Object.entries(hot)) {
     const accepted = new Set((flags.accepts ?? []).map((d) => `${ROOT}/${d}`));
     node(name).instance = {
-      hot: { selfAccepting: !!flags.selfAccepting, declined: !!flags.declined, acceptsDep: (f: string) => accepted.has(f) },
+      hotInUse: { selfAccepting: !!flags.selfAccepting, declined: !!flags.declined, acceptsDep: (f: string) => accepted.has(f) },
     } as unknown as ModuleInstance;
   }
   return nodes;

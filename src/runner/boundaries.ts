@@ -52,7 +52,7 @@ async function acceptDeps(state: RunnerState, plan: UpdatePlan, progress: Update
   for (const [boundary, deps] of plan.acceptedDeps) {
     progress.boundaries.add(state.rel(boundary.file));
     const changed = (file: string) => [...deps].some((d) => d.file === file);
-    for (const reg of boundary.instance!.hot.accepts) {
+    for (const reg of boundary.instance!.hotInUse?.accepts ?? []) {
       if (!reg.callback || !reg.deps.some(changed)) continue;
       const mods = reg.deps.map((f) => (changed(f) ? state.nodes.get(f)?.namespace : undefined));
       try {
@@ -71,7 +71,7 @@ async function acceptDeps(state: RunnerState, plan: UpdatePlan, progress: Update
 async function acceptSelves(txn: Transaction, plan: UpdatePlan, progress: UpdateProgress, next: Set<ModuleNode>): Promise<void> {
   for (const mod of plan.selfAccepted) {
     progress.boundaries.add(txn.state.rel(mod.file));
-    for (const reg of txn.previous.get(mod)?.hot.accepts ?? []) {
+    for (const reg of txn.previous.get(mod)?.hotInUse?.accepts ?? []) {
       if (reg.deps.length > 0 || !reg.callback) continue;
       try {
         await reg.callback(mod.namespace);

@@ -95,7 +95,7 @@ export function planUpdate(changed: Iterable<ModuleNode>, options: PlanOptions):
   const visit = (node: ModuleNode, origin: ModuleNode): void => {
     if (plan.reexecute.has(node)) return;
     plan.reexecute.add(node);
-    const hot = node.instance?.hot;
+    const hot = node.instance?.hotInUse;
     if (hot?.declined) plan.restartReason ??= `${rel(node)} called import.meta.hot.decline()`;
     if (hot?.selfAccepting && !options.ignoreSelfAccept?.has(node)) {
       plan.selfAccepted.add(node);
@@ -108,7 +108,7 @@ export function planUpdate(changed: Iterable<ModuleNode>, options: PlanOptions):
       return;
     }
     for (const importer of node.importers) {
-      const accepts = importer.instance?.hot.acceptsDep(node.file) && !options.ignoreAccept?.has(`${importer.file}\0${node.file}`);
+      const accepts = importer.instance?.hotInUse?.acceptsDep(node.file) && !options.ignoreAccept?.has(`${importer.file}\0${node.file}`);
       if (accepts) {
         let deps = plan.acceptedDeps.get(importer);
         if (!deps) plan.acceptedDeps.set(importer, (deps = new Set()));

@@ -15,7 +15,6 @@
  */
 import { bindImports } from './bindings.js';
 import type { ModuleNode } from './graph.js';
-import { HotContext } from './hot.js';
 import { ModuleInstance, compileBody } from './instance.js';
 import { sourceMapComment } from './inspector-map.js';
 import { moduleRuntime } from './module-scope.js';
@@ -48,7 +47,7 @@ function instantiate(txn: Transaction, node: ModuleNode): ModuleInstance {
   const version = txn.versionOf(node);
   if (!version) throw new LoadError('link', new Error(`${node.file} was not compiled`), node.file);
   if (!txn.previous.has(node)) txn.previous.set(node, node.instance);
-  const instance = new ModuleInstance(node, version, new HotContext(node.hotData, txn.state.hotHost(node)));
+  const instance = new ModuleInstance(node, version, txn.state.hotContextOf);
   instance.id = ++txn.state.instanceIds;
   if (node.instance?.status === 'evaluated' && !node.instance.hasError) instance.previous = node.instance;
   node.instance = instance;

@@ -18,9 +18,12 @@ export async function prune(state: RunnerState, candidates: ModuleNode[], warnin
     if (node.importers.size > 0 || node === state.entry || !state.nodes.has(node.file)) continue;
     const instance = node.instance;
     if (instance) {
-      for (const e of await instance.hot.runDisposers()) warnings.push(`dispose handler of ${state.rel(node.file)} threw: ${describe(e)}`);
-      for (const e of await instance.hot.runPruners()) warnings.push(`prune handler of ${state.rel(node.file)} threw: ${describe(e)}`);
-      instance.hot.detach();
+      const hot = instance.hotInUse;
+      if (hot) {
+        for (const e of await hot.runDisposers()) warnings.push(`dispose handler of ${state.rel(node.file)} threw: ${describe(e)}`);
+        for (const e of await hot.runPruners()) warnings.push(`prune handler of ${state.rel(node.file)} threw: ${describe(e)}`);
+        hot.detach();
+      }
       unbind(instance);
       state.released(release(instance.owned));
     }

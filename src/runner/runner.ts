@@ -221,8 +221,8 @@ class DevhotRunner implements Runner {
     for (const node of state.nodes.values()) {
       const instance = node.instance;
       if (!instance) continue;
-      await instance.hot.runDisposers();
-      instance.hot.detach();
+      await instance.hotInUse?.runDisposers();
+      instance.hotInUse?.detach();
       release(instance.owned);
     }
     // The NestJS apps just released run their shutdown hooks now: let them finish (bounded; the

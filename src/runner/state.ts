@@ -12,7 +12,7 @@ import { createCompiler, type Compiler } from './compile.js';
 import { loadTsconfigForEsbuild, type EsbuildTsconfigResult } from './esbuild-tsconfig.js';
 import { setUpMetadata } from './decorator-metadata.js';
 import type { ModuleNode } from './graph.js';
-import type { HotHost, HotListener } from './hot.js';
+import { HotContext, type HotHost, type HotListener } from './hot.js';
 import type { ModuleInstance } from './instance.js';
 import { noneReleased, type ReleasedCounts } from './owned.js';
 import type { ResolvedRunnerOptions } from './options.js';
@@ -145,6 +145,9 @@ export class RunnerState {
     this.dispatch(`devhot:${name}`, data);
     this.dispatch(`vite:${name}`, data);
   }
+
+  /** A new `import.meta.hot` for an instance of `node` (one function for all instances to hold). */
+  readonly hotContextOf = (node: ModuleNode): HotContext => new HotContext(node.hotData, this.hotHost(node));
 
   /** What `import.meta.hot` of `node` asks of the runner. */
   hotHost(node: ModuleNode): HotHost {

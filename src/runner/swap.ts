@@ -44,8 +44,10 @@ export async function swap(txn: Transaction, order: ModuleNode[], context: SwapC
       const old = txn.previous.get(order[i]!);
       if (old && old.status === 'evaluated' && !old.hasError) {
         disposed.push(order[i]!);
-        if (old.hot.disposers.length > 0) cleanedUp = true;
-        for (const e of await old.hot.runDisposers())
+        const hot = old.hotInUse;
+        if (!hot) continue;
+        if (hot.disposers.length > 0) cleanedUp = true;
+        for (const e of await hot.runDisposers())
           context.warnings.push(`dispose handler of ${state.rel(order[i]!.file)} threw: ${describe(e)}`);
       }
     }

@@ -104,7 +104,7 @@ export class Transaction {
     for (const [node, old] of this.previous) {
       if (old && old !== node.instance) {
         unbind(old);
-        old.hot.detach();
+        old.hotInUse?.detach();
         this.state.released(release(old.owned));
       }
     }
@@ -126,8 +126,8 @@ export class Transaction {
     for (const node of this.created) if (!node.version) this.forget(node);
     // The new instances may have started timers or servers before the failure: let them clean up.
     for (const instance of discarded) {
-      await instance.hot.runDisposers();
-      instance.hot.detach();
+      await instance.hotInUse?.runDisposers();
+      instance.hotInUse?.detach();
       release(instance.owned);
     }
   }
