@@ -1,7 +1,8 @@
 /**
  * The watcher inside the real devhot: --poll applies saves; a symlink loop in the project costs
  * nothing (one restart for package.json, saves keep applying); a workspace package linked from
- * outside the root is watched because the app reports its modules there; and devhot's own
+ * outside the root is watched because the app reports its modules there, also after it is removed
+ * and brought back; and devhot's own
  * output redirected into the project (`--json > events.jsonl 2> dev.log`) is never a save.
  */
 import assert from 'node:assert/strict';
@@ -245,6 +246,27 @@ http.createServer((req, res) => res.end(a)).listen(Number(process.env.PORT), '12
   assert.equal((await get(port)).body, 'shared1', 'the previous process keeps serving');
   fixture.write('app/.env', 'MODE=good\n');
   await waitForBody(port, 'shared2');
+});
+
+test('a workspace package removed and brought back (a branch switch) is watched again', async (t) => {
+  const fixture = workspace(
+    t,
+    { 'src/server.ts': SERVER.replace("import { a } from './a.js';", "import { a } from '@ws/shared';") },
+    { 'index.ts': `export const a = 'shared1';\n` },
+  );
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.file('app'), args: ['src/server.ts'], env: { PORT: String(port) } });
+  await waitForBody(port, 'shared1');
+  const from = devhot.mark();
+  fs.rmSync(fixture.file('shared'), { recursive: true });
+  await devhot.waitEvent(isUpdate('error'), 'the error for the missing package', { from });
+  assert.equal((await get(port)).body, 'shared1', 'the last good code keeps serving');
+  // Back, with other content, in a new directory of the same name: seen, and watched from then on.
+  fixture.write('shared/package.json', JSON.stringify({ name: '@ws/shared', type: 'module', main: 'index.ts' }));
+  fixture.write('shared/index.ts', `export const a = 'shared2';\n`);
+  await waitForBody(port, 'shared2');
+  fixture.write('shared/index.ts', `export const a = 'shared3';\n`);
+  await waitForBody(port, 'shared3');
 });
 
 test("devhot's own output redirected into the project (--json > events.jsonl 2> dev.log) is never a save", async (t) => {

@@ -197,6 +197,51 @@ for (const mode of ['events', 'poll'] as const) {
     await sentinel();
     assert.deepEqual(reported(kept), []);
   });
+
+  test(`${mode}: a file outside the root in folders not made yet is watched once they are`, async (t) => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-outside-'));
+    onCleanup(t, () => fs.rmSync(outside, { recursive: true, force: true }));
+    const file = path.join(outside, 'ws', 'pkg', 'index.ts');
+    const { watcher, kinds } = await watch(t, { 'a.ts': '' }, { poll: poll_ });
+    // The app failed to read it (its package is not there): what it asked for is reported gone.
+    watcher.watchOutside([{ file, hash: sourceHash('1') }]);
+    await poll(() => kinds(file).includes('unlink'), 'the missing file reported');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, '1');
+    await poll(() => kinds(file).includes('add'), 'the file, once its folders are made');
+    fs.writeFileSync(file, '2');
+    await poll(() => kinds(file).filter((k) => k !== 'unlink' && k !== 'add').length > 0, 'a save in the new folder');
+  });
+
+  test(`${mode}: an env file outside the root, in a folder not made yet, is watched once it is`, async (t) => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-outside-'));
+    onCleanup(t, () => fs.rmSync(outside, { recursive: true, force: true }));
+    const file = path.join(outside, 'config', '.env');
+    const { kinds } = await watch(t, { 'a.ts': '' }, { poll: poll_, extraFiles: [file] });
+    fs.mkdirSync(path.dirname(file));
+    fs.writeFileSync(file, 'A=1\n');
+    await poll(() => kinds(file).includes('add'), 'the env file, once its folder is made');
+  });
+
+  test(`${mode}: a folder of files outside the root deleted and made again is watched again`, async (t) => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-outside-'));
+    onCleanup(t, () => fs.rmSync(outside, { recursive: true, force: true }));
+    const pkg = path.join(outside, 'pkg');
+    const file = path.join(pkg, 'index.ts');
+    fs.mkdirSync(pkg);
+    fs.writeFileSync(file, '1');
+    const { watcher, kinds } = await watch(t, { 'a.ts': '' }, { poll: poll_ });
+    watcher.watchOutside([{ file, hash: sourceHash('1') }]);
+    // A branch switch: the package goes, then comes back with other content.
+    fs.rmSync(pkg, { recursive: true });
+    await poll(() => kinds(file).includes('unlink'), 'the file unlinked with its folder');
+    fs.mkdirSync(pkg);
+    fs.writeFileSync(file, '2');
+    await poll(() => kinds(file).includes('add'), 'the file, back in a new folder');
+    const count = kinds(file).length;
+    fs.writeFileSync(file, '3');
+    await poll(() => kinds(file).length > count, 'a save after the folder came back');
+  });
 }
 
 /**

@@ -29,6 +29,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChangeKind } from '../shared/ipc.js';
+import { AbsentDirs } from './absent-dirs.js';
 import type { EntryKind, WatchRules } from './watch-rules.js';
 
 /**
@@ -106,35 +107,51 @@ export class DirTree {
   private pollWait = POLL_INTERVAL_MS;
   private warnedUnwatchable = false;
   private closed = false;
+  /** Directories of single files that are not there (yet, or again). */
+  private readonly absent: AbsentDirs;
 
   constructor(
     private readonly rules: WatchRules,
     private readonly options: DirTreeOptions,
-  ) {}
+  ) {
+    this.absent = new AbsentDirs(options.poll, (dir) => {
+      for (const name of this.rules.filesIn(dir)) this.addFile(path.join(dir, name), true);
+    });
+  }
 
   /** Watch a tree from this directory down; what is in it now is known, not reported. */
   addTree(dir: string): void {
     this.scan(dir, false);
   }
 
-  /** Watch one file (its directory, for that name) wherever it is; rules.addFile() first. */
-  addFile(file: string): void {
+  /**
+   * Watch one file (its directory, for that name) wherever it is; rules.addFile() first. A file
+   * whose directory is not there is watched once the directory is. `report`: a file found is
+   * reported as added (its directory came back).
+   */
+  addFile(file: string, report = false): void {
     const dirPath = path.dirname(file);
     let dir = this.dirs.get(dirPath);
     if (!dir) {
       const st = lstat(dirPath);
-      if (!st?.isDirectory()) return;
-      dir = new Dir(dirPath, false, identity(st));
-      this.dirs.set(dirPath, dir);
-      if (!this.observe(dir)) return;
+      dir = st?.isDirectory() ? new Dir(dirPath, false, identity(st)) : undefined;
+      if (dir) this.dirs.set(dirPath, dir);
+      if (!dir || !this.observe(dir)) {
+        this.absent.add(dirPath);
+        if (this.options.poll) this.schedulePoll();
+        return;
+      }
     }
     const name = path.basename(file);
     const st = lstat(file);
-    if (st && !dir.entries.has(name) && kindOf(st) !== 'dir') dir.entries.set(name, { kind: kindOf(st) ?? 'file', sig: signature(st) });
+    if (!st || dir.entries.has(name) || kindOf(st) === 'dir') return;
+    dir.entries.set(name, { kind: kindOf(st) ?? 'file', sig: signature(st) });
+    if (report) this.options.onChange('add', file);
   }
 
   /** Stop watching a single file (after rules.deleteFile()), unless its tree wants it. */
   deleteFile(file: string): void {
+    if (this.rules.filesIn(path.dirname(file)).length === 0) this.absent.delete(path.dirname(file));
     const dir = this.dirs.get(path.dirname(file));
     if (!dir || dir.tree) return;
     dir.entries.delete(path.basename(file));
@@ -147,6 +164,7 @@ export class DirTree {
     if (this.pollTimer) clearTimeout(this.pollTimer);
     for (const dir of this.dirs.values()) dir.watcher?.close();
     this.dirs.clear();
+    this.absent.close();
   }
 
   // ------------------------------------------------------------------------------- scanning
@@ -243,6 +261,7 @@ export class DirTree {
     this.touched = new Map();
     for (const [dir, names] of touched) {
       if (this.dirs.get(dir.path) !== dir) continue; // dropped by an earlier look of this flush
+      if (!dir.tree && dir.suspect && this.singlesGone(dir)) continue;
       if (names === 'all') this.rescan(dir, false);
       else for (const name of names) this.look(dir, name, false);
     }
@@ -305,8 +324,26 @@ export class DirTree {
     this.forget(sub);
   }
 
+  /**
+   * Whether a directory watched only for single files is gone or is another one now. Then its
+   * files are unlinked, and watched again: in the new directory (those there are added), or
+   * once the directory is back (AbsentDirs).
+   */
+  private singlesGone(dir: Dir): boolean {
+    const st = lstat(dir.path);
+    if (st?.isDirectory() && identity(st) === dir.id && !(dir.suspect && !st.birthtimeMs)) {
+      dir.suspect = false;
+      return false;
+    }
+    for (const [name, entry] of dir.entries) this.drop(dir, name, entry);
+    this.forget(dir);
+    for (const name of this.rules.filesIn(dir.path)) this.addFile(path.join(dir.path, name), true);
+    return true;
+  }
+
   /** Look at every entry of a directory: those on disk and those it had. */
   private rescan(dir: Dir, compare: boolean): void {
+    if (!dir.tree && this.singlesGone(dir)) return;
     const names = new Set(dir.entries.keys());
     if (dir.tree) {
       try {
@@ -339,8 +376,9 @@ export class DirTree {
       polled++;
       this.rescan(dir, true);
     }
+    this.absent.check();
     const used = process.cpuUsage(cpu);
     this.pollWait = Math.max(POLL_INTERVAL_MS, ((used.user + used.system) / 1000) * POLL_COST_FACTOR);
-    if (polled > 0) this.schedulePoll();
+    if (polled > 0 || this.absent.size > 0) this.schedulePoll();
   }
 }
