@@ -588,6 +588,13 @@ interface PeerResult {
   error?: string;
 }
 
+/** The tree's memory `--idle-memory` after the first response (at `firstAt`), left idle until then. */
+async function idleMemory(proc: PeerProcess, firstAt: number): Promise<NonNullable<PeerResult['idle']>> {
+  await sleep(Math.max(0, firstAt + idleMemoryMs - now()));
+  const { rss, pss, parts } = proc.memoryKb();
+  return { rssKb: rss, pssKb: pss, parts };
+}
+
 /** A result for a peer that did not run: the table says why. */
 function notRun(spec: PeerSpec, size: number, layout: Layout, error: string): PeerResult {
   return {
@@ -720,11 +727,7 @@ async function runPeer(spec: PeerSpec, size: number, layout: Layout, workDir: st
       await sleep(Math.max(gapMs, 100));
     }
 
-    if (idleMemoryMs > 0) {
-      await sleep(Math.max(0, cold.at + idleMemoryMs - now()));
-      const { rss, pss, parts } = proc.memoryKb();
-      result.idle = { rssKb: rss, pssKb: pss, parts };
-    }
+    if (idleMemoryMs > 0) result.idle = await idleMemory(proc, cold.at);
 
     // Forced restarts (devhot): an --env-file change starts a new process.
     if (spec.name.startsWith('devhot')) {

@@ -22,15 +22,7 @@ async function main(): Promise<void> {
   const importMs = performance.now() - t0;
 
   if (task.mode === 'start') {
-    const t1 = performance.now();
-    const runner = createRunner({ root: task.root, entry: task.entry, cacheDir: task.cacheDir, tsconfig: task.tsconfig });
-    const result = await runner.start();
-    const startMs = performance.now() - t1;
-    if (result.status !== 'applied') throw new Error(`start: ${result.status}`);
-    const { heapUsed } = await settledMemory();
-    report<StartResult>({ mode: 'start', bootMs, importMs, startMs, modules: runner.modules.size, heapUsed });
-    // The start's cache writes follow it (compile-cache.ts): the warm start and the update runs need them.
-    await runner.close();
+    await measureStart(task, createRunner, importMs);
     process.exit(0);
   }
 
@@ -100,6 +92,22 @@ async function main(): Promise<void> {
   });
   await runner.close();
   process.exit(0);
+}
+
+async function measureStart(
+  task: Extract<WorkerTask, { mode: 'start' }>,
+  createRunner: typeof import('../src/index.js').createRunner,
+  importMs: number,
+): Promise<void> {
+  const t1 = performance.now();
+  const runner = createRunner({ root: task.root, entry: task.entry, cacheDir: task.cacheDir, tsconfig: task.tsconfig });
+  const result = await runner.start();
+  const startMs = performance.now() - t1;
+  if (result.status !== 'applied') throw new Error(`start: ${result.status}`);
+  const { heapUsed } = await settledMemory();
+  report<StartResult>({ mode: 'start', bootMs, importMs, startMs, modules: runner.modules.size, heapUsed });
+  // The start's cache writes follow it (compile-cache.ts): the warm start and the update runs need them.
+  await runner.close();
 }
 
 function report<T>(result: T): void {
