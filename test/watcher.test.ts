@@ -223,6 +223,20 @@ for (const mode of ['events', 'poll'] as const) {
     await poll(() => kinds(file).includes('add'), 'the env file, once its folder is made');
   });
 
+  test(`${mode}: an env file outside the root in a folder reached through a symlink is watched`, async (t) => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-outside-'));
+    onCleanup(t, () => fs.rmSync(outside, { recursive: true, force: true }));
+    fs.mkdirSync(path.join(outside, 'real'));
+    fs.writeFileSync(path.join(outside, 'real', '.env'), 'A=1\n');
+    fs.symlinkSync(path.join(outside, 'real'), path.join(outside, 'link'));
+    const file = path.join(outside, 'link', '.env');
+    const { kinds, sentinel } = await watch(t, { 'a.ts': '' }, { poll: poll_, extraFiles: [file] });
+    await sentinel();
+    assert.deepEqual(kinds(file), [], 'there at the start: nothing to report');
+    fs.writeFileSync(file, 'A=2\n');
+    await poll(() => kinds(file).includes('change'), 'the save through the symlinked folder');
+  });
+
   test(`${mode}: a folder of files outside the root deleted and made again is watched again`, async (t) => {
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-outside-'));
     onCleanup(t, () => fs.rmSync(outside, { recursive: true, force: true }));

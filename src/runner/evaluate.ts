@@ -190,7 +190,6 @@ function executeBody(state: RunnerState, instance: ModuleInstance): void {
   if (compiled.format === 'esm') {
     instance.body!.next();
     instance.body = undefined; // finished: see bindings.ts, initialize
-
     return;
   }
   if (compiled.format === 'json') {

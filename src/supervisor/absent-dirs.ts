@@ -8,15 +8,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-function isDirectory(dir: string): boolean {
+/**
+ * A directory's stats, through a symlink (`--env-file config/.env` with `config` a link): how
+ * DirTree too looks at the directory of a single file, so the two agree on whether it is there.
+ */
+export function statDirectory(dir: string): fs.Stats | undefined {
   try {
-    return fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
+    const st = fs.statSync(dir, { throwIfNoEntry: false });
+    return st?.isDirectory() ? st : undefined;
   } catch {
-    return false; // ENOTDIR, EACCES: not there for this purpose
+    return undefined; // ENOTDIR, EACCES, a link loop: not there for this purpose
   }
 }
 
-/** The nearest directory at or above `dir` that exists (the file system's root always does). */
+const isDirectory = (dir: string): boolean => statDirectory(dir) !== undefined;
+
+/** How many times one check() looks again after setting watches, before leaving it to the next event. */
+const CHECK_PASSES = 8;
+
+/** The nearest directory above `dir` that exists (the file system's root always does). */
 function nearestExisting(dir: string): string {
   let at = path.dirname(dir);
   while (!isDirectory(at) && path.dirname(at) !== at) at = path.dirname(at);
@@ -29,6 +39,7 @@ export class AbsentDirs {
   private readonly watchers = new Map<string, fs.FSWatcher>();
   private scheduled: NodeJS.Immediate | undefined;
   private closed = false;
+  private checking = false;
 
   constructor(
     /** --poll: no fs.watch; the caller's poll pass calls check(). */
@@ -53,14 +64,21 @@ export class AbsentDirs {
 
   /** Look for the waited-for directories (after an ancestor's event, or a poll pass). */
   check(): void {
-    for (;;) {
-      for (const dir of [...this.waiting]) {
-        if (this.closed || !isDirectory(dir)) continue;
-        this.waiting.delete(dir);
-        this.onPresent(dir);
+    // onPresent() may wait for a directory again (gone meanwhile): no check inside a check.
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      for (let pass = 0; pass < CHECK_PASSES; pass++) {
+        for (const dir of [...this.waiting]) {
+          if (this.closed || !isDirectory(dir)) continue;
+          this.waiting.delete(dir);
+          this.onPresent(dir);
+        }
+        // A watch set just now starts late: what was made under it before then is looked for again.
+        if (!this.rewatch()) return;
       }
-      // A watch set just now starts late: what was made under it before then is looked for again.
-      if (!this.rewatch()) return;
+    } finally {
+      this.checking = false;
     }
   }
 

@@ -29,7 +29,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChangeKind } from '../shared/ipc.js';
-import { AbsentDirs } from './absent-dirs.js';
+import { AbsentDirs, statDirectory } from './absent-dirs.js';
 import type { EntryKind, WatchRules } from './watch-rules.js';
 
 /**
@@ -133,8 +133,8 @@ export class DirTree {
     const dirPath = path.dirname(file);
     let dir = this.dirs.get(dirPath);
     if (!dir) {
-      const st = lstat(dirPath);
-      dir = st?.isDirectory() ? new Dir(dirPath, false, identity(st)) : undefined;
+      const st = statDirectory(dirPath);
+      dir = st ? new Dir(dirPath, false, identity(st)) : undefined;
       if (dir) this.dirs.set(dirPath, dir);
       if (!dir || !this.observe(dir)) {
         this.absent.add(dirPath);
@@ -330,8 +330,8 @@ export class DirTree {
    * once the directory is back (AbsentDirs).
    */
   private singlesGone(dir: Dir): boolean {
-    const st = lstat(dir.path);
-    if (st?.isDirectory() && identity(st) === dir.id && !(dir.suspect && !st.birthtimeMs)) {
+    const st = statDirectory(dir.path);
+    if (st && identity(st) === dir.id && !(dir.suspect && !st.birthtimeMs)) {
       dir.suspect = false;
       return false;
     }
