@@ -230,6 +230,14 @@ describe('export * edge cases', () => {
 });
 
 describe('names and scope', () => {
+  it('import.meta is one object per module: the same at every read, also read late, another in each module', async () => {
+    const out = await sameAsNode({
+      'other.js': `export const meta = import.meta;\n`,
+      'main.js': `import { meta as other } from './other.js';\nconst first = import.meta;\nconst later = () => import.meta;\nconsole.log(first === import.meta, later() === first, other === first, other.url.endsWith('/other.js'));\nimport.meta.extra = 1;\nconsole.log(later().extra);\n`,
+    });
+    assert.deepEqual(out.lines, ['true true false true', '1']);
+  });
+
   it('import.meta has a null prototype; top-level this is undefined; top-level arguments is a ReferenceError', async () => {
     await sameAsNode({
       'main.js': `console.log(Object.getPrototypeOf(import.meta), this, typeof arguments);\ntry { arguments; } catch (e) { console.log(e.constructor.name, e.message); }\nconst arrow = () => { try { return arguments; } catch (e) { return e.constructor.name; } };\nconsole.log(arrow());\n`,

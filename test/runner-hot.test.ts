@@ -66,6 +66,31 @@ test('a self-accepting module stops the walk; importers see its new exports thro
   assert.equal(ns('main.ts').viaNs(), 'v2');
 });
 
+test('import.meta.hot is one object per instance, made when first read, with methods that work detached', async (t) => {
+  const K = '__t_detached_runs';
+  const { project, runner, ns } = await startProject(t, {
+    // Read late (in a function called after the start) and destructured: still this instance's.
+    'routes.ts': `${track(K, 'routes')}export const handler = () => 'v1';
+export const hot = () => import.meta.hot;
+const { accept } = import.meta.hot!;
+if (hot() === import.meta.hot) accept();
+`,
+    'main.ts': `${track(K, 'main')}import { handler, hot } from './routes.ts';
+export const call = () => handler();
+export { hot };
+export const mine = import.meta.hot;
+`,
+  });
+  assert.notEqual(ns('main.ts').hot(), ns('main.ts').mine, 'each module has its own');
+  const before = ns('main.ts').hot();
+  const result = expectStatus(await runner.update([project.edit('routes.ts', "'v1'", "'v2'")]), 'applied');
+  assert.equal(result.rung, 'hot-update', 'the detached accept() registered the self-accept');
+  assert.deepEqual(G[K], { routes: 2, main: 1 });
+  assert.equal(ns('main.ts').call(), 'v2');
+  assert.notEqual(ns('routes.ts').hot(), before, 'a new instance has a new context');
+  assert.equal(ns('routes.ts').hot().data, before.data, '… with the same data');
+});
+
 test('self-accept callback receives the new module', async (t) => {
   const { project, runner } = await startProject(t, {
     'main.ts': `export const version = 1;\nimport.meta.hot?.accept((mod) => { globalThis.__t_selfcb = mod?.version; });\n`,
