@@ -21,7 +21,8 @@ export function statDirectory(dir: string): fs.Stats | undefined {
   }
 }
 
-const isDirectory = (dir: string): boolean => statDirectory(dir) !== undefined;
+/** Whether `dir` is a directory, through a symlink (watcher.ts asks it of each --include too). */
+export const isDirectory = (dir: string): boolean => statDirectory(dir) !== undefined;
 
 /** How many times one check() looks again after setting watches, before leaving it to the next event. */
 const CHECK_PASSES = 8;

@@ -3,10 +3,11 @@
  * (dir-tree.ts, on Node's fs.watch or --poll) filtered by the rules (watch-rules.ts), its
  * events gathered into batches (batches.ts).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ChangeKind, FileChange, OutsideModule } from '../shared/ipc.js';
 import { sourceHash } from '../shared/source-hash.js';
+import { isDirectory } from './absent-dirs.js';
 import { Batches } from './batches.js';
 import { DirTree } from './dir-tree.js';
 import { isGlob } from './glob.js';
@@ -59,14 +60,6 @@ function changedSince(file: string, hash: string): ChangeKind | undefined {
     return 'unlink';
   }
   return sourceHash(text) === hash ? undefined : 'change';
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 export function createWatcher(options: WatcherOptions): Watcher {
