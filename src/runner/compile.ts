@@ -1,8 +1,9 @@
 /**
- * Source file → compiled module (esbuild, or swc for a decorated file when the project
- * asks for decorator metadata: decorator-metadata.ts; then the runner rewrite), cached by a hash of the
- * content, the options and the tool versions: in memory (the latest version of each file) and
- * on disk (every version, so a second start skips esbuild and the parser entirely).
+ * Source file → compiled module (Oxc's transformer where its output is esbuild's:
+ * oxc-transform.ts; else esbuild, or swc for a decorated file when the project asks for decorator
+ * metadata: decorator-metadata.ts; then the runner rewrite), cached by a hash of the content, the
+ * options and the tool versions: in memory (the latest version of each file) and on disk (every
+ * version, so a second start skips the transform and the parser entirely).
  */
 import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
@@ -21,6 +22,8 @@ import {
 import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 import type { MetadataTransformer } from './decorator-metadata.js';
+import { oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js';
+import { oxcVersion } from './toolchain.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
 const COMPILER_VERSION = '7';
@@ -79,6 +82,23 @@ export function createCompiler(options: CompilerOptions): Compiler {
   /** esbuild's output, or swc's for a file esbuild shows to use decorators. */
   const needsMetadata = (source: string, out: TransformOutput): boolean => metadata?.usesDecorators(source, out.code) === true;
   const formatOf = (esbuildOptions: TransformOptions): 'esm' | 'cjs' => (esbuildOptions.format === 'cjs' ? 'cjs' : 'esm');
+  const oxc = oxcOptionsFor(options.tsconfigRaw);
+
+  /**
+   * The module compiled by Oxc, or undefined for esbuild to compile it (oxc-transform.ts): Oxc
+   * would not, or the rewrite cannot parse what it gave (syntax it keeps that esbuild lowers).
+   * A user's error shows as esbuild reports it, so it reads the same whichever ran first.
+   */
+  const viaOxc = (file: string, source: string, hash: string, format: ModuleFormat, esbuildOptions: TransformOptions) => {
+    if (!oxc || !oxcCompiles(file, formatOf(esbuildOptions))) return undefined;
+    const out = transformWithOxc(file, source, oxc);
+    if (!out) return undefined;
+    try {
+      return cache.store(finish(file, hash, format, out.code, out.map));
+    } catch {
+      return undefined;
+    }
+  };
 
   /** Everything but the esbuild call, which is the only step with a sync and an async form. */
   const begin = (file: string, source: string): { done: CompiledModule } | { hash: string; format: ModuleFormat } => {
@@ -100,6 +120,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
       const start = begin(file, source);
       if ('done' in start) return start.done;
       const esbuildOptions = transformOptions(file, options.tsconfigRaw, start.format);
+      const compiled = viaOxc(file, source, start.hash, start.format, esbuildOptions);
+      if (compiled) return compiled;
       let out = await transformFile(source, esbuildOptions);
       if (needsMetadata(source, out)) out = await metadata!.transform(file, source, formatOf(esbuildOptions));
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
@@ -108,6 +130,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
       const start = begin(file, source);
       if ('done' in start) return start.done;
       const esbuildOptions = transformOptions(file, options.tsconfigRaw, start.format);
+      const compiled = viaOxc(file, source, start.hash, start.format, esbuildOptions);
+      if (compiled) return compiled;
       let out = transformFileSync(source, esbuildOptions);
       if (needsMetadata(source, out)) out = metadata!.transformSync(file, source, formatOf(esbuildOptions));
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
@@ -117,12 +141,12 @@ export function createCompiler(options: CompilerOptions): Compiler {
 
 function cacheKey(optionsKey: string, file: string, source: string, format: ModuleFormat): string {
   return createHash('sha256')
-    .update(`${COMPILER_VERSION}\0${esbuildVersion}\0${process.versions.node}\0${optionsKey}\0${format}\0${file}\0`)
+    .update(`${COMPILER_VERSION}\0${esbuildVersion}\0${oxcVersion}\0${process.versions.node}\0${optionsKey}\0${format}\0${file}\0`)
     .update(source)
     .digest('hex');
 }
 
-/** esbuild's output (or plain JS) → the runner's rewrite. */
+/** Oxc's or esbuild's output (or plain JS) → the runner's rewrite. */
 function finish(file: string, hash: string, format: ModuleFormat, js: string, transformMap: string | null): CompiledModule {
   let rewritten: ReturnType<typeof rewriteModule>;
   try {

@@ -1,8 +1,9 @@
 /**
- * The compile toolchain (esbuild, acorn, magic-string, remapping), loaded at its first use. A
- * start from the disk cache runs none of it, and importing it took ~85 ms of the app process's
- * ~135 ms of loading the runner (esbuild's API 44 ms, acorn 18, magic-string 11, remapping 14;
- * Node 20, 2 cores, 2026-11-30), before the start could begin. A start that compiles loads it
+ * The compile toolchain (Oxc's transformer, esbuild, acorn, magic-string, remapping), loaded at
+ * its first use. A start from the disk cache runs none of it, and importing it took ~85 ms of the
+ * app process's ~135 ms of loading the runner (esbuild's API 44 ms, acorn 18, magic-string 11,
+ * remapping 14; Node 20, 2 cores, 2026-11-30; oxc-transform, 19 ms, came later), before the start
+ * could begin. A start that compiles loads it
  * at its first miss; one from the cache, at the first save.
  */
 import { createRequire } from 'node:module';
@@ -10,6 +11,7 @@ import type Remapping from '@jridgewell/remapping';
 import type * as Acorn from 'acorn';
 import type * as Esbuild from 'esbuild';
 import type MagicStringClass from 'magic-string';
+import type * as Oxc from 'oxc-transform';
 
 const require = createRequire(import.meta.url);
 
@@ -17,8 +19,13 @@ let esbuildApi: typeof Esbuild | undefined;
 let acorn: typeof Acorn | undefined;
 let magicString: typeof MagicStringClass | undefined;
 let remappingFn: typeof Remapping | undefined;
+let oxc: typeof Oxc | undefined;
 
 export const esbuildVersion: string = (require('esbuild/package.json') as { version: string }).version;
+
+export const oxcVersion: string = (require('oxc-transform/package.json') as { version: string }).version;
+
+export const loadOxc = (): typeof Oxc => (oxc ??= require('oxc-transform') as typeof Oxc);
 
 export const loadEsbuild = (): typeof Esbuild => (esbuildApi ??= require('esbuild') as typeof Esbuild);
 

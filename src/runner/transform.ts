@@ -9,7 +9,7 @@ import { extname } from 'node:path';
 import type * as esbuild from 'esbuild';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { codeFrame } from './code-frame.js';
-import { loadEsbuild } from './toolchain.js';
+import { esbuildLoaded, loadEsbuild } from './toolchain.js';
 
 export interface TransformOutput {
   code: string;
@@ -124,7 +124,8 @@ export async function transformFile(source: string, options: esbuild.TransformOp
  * next save does not wait for its spawn (~20 ms). Node 20, 2 cores, 2026-11-30.
  */
 export function recycleEsbuild(): void {
-  if (inFlight > 0) return;
+  // Not loaded: Oxc compiled everything (oxc-transform.ts), and no service runs.
+  if (inFlight > 0 || !esbuildLoaded()) return;
   const api = loadEsbuild();
   void api
     .stop()
