@@ -24,6 +24,8 @@ describe('TypeScript that Oxc compiles runs as under tsx', () => {
       // Only types: the import of it is elided, so it never runs.
       'types.ts': `console.log('types ran');\nexport interface Shape { kind: string }\nexport type Id = string;\n`,
       'side.ts': `console.log('side ran');\nexport const side = 1;\n`,
+      // An empty import list: dropped by tsc and esbuild, so it never runs.
+      'empty.ts': `console.log('empty ran');\nexport const unused = 1;\n`,
       'enums.ts': [
         `export enum Color { Red, Green = 5, Blue }`,
         `export enum Color { Violet = 9 }`,
@@ -36,6 +38,7 @@ describe('TypeScript that Oxc compiles runs as under tsx', () => {
         `import type { Id } from './types';`,
         `import { Shape } from './types';`,
         `import { side } from './side';`,
+        `import {} from './empty';`,
         `import { Color, Mode, Flag, Geo, Depth } from './enums';`,
         `const s: Shape = { kind: 'circle' } satisfies Shape;`,
         `const id: Id = 'a';`,
@@ -52,6 +55,26 @@ describe('TypeScript that Oxc compiles runs as under tsx', () => {
     });
     assert.deepEqual(out.lines, ['side ran', '0 5 6 Blue 9 safe 1 1', '0 2 2 circle a 2 0', 'g héllo ✓ number', 'own x true own y true p']);
   });
+});
+
+describe('class fields under a tsconfig that assigns them, as under tsx', () => {
+  for (const compilerOptions of [{ useDefineForClassFields: false }, { target: 'ES2021' }]) {
+    it(JSON.stringify(compilerOptions), async () => {
+      const out = await sameAsTsx({
+        'tsconfig.json': JSON.stringify({ compilerOptions }),
+        'main.ts': [
+          FIELD_SEMANTICS,
+          `class Derived extends Child { z = this.p + '!'; static s = Derived.name; static #hidden = 4; #own = 5; ['com' + 'puted'] = 6;`,
+          `  static get hidden() { return Derived.#hidden; } get own() { return this.#own; } }`,
+          `const d = new Derived('q');`,
+          `console.log(d.z, Derived.s, Derived.hidden, d.own, (d as any).computed, Object.keys(d).join());`,
+          `const Anon = class { w = 7; };`,
+          `console.log(new Anon().w);`,
+        ].join('\n'),
+      });
+      assert.deepEqual(out.lines, ['base setter 1', 'own x false own y false p', 'base setter 1', 'q! Derived 4 5 6 p,z,computed', '7']);
+    });
+  }
 });
 
 describe('what Oxc leaves or would need a helper for goes to esbuild, as under tsx', () => {
@@ -76,14 +99,6 @@ describe('what Oxc leaves or would need a helper for goes to esbuild, as under t
       ].join('\n'),
     });
     assert.deepEqual(out.lines, ['body', 'dispose b', 'dispose a', 'after']);
-  });
-
-  it('a tsconfig whose class fields are assigned (useDefineForClassFields false)', async () => {
-    const out = await sameAsTsx({
-      'tsconfig.json': JSON.stringify({ compilerOptions: { useDefineForClassFields: false } }),
-      'main.ts': FIELD_SEMANTICS,
-    });
-    assert.deepEqual(out.lines, ['base setter 1', 'own x false own y false p']);
   });
 
   it('experimentalDecorators: a decorated file as tsc compiles it, the others by Oxc', async () => {

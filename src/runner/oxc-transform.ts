@@ -12,9 +12,8 @@
  * What stays with esbuild, because Oxc does it differently or needs its runtime package:
  * - CommonJS output (a .cts file, a .ts file in a CommonJS package): Oxc keeps `import`;
  * - .tsx and .jsx (JSX defaults and pragmas come from the tsconfig, as esbuild reads them);
- * - a tsconfig whose class fields are assigned (`useDefineForClassFields` false, or a target
- *   before ES2022), or that keeps unused imports (`importsNotUsedAsValues`,
- *   `preserveValueImports`);
+ * - a file with an empty `import {} from` (below);
+ * - a tsconfig that keeps unused imports (`importsNotUsedAsValues`, `preserveValueImports`);
  * - a file whose output would import a helper (`using` lowered for this Node, decorators under
  *   `experimentalDecorators`), or that Oxc reports an error in (esbuild's message and frame are
  *   the ones devhot's errors are made of);
@@ -39,16 +38,22 @@ const EXTENSIONS = new Set(['.ts', '.mts']);
  */
 export function oxcOptionsFor(tsconfigRaw: EsbuildTsconfig | undefined): OxcOptions | undefined {
   const options = tsconfigRaw?.compilerOptions ?? {};
-  if (!definesClassFields(options.useDefineForClassFields, options.target)) return undefined;
   if (options.preserveValueImports === true) return undefined;
   if (options.importsNotUsedAsValues !== undefined && options.importsNotUsedAsValues !== 'remove') return undefined;
+  const assigned = !definesClassFields(options.useDefineForClassFields, options.target);
   return Object.freeze({
     lang: 'ts',
     sourceType: 'module',
     // As esbuild's: lower only what this Node cannot run.
     target: `node${major}.${minor}`,
     sourcemap: true,
-    typescript: Object.freeze({ onlyRemoveTypeImports: options.verbatimModuleSyntax === true }),
+    typescript: Object.freeze({
+      onlyRemoveTypeImports: options.verbatimModuleSyntax === true,
+      // With setPublicClassFields: tsc's `useDefineForClassFields: false`, as esbuild emits it
+      // for this Node (fields assigned in the constructor, static ones in a static block).
+      ...(assigned ? { removeClassFieldsWithoutInitializer: true } : {}),
+    }),
+    ...(assigned ? { assumptions: Object.freeze({ setPublicClassFields: true }) } : {}),
     // A decorated file then needs Oxc's helpers, so esbuild compiles it (and swc, for metadata).
     ...(options.experimentalDecorators === true ? { decorator: Object.freeze({ legacy: true }) } : {}),
   });
@@ -67,8 +72,16 @@ export function oxcCompiles(file: string, format: 'esm' | 'cjs' | undefined): bo
   return format !== 'cjs' && EXTENSIONS.has(extname(file));
 }
 
-/** Oxc's output for one file, or undefined when esbuild must compile it (an error, a helper). */
+/**
+ * `import {} from './x'`: tsc and esbuild drop it (no binding is used), Oxc keeps it as
+ * `import './x'`, which would run x. Rare, so such a file goes to esbuild; a false match
+ * (the text in a string or comment) costs only speed.
+ */
+const EMPTY_IMPORT = /\bimport\s*(?:type\s*)?(?:[\w$]+\s*,\s*)?\{\s*\}\s*from\b/;
+
+/** Oxc's output for one file, or undefined when esbuild must compile it (an error, a helper, an empty import). */
 export function transformWithOxc(file: string, source: string, options: OxcOptions): TransformOutput | undefined {
+  if (EMPTY_IMPORT.test(source)) return undefined;
   const result = loadOxc().transformSync(file, source, options);
   if (result.errors.length > 0 || Object.keys(result.helpersUsed).length > 0) return undefined;
   const map = result.map;
