@@ -5,9 +5,10 @@
  * Why: esbuild's service costs ~0.7 ms of its CPU per `transform` call whatever the file (an
  * empty one included: its IPC and scheduling), so an empty-cache start of 3,000 small modules
  * spent ~3 s of CPU there, on the core the app's own work needed, and a save waited ~3 ms for the
- * round trip. `transformSync` of oxc-transform did the same 3,000 files in 180 ms on one thread,
- * with source maps, and one saved file in 0.4 ms (Node 20, 2 cores, 2026-11-30,
- * /tmp/oxctry/t.mjs). Vite moved its TypeScript transform to Oxc for the same reason.
+ * round trip. `transformSync` of oxc-transform did the same 3,000 files in 100-180 ms in a loop
+ * of its own, with source maps (~0.46 s inside a start, between the rewrite's parses), and one
+ * saved file in 0.4 ms (Node 20, 2 cores, 2026-11-30, /tmp/oxctry/t.mjs). Vite moved its
+ * TypeScript transform to Oxc for the same reason.
  *
  * What stays with esbuild, because Oxc does it differently or needs its runtime package:
  * - CommonJS output (a .cts file, a .ts file in a CommonJS package): Oxc keeps `import`;
