@@ -16,6 +16,7 @@ import path from 'node:path';
 import { syncBuiltinESMExports } from 'node:module';
 import { test } from 'node:test';
 import type { FileChange } from '../src/shared/ipc.js';
+import { SETTLE_QUIET_MS } from '../src/supervisor/batches.js';
 import { createWatcher, type Watcher, type WatcherOptions } from '../src/supervisor/watcher.js';
 import { sourceHash } from '../src/shared/source-hash.js';
 import { createFixture, onCleanup, type Fixture } from './helpers/cli.js';
@@ -313,6 +314,34 @@ test('a file caught empty is reported at once; the write comes as its own event;
   await watcher.settled([file]);
   // The truncate and the write each came, the write's as its own event (perhaps in two).
   assert.ok(kinds(file).length >= 2 && kinds(file).every((k) => k === 'change'), kinds(file).join());
+});
+
+test('settled() on a starved process: a write still queued in the kernel when the quiet time is over is read before it resolves', async (t) => {
+  const { fixture, watcher, kinds } = await watch(t, { 'a.ts': 'export const a = 1;\n' });
+  const file = fixture.write('a.ts', '');
+  await poll(() => kinds(file).length > 0, 'the truncate', 5000, 1);
+  const truncatedAt = Date.now();
+  let resolvedWith: number | undefined;
+  const settled = watcher.settled([file]).then(() => {
+    resolvedWith = kinds(file).length;
+  });
+  // Let settled() take its place and arm its timer for the end of the quiet time.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(resolvedWith, undefined, 'quiet time not over yet');
+  // From a check-phase callback, so the event loop's next turn runs its due timers before it
+  // polls for events: the write lands in the kernel's queue and this thread is busy past the
+  // quiet time, as a starved process is, so the timer is due before the event is read.
+  await new Promise((resolve) => setImmediate(resolve));
+  const before = kinds(file).length;
+  fixture.write('a.ts', 'export const a = 2;\n');
+  while (Date.now() < truncatedAt + SETTLE_QUIET_MS + 30) {
+    // busy
+  }
+  await settled;
+  assert.ok(
+    resolvedWith! > before,
+    `settled() resolved with ${resolvedWith} event(s) of the file, ${before} before the write: it was still unread`,
+  );
 });
 
 test("an editor's save by rename (temp file written, renamed over) is one change; the temp file is never reported", async (t) => {

@@ -19,6 +19,14 @@ import { ChangeSet } from './change-set.js';
  */
 export const SETTLE_QUIET_MS = 50;
 
+/**
+ * Two turns of the event loop: events already queued in the kernel are read (poll phase),
+ * looked at (dir-tree's setImmediate) and recorded before `fn` judges the files.
+ */
+function afterQueuedEvents(fn: () => void): void {
+  setImmediate(() => setImmediate(fn));
+}
+
 interface Waiter {
   files: readonly string[];
   resolve(): void;
@@ -59,14 +67,10 @@ export class Batches {
    */
   settled(files: readonly string[]): Promise<void> {
     return new Promise((resolve) => {
-      // Two turns of the event loop first: events already queued in the kernel are read (poll
-      // phase), looked at (dir-tree's setImmediate) and recorded before the files are judged.
-      setImmediate(() =>
-        setImmediate(() => {
-          this.waiters.add({ files, resolve });
-          this.wake();
-        }),
-      );
+      afterQueuedEvents(() => {
+        this.waiters.add({ files, resolve });
+        this.wake();
+      });
     });
   }
 
@@ -106,7 +110,10 @@ export class Batches {
       waiter.resolve();
     }
     if (next !== Number.POSITIVE_INFINITY) {
-      this.wakeTimer = setTimeout(() => this.wake(), next);
+      // Past the queued events too: a process starved for longer than SETTLE_QUIET_MS (a loaded
+      // machine) finds its timer due and the write that followed the truncate still in the
+      // kernel; judged at once, the restart went ahead and the write restarted again.
+      this.wakeTimer = setTimeout(() => afterQueuedEvents(() => this.wake()), next);
       this.wakeTimer.unref();
     }
   }
