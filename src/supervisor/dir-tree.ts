@@ -98,6 +98,17 @@ function identity(st: fs.Stats): string {
   return `${st.dev}:${st.ino}:${st.birthtimeMs}`;
 }
 
+/**
+ * Whether `st` is the directory watched as `dir`. Where the file system keeps no birth time, a
+ * directory whose watcher spoke of itself (deleted, or only chmod-ed) is taken for another, to
+ * be read anew. Once judged the same, it is no longer suspect.
+ */
+function isSameDir(dir: Dir, st: fs.Stats): boolean {
+  if (dir.id !== identity(st) || (dir.suspect && !st.birthtimeMs)) return false;
+  dir.suspect = false;
+  return true;
+}
+
 export class DirTree {
   private readonly dirs = new Map<string, Dir>();
   /** Names the events of this tick were about, per directory ('all': look at every entry). */
@@ -114,9 +125,7 @@ export class DirTree {
     private readonly rules: WatchRules,
     private readonly options: DirTreeOptions,
   ) {
-    this.absent = new AbsentDirs(options.poll, (dir) => {
-      for (const name of this.rules.filesIn(dir)) this.addFile(path.join(dir, name), true);
-    });
+    this.absent = new AbsentDirs(options.poll, (dir) => this.addFilesIn(dir));
   }
 
   /** Watch a tree from this directory down; what is in it now is known, not reported. */
@@ -147,6 +156,11 @@ export class DirTree {
     if (!st || dir.entries.has(name) || kindOf(st) === 'dir') return;
     dir.entries.set(name, { kind: kindOf(st) ?? 'file', sig: signature(st) });
     if (report) this.options.onChange('add', file);
+  }
+
+  /** Watch again the single files wanted in `dir`, which is there anew: those found are added. */
+  private addFilesIn(dir: string): void {
+    for (const name of this.rules.filesIn(dir)) this.addFile(path.join(dir, name), true);
   }
 
   /** Stop watching a single file (after rules.deleteFile()), unless its tree wants it. */
@@ -298,16 +312,10 @@ export class DirTree {
     if (changed) this.options.onChange('change', file);
   }
 
-  /**
-   * Whether the directory at `file` is not the one watched under that name. Where the file
-   * system keeps no birth time, a directory whose watcher spoke of itself (deleted, or only
-   * chmod-ed) is read anew to be sure.
-   */
+  /** Whether the directory at `file` is not the one watched under that name (isSameDir). */
   private replaced(file: string, st: fs.Stats): boolean {
     const sub = this.dirs.get(file);
-    if (sub === undefined || sub.id !== identity(st) || (sub.suspect && !st.birthtimeMs)) return true;
-    sub.suspect = false;
-    return false;
+    return sub === undefined || !isSameDir(sub, st);
   }
 
   /** An entry that is no more: a file is unlinked; a directory, every file below it. */
@@ -331,13 +339,10 @@ export class DirTree {
    */
   private singlesGone(dir: Dir): boolean {
     const st = statDirectory(dir.path);
-    if (st && identity(st) === dir.id && !(dir.suspect && !st.birthtimeMs)) {
-      dir.suspect = false;
-      return false;
-    }
+    if (st && isSameDir(dir, st)) return false;
     for (const [name, entry] of dir.entries) this.drop(dir, name, entry);
     this.forget(dir);
-    for (const name of this.rules.filesIn(dir.path)) this.addFile(path.join(dir.path, name), true);
+    this.addFilesIn(dir.path);
     return true;
   }
 
