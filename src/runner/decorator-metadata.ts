@@ -22,6 +22,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as Swc from '@swc/core';
+import { definesClassFields } from './esbuild-tsconfig.js';
 import type { TransformOutput } from './transform.js';
 
 export interface MetadataTransformer {
@@ -61,7 +62,8 @@ export function setUpMetadata(compilerOptions: Readonly<Record<string, unknown>>
 function swcTransformer(compilerOptions: Readonly<Record<string, unknown>>): MetadataTransformer {
   const { version } = require('@swc/core/package.json') as { version: string };
   const settings = {
-    useDefineForClassFields: defineForClassFields(compilerOptions),
+    // tsc's default target, ES5, when none is set.
+    useDefineForClassFields: definesClassFields(compilerOptions.useDefineForClassFields, compilerOptions.target, 'es5'),
     // tsc without esModuleInterop (allowSyntheticDefaultImports changes only type checks):
     // `import x from 'cjs'` reads `.default` of what require() gives, with no helper.
     noInterop: compilerOptions.esModuleInterop !== true,
@@ -96,13 +98,6 @@ function swcTransformer(compilerOptions: Readonly<Record<string, unknown>>): Met
       return output(load().transformSync(source, options(file, format)), file);
     },
   };
-}
-
-/** tsc's default: class fields are defined (not assigned) from target ES2022 on. */
-function defineForClassFields(compilerOptions: Readonly<Record<string, unknown>>): boolean {
-  if (typeof compilerOptions.useDefineForClassFields === 'boolean') return compilerOptions.useDefineForClassFields;
-  const target = String(compilerOptions.target ?? 'es5').toLowerCase();
-  return target === 'esnext' || (/^es(\d{4})$/.test(target) && Number(target.slice(2)) >= 2022);
 }
 
 /** swc names the source by the path it was given; esbuild's maps name the file itself. */

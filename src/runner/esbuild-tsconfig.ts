@@ -25,6 +25,17 @@ const ESBUILD_KEYS = [
   'alwaysStrict',
 ] as const;
 
+/**
+ * Whether class fields are defined (not assigned): `useDefineForClassFields` if set, else from
+ * target ES2022 on. With no target, tsc takes ES5 and esbuild takes the newest, so the caller
+ * says which it follows (`noTarget`).
+ */
+export function definesClassFields(useDefine: unknown, target: unknown, noTarget: 'es5' | 'esnext'): boolean {
+  if (typeof useDefine === 'boolean') return useDefine;
+  const t = String(target ?? noTarget).toLowerCase();
+  return t === 'esnext' || (/^es\d{4}$/.test(t) && Number(t.slice(2)) >= 2022);
+}
+
 export interface EsbuildTsconfigResult {
   raw: EsbuildTsconfig | undefined;
   /** Every config file read: a change to one needs a restart. */

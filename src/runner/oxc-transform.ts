@@ -23,6 +23,7 @@
  */
 import { extname } from 'node:path';
 import type * as Oxc from 'oxc-transform';
+import { definesClassFields } from './esbuild-tsconfig.js';
 import { loadOxc } from './toolchain.js';
 import type { EsbuildTsconfig, TransformOutput } from './transform.js';
 
@@ -41,7 +42,8 @@ export function oxcOptionsFor(tsconfigRaw: EsbuildTsconfig | undefined): OxcOpti
   const options = tsconfigRaw?.compilerOptions ?? {};
   if (options.preserveValueImports === true) return undefined;
   if (options.importsNotUsedAsValues !== undefined && options.importsNotUsedAsValues !== 'remove') return undefined;
-  const assigned = !definesClassFields(options.useDefineForClassFields, options.target);
+  // esbuild's rule, which tsx follows: no target defines them.
+  const assigned = !definesClassFields(options.useDefineForClassFields, options.target, 'esnext');
   return Object.freeze({
     lang: 'ts',
     sourceType: 'module',
@@ -58,14 +60,6 @@ export function oxcOptionsFor(tsconfigRaw: EsbuildTsconfig | undefined): OxcOpti
     // A decorated file then needs Oxc's helpers, so esbuild compiles it (and swc, for metadata).
     ...(options.experimentalDecorators === true ? { decorator: Object.freeze({ legacy: true }) } : {}),
   });
-}
-
-/** esbuild's rule: class fields are defined unless the tsconfig says otherwise or targets before ES2022. */
-function definesClassFields(useDefine: boolean | undefined, target: string | undefined): boolean {
-  if (typeof useDefine === 'boolean') return useDefine;
-  if (target === undefined) return true;
-  const t = target.toLowerCase();
-  return t === 'esnext' || (/^es\d{4}$/.test(t) && Number(t.slice(2)) >= 2022);
 }
 
 /** Whether Oxc may compile this file, an ES module by `format`. */
