@@ -9,23 +9,13 @@ import { DevhotError, ErrorCodes, type ErrorCode } from '../src/errors.js';
 import { resolvePackageExports, resolvePackageImports } from '../src/runner/package-exports.js';
 import { createResolver, type Resolver } from '../src/runner/resolve.js';
 import { parseJsonc } from '../src/runner/jsonc.js';
-
-type Tree = Record<string, string | { symlink: string }>;
+import { type Tree, writeTree } from './helpers/tree.js';
 
 /** Writes a fixture project into a fresh temp dir; returns its real path. */
 function makeProject(tree: Tree): string {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-resolve-')));
-  writeTree(root, tree);
+  writeTree(root, tree, { esm: false });
   return root;
-}
-
-function writeTree(root: string, tree: Tree): void {
-  for (const [rel, content] of Object.entries(tree)) {
-    const file = path.join(root, rel);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    if (typeof content === 'string') fs.writeFileSync(file, content);
-    else fs.symlinkSync(path.resolve(path.dirname(file), content.symlink), file, 'junction');
-  }
 }
 
 const json = (value: unknown): string => JSON.stringify(value, null, 2);

@@ -28,7 +28,11 @@ interface NativeRef {
  * Compile `nodes` from disk (when `force`, or never compiled) and everything new they import,
  * concurrently. A work list rather than nested awaits, so import cycles cannot deadlock it.
  */
-export async function discover(txn: Transaction, nodes: Iterable<ModuleNode>, force: boolean): Promise<void> {
+export function discover(txn: Transaction, nodes: Iterable<ModuleNode>, force: boolean): Promise<void> {
+  return txn.state.resolver.batch(() => discoverAll(txn, nodes, force));
+}
+
+async function discoverAll(txn: Transaction, nodes: Iterable<ModuleNode>, force: boolean): Promise<void> {
   const inflight = new Set<Promise<void>>();
   const start = (node: ModuleNode, forced: boolean): void => {
     if (txn.discovering.has(node)) return;

@@ -6,12 +6,13 @@
  * own rules apply (extensionless files count, no TS twins, only `.js`/`.json`/`.node` appended).
  *
  * Every stat and realpath is cached until `clear()`: the resolver asks about the same paths for
- * every import of every module.
+ * every import of every module. Most are answered by the directory's listing (dir-listing.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { isMissing } from '../shared/fs-read.js';
 import type { PackageJson } from '../shared/package-json.js';
+import { DIR, DirListings, FILE } from './dir-listing.js';
 
 /** File extensions devhot evaluates itself. */
 export const USER_EXTENSIONS: readonly string[] = Object.freeze(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.json']);
@@ -26,12 +27,10 @@ const TS_TWINS: ReadonlyMap<string, readonly string[]> = new Map([
 ]);
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 
-const FILE = 1;
-const DIR = 2;
-
 export class FileProbe {
   private readonly stats = new Map<string, number>();
   private readonly reals = new Map<string, string>();
+  private readonly listings = new DirListings();
   /** Real root + sep: a project that itself lives under some node_modules is still user code. */
   private readonly rootPrefix: string;
 
@@ -82,7 +81,11 @@ export class FileProbe {
   realpath(file: string): string {
     let real = this.reals.get(file);
     if (real === undefined) {
-      real = realpathOr(file);
+      // A plain file's real path is its directory's (cached once per directory) and its name.
+      real =
+        this.stat(file) === FILE && this.listings.isPlainFile(file)
+          ? path.join(this.realpath(path.dirname(file)), path.basename(file))
+          : realpathOr(file);
       this.reals.set(file, real);
     }
     return real;
@@ -92,9 +95,19 @@ export class FileProbe {
     return file.includes(NODE_MODULES, file.startsWith(this.rootPrefix) ? this.rootPrefix.length - 1 : 0);
   }
 
+  /** A discovery begins (dir-listing.ts): directory listings answer until its `endBatch()`. */
+  beginBatch(): void {
+    this.listings.open();
+  }
+
+  endBatch(): void {
+    this.listings.close();
+  }
+
   clear(): void {
     this.stats.clear();
     this.reals.clear();
+    this.listings.clear();
   }
 
   private probeFile(base: string, inNodeModules: boolean, tried?: string[]): string | undefined {
@@ -128,6 +141,7 @@ export class FileProbe {
 
   private stat(file: string): number {
     let kind = this.stats.get(file);
+    kind ??= this.listings.kindOf(file);
     if (kind === undefined) {
       kind = 0;
       try {

@@ -44,6 +44,8 @@ export interface Resolver {
   resolve(specifier: string, importer: string, kind?: 'import' | 'require'): ResolveResult;
   /** Forget cached fs lookups (files added/removed/renamed, tsconfig/package.json changed). */
   clearCache(): void;
+  /** Resolve many at once (a discovery, before its code runs): directories are listed once, not stat'ed per file. */
+  batch<T>(run: () => Promise<T>): Promise<T>;
   /** Files whose change invalidates resolution (tsconfig chain, package.json files read), absolute. */
   readonly configFiles: ReadonlySet<string>;
 }
@@ -100,6 +102,15 @@ class DevhotResolver implements Resolver {
       this.results.set(key, result);
     }
     return result;
+  }
+
+  async batch<T>(run: () => Promise<T>): Promise<T> {
+    this.files.beginBatch();
+    try {
+      return await run();
+    } finally {
+      this.files.endBatch();
+    }
   }
 
   clearCache(): void {

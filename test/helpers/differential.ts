@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './project.js';
-import { writeTree } from './tree.js';
+import { type Tree, writeTree } from './tree.js';
 
 const DEVHOT = path.join(REPO_ROOT, 'dist', 'src', 'index.js');
 /** tsx's loader, for `node --import` (the fixture has no node_modules of its own). */
@@ -125,11 +125,7 @@ async function runIn(engine: Engine, root: string, entry: string): Promise<Outco
 }
 
 /** Write `tree` (an ESM package unless it has its own package.json) and run `entry` under `reference` and devhot. */
-export async function runBoth(
-  tree: Record<string, string>,
-  entry: string,
-  reference: Engine = 'node',
-): Promise<{ reference: Outcome; devhot: Outcome }> {
+export async function runBoth(tree: Tree, entry: string, reference: Engine = 'node'): Promise<{ reference: Outcome; devhot: Outcome }> {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-diff-')));
   try {
     writeTree(root, { '.driver.mjs': DRIVER, ...tree });
@@ -141,7 +137,7 @@ export async function runBoth(
 }
 
 /** Run `tree` under node and under devhot and assert both did the same; returns what they did. */
-export async function sameAsNode(tree: Record<string, string>, entry = 'main.js'): Promise<Outcome> {
+export async function sameAsNode(tree: Tree, entry = 'main.js'): Promise<Outcome> {
   const { reference, devhot } = await runBoth(tree, entry, 'node');
   assert.deepEqual(devhot, reference, `devhot differs from node\nnode:   ${JSON.stringify(reference)}\ndevhot: ${JSON.stringify(devhot)}`);
   return reference;
@@ -152,7 +148,7 @@ export async function sameAsNode(tree: Record<string, string>, entry = 'main.js'
  * same end (fulfilled, or an error of the same type). Exit codes differ by construction (tsx's
  * entry is the process's main module; devhot's runs under a driver that reports the error).
  */
-export async function sameAsTsx(tree: Record<string, string>, entry = 'main.ts'): Promise<Outcome> {
+export async function sameAsTsx(tree: Tree, entry = 'main.ts'): Promise<Outcome> {
   const { reference, devhot } = await runBoth(tree, entry, 'tsx');
   const end = (o: Outcome) => (o.entry === 'ok' ? 'ok' : o.entry.name);
   const detail = `\ntsx:    ${JSON.stringify(reference)}\ndevhot: ${JSON.stringify(devhot)}`;

@@ -17,7 +17,10 @@ export interface TreeFiles {
   read(rel: string): string;
 }
 
-export function writeTree(root: string, tree: Record<string, string>, options: { esm?: boolean } = {}): TreeFiles {
+/** Paths → contents; `{ symlink }` makes a link to that path (relative to the link's directory). */
+export type Tree = Record<string, string | { symlink: string }>;
+
+export function writeTree(root: string, tree: Tree, options: { esm?: boolean } = {}): TreeFiles {
   const file = (rel: string) => path.join(root, rel);
   const write = (rel: string, content: string) => {
     const abs = file(rel);
@@ -28,7 +31,13 @@ export function writeTree(root: string, tree: Record<string, string>, options: {
   if (options.esm !== false && !('package.json' in tree)) {
     write('package.json', JSON.stringify({ name: 'fixture', private: true, type: 'module' }));
   }
-  for (const [rel, content] of Object.entries(tree)) write(rel, content);
+  for (const [rel, content] of Object.entries(tree)) {
+    if (typeof content === 'string') write(rel, content);
+    else {
+      fs.mkdirSync(path.dirname(file(rel)), { recursive: true });
+      fs.symlinkSync(path.resolve(path.dirname(file(rel)), content.symlink), file(rel), 'junction');
+    }
+  }
   return {
     root,
     file,
