@@ -67,6 +67,17 @@ describe('evaluation order', () => {
     });
     assert.deepEqual(out.lines, ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
   });
+
+  it('a module with 500 imported bindings (each is a scope of its own in the compiled code)', async () => {
+    const tree: Record<string, string> = {};
+    const ids = Array.from({ length: 500 }, (_, i) => i);
+    for (const i of ids) tree[`m${i}.js`] = `export const v = ${i};\n`;
+    const out = await sameAsNode({
+      ...tree,
+      'main.js': `${ids.map((i) => `import { v as v${i} } from './m${i}.js';`).join('\n')}\nconsole.log(${ids.map((i) => `v${i}`).join(' + ')});\n`,
+    });
+    assert.deepEqual(out.lines, [String((500 * 499) / 2)]);
+  });
 });
 
 describe('imported names are checked at link time', () => {

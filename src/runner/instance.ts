@@ -146,6 +146,9 @@ export class ModuleInstance {
   }
 }
 
+/** Binding scopes up to which a module's generators are compiled eagerly (below). 250 passed. */
+const EAGER_LEVELS = 64;
+
 /**
  * Compile a module's code into a function. An ES module becomes nested generators, one per
  * import binding, around the module's own body:
@@ -163,7 +166,8 @@ export class ModuleInstance {
  * too. Without them the cache held the outer wrapper only, and a warm start compiled every
  * generator again: 3,000 modules spent ~360 ms in that lazy compile and ~70 ms reading caches;
  * now ~50 ms and ~160 ms (warm start() 1,055-1,082 ms -> 993-1,035 ms; runner bench project,
- * Node 20, 2 cores, 2026-11-30).
+ * Node 20, 2 cores, 2026-11-30). Not past EAGER_LEVELS bindings: V8 compiles nested functions
+ * eagerly by recursion, and 400 levels overflowed the stack where lazily they did not.
  */
 export function compileBody(version: ModuleVersion, filename: string, sourceMapComment: string, nativeImports = false): CompiledBody {
   const { compiled } = version;
@@ -171,16 +175,17 @@ export function compileBody(version: ModuleVersion, filename: string, sourceMapC
   let footer = '';
   if (compiled.format === 'esm') {
     const imports = compiled.module?.imports ?? [];
-    const opens = ['(function* (__dh__) {"use strict";'];
-    for (let k = 1; k < imports.length; k++) opens.push('yield (function* () {');
-    opens.push(`yield (${compiled.async ? 'async ' : ''}function* () {`);
+    const [o, c] = imports.length <= EAGER_LEVELS ? ['(', ')'] : ['', ''];
+    const opens = [`${o}function* (__dh__) {"use strict";`];
+    for (let k = 1; k < imports.length; k++) opens.push(`yield ${o}function* () {`);
+    opens.push(`yield ${o}${compiled.async ? 'async ' : ''}function* () {`);
     header = opens.join(' ');
-    const closes = ['});'];
+    const closes = [`}${c};`];
     for (let k = imports.length - 1; k >= 0; k--) {
       const local = imports[k]!.local;
-      closes.push(`let ${local} = ${RUNTIME}.v(${k}); ${RUNTIME}.w(${k}, (__dh_v) => { ${local} = __dh_v; }); })${k > 0 ? ';' : ''}`);
+      closes.push(`let ${local} = ${RUNTIME}.v(${k}); ${RUNTIME}.w(${k}, (__dh_v) => { ${local} = __dh_v; }); }${c}${k > 0 ? ';' : ''}`);
     }
-    if (imports.length === 0) closes.push('})');
+    if (imports.length === 0) closes.push(`}${c}`);
     footer = closes.join(' ');
   } else {
     header = `(function (exports, require, module, __filename, __dirname, ${RUNTIME}) {`;
