@@ -79,6 +79,39 @@ test('a second runner on the same project loads every module from the disk cache
   });
 });
 
+test("V8's code cache: a start's modules as scripts, made after they ran; a saved one as a function; both used by the next start", async (t) => {
+  const project = createProject(TREE);
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
+  t.after(() => {
+    project.cleanup();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+  const kinds = () =>
+    Object.fromEntries(
+      cacheFiles(cacheDir)
+        .map((f) => readEntry(f)!)
+        .filter((e) => e.format !== 'json')
+        .map((e) => [`${path.relative(project.root, e.file)}@${e.hash.slice(0, 6)}`, [e.codeCacheKind, (e.codeCache?.length ?? 0) > 0]]),
+    );
+  await withRunner(project, cacheDir, async () => {});
+  for (const [key, [kind]] of Object.entries(kinds())) assert.equal(kind, 'script', key);
+  await withRunner(project, cacheDir, async (runner) => {
+    expectStatus(await runner.update([project.edit('lib/a.ts', '= 1', '= 5')]), 'applied');
+  });
+  const written = kinds();
+  const saved = Object.keys(written).filter((k) => k.startsWith(path.join('lib', 'a.ts')));
+  assert.equal(saved.length, 2, 'both versions of lib/a.ts are on disk');
+  const kindsOf = (keys: string[]) => keys.map((k) => written[k]![0]).sort();
+  assert.deepEqual(kindsOf(saved), ['function', 'script']);
+  for (const [key, [, hasCache]] of Object.entries(written)) assert.ok(hasCache, `${key} has V8's code cache`);
+  // The next start reads the saved version's function cache, the rest as scripts, and runs right.
+  await withRunner(project, cacheDir, async (runner) => {
+    assert.deepEqual(cacheCounts(runner), { memoryHits: 0, diskHits: MODULES, misses: 0 });
+    assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got, [6, true, 4]);
+  });
+  assert.deepEqual(kinds(), written, 'nothing written again');
+});
+
 test('the default cache lives in node_modules/.devhot/cache of the project', async (t) => {
   const project = createProject({ 'main.ts': `export const x: number = 1;\n` });
   t.after(() => project.cleanup());

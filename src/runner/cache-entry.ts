@@ -22,13 +22,14 @@ const FIRST_READ = 64 * 1024;
 
 type Sections = [code: number, codeCache: number, transformMap: number, rewriteInput: number];
 
-interface Header extends Omit<CompiledModule, 'code' | 'codeCache' | 'transformMap' | 'rewriteInput'> {
+interface Header extends Omit<CompiledModule, 'code' | 'codeCache' | 'transformMap' | 'rewriteInput' | 'makeCodeCache'> {
   sections: Sections;
 }
 
 /** The bytes of one entry, to write as they are. */
 export function encodeEntry(compiled: CompiledModule): Buffer[] {
-  const parts = [compiled.code, compiled.codeCache, compiled.transformMap, compiled.rewriteInput].map((part) =>
+  const codeCache = compiled.codeCache ?? compiled.makeCodeCache?.();
+  const parts = [compiled.code, codeCache, compiled.transformMap, compiled.rewriteInput].map((part) =>
     part === null || part === undefined ? undefined : typeof part === 'string' ? Buffer.from(part, 'utf8') : part,
   );
   const header: Header = {
@@ -38,6 +39,7 @@ export function encodeEntry(compiled: CompiledModule): Buffer[] {
     async: compiled.async,
     deps: compiled.deps,
     module: compiled.module,
+    codeCacheKind: compiled.codeCacheKind,
     sections: parts.map((p) => (p ? p.length : -1)) as Sections,
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');

@@ -238,6 +238,7 @@ export class CompileCache {
     const bytes = Buffer.concat(encodeEntry(compiled));
     // On disk now, where the next start reads it: V8's code cache is not needed in memory.
     compiled.codeCache = undefined;
+    compiled.makeCodeCache = undefined;
     // Write then rename, so a concurrent reader never sees half a file.
     const tmp = `${target}.${process.pid}.${++this.writes}.tmp`;
     this.counted(bytes.length);

@@ -27,7 +27,7 @@ import { OxcStart } from './oxc-thread.js';
 import { oxcVersion } from './toolchain.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
-const COMPILER_VERSION = '7';
+const COMPILER_VERSION = '8';
 
 export interface CompiledModule {
   file: string;
@@ -51,6 +51,10 @@ export interface CompiledModule {
    * disk with the module; gone from memory once used or written (instance.ts).
    */
   codeCache?: Buffer | undefined;
+  /** What `codeCache` was made from (instance.ts): the first version's script, or a later version's function. */
+  codeCacheKind?: 'script' | 'function' | undefined;
+  /** Makes a script's code cache when the module is written (compile-cache.ts), after it ran; then dropped. */
+  makeCodeCache?: (() => Buffer) | undefined;
 }
 
 export interface CompilerStats extends CompileCacheStats {

@@ -15,6 +15,7 @@ import vm from 'node:vm';
 import type { ModuleNode, ModuleVersion } from './graph.js';
 import type { HotContext } from './hot.js';
 import type { OwnedResources } from './owned.js';
+import type { CompiledModule } from './compile.js';
 import { RUNTIME } from './rewrite.js';
 
 export type InstanceStatus = 'linking' | 'linked' | 'evaluating' | 'evaluating-async' | 'evaluated';
@@ -162,8 +163,8 @@ const EAGER_LEVELS = 64;
  * after the last line, so code lines keep their numbers.
  *
  * The parentheses tell V8 the functions are called at once: it compiles them with the outer one
- * instead of at their first call, so V8's code cache, made right after the compile, holds them
- * too. Without them the cache held the outer wrapper only, and a warm start compiled every
+ * instead of at their first call, so a code cache made right after the compile (a save's:
+ * `compileFunction`) holds them too. Without them such a cache held the outer wrapper only, and a warm start compiled every
  * generator again: 3,000 modules spent ~360 ms in that lazy compile and ~70 ms reading caches;
  * now ~50 ms and ~160 ms (warm start() 1,055-1,082 ms -> 993-1,035 ms; runner bench project,
  * Node 20, 2 cores, 2026-11-30). Not past EAGER_LEVELS bindings: V8 compiles nested functions
@@ -171,48 +172,99 @@ const EAGER_LEVELS = 64;
  */
 export function compileBody(version: ModuleVersion, filename: string, sourceMapComment: string, nativeImports = false): CompiledBody {
   const { compiled } = version;
-  let header: string;
-  let footer = '';
-  if (compiled.format === 'esm') {
-    const imports = compiled.module?.imports ?? [];
-    const [o, c] = imports.length <= EAGER_LEVELS ? ['(', ')'] : ['', ''];
-    const opens = [`${o}function* (__dh__) {"use strict";`];
-    for (let k = 1; k < imports.length; k++) opens.push(`yield ${o}function* () {`);
-    opens.push(`yield ${o}${compiled.async ? 'async ' : ''}function* () {`);
-    header = opens.join(' ');
-    const closes = [`}${c};`];
-    for (let k = imports.length - 1; k >= 0; k--) {
-      const local = imports[k]!.local;
-      closes.push(`let ${local} = ${RUNTIME}.v(${k}); ${RUNTIME}.w(${k}, (__dh_v) => { ${local} = __dh_v; }); }${c}${k > 0 ? ';' : ''}`);
-    }
-    if (imports.length === 0) closes.push(`}${c}`);
-    footer = closes.join(' ');
-  } else {
-    header = `(function (exports, require, module, __filename, __dirname, ${RUNTIME}) {`;
-    footer = '})';
-  }
-  // compileFunction, not vm.Script: V8 keeps every vm.Script source in its compilation cache
-  // (measured: +7 MB per 1000 updates), and a function body is not cached that way (+0.1 MB).
-  // The `return` sits on the header line, which `lineOffset` hides, so code lines keep their numbers.
-  // V8's code cache goes with the compiled module (compile-cache.ts writes it to disk): a start
-  // from a warm cache skips V8's compilation. Not with an inline source map (--inspect): that
-  // source is another one each run.
-  const codeCache = sourceMapComment === '' ? compiled.codeCache : undefined;
-  const prefix = `return ${header}\n`;
+  const [header, footer] = wrapperOf(compiled);
+  // Not with an inline source map (--inspect): that source is another one each run.
+  const cacheable = sourceMapComment === '';
+  const stored = cacheable ? compiled.codeCache : undefined;
+  // The first version as a script, later ones as functions (see `compileScript`); a first version
+  // whose cache a save wrote, as the function it was.
+  const asScript = version.number === 1 && !(stored && compiled.codeCacheKind === 'function');
+  const codeCache = stored && (compiled.codeCacheKind === 'script') === asScript ? stored : undefined;
+  // Used (or rejected: another V8, other flags) it is not needed again.
+  compiled.codeCache = undefined;
+  // The header sits on a line of its own, which `lineOffset` hides, so code lines keep their numbers.
+  const prefix = asScript ? `${header}\n` : `return ${header}\n`;
   const source = `${prefix}${compiled.code}\n${footer}${sourceMapComment}`;
-  const outer = vm.compileFunction(source, [], {
+  const options = {
     filename,
     lineOffset: -1,
     // The module's own import() goes to the runner (rewrite.ts); one inside eval code, which the
     // rewrite never sees, goes to Node's loader, whose hooks hand user files to the runner.
     ...(nativeImports ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER } : {}),
-    ...(codeCache ? { cachedData: codeCache } : { produceCachedData: sourceMapComment === '' }),
-  }) as ReturnType<typeof vm.compileFunction> & { cachedData?: Buffer; cachedDataRejected?: boolean };
-  // Used (or rejected: another V8, other flags) it is not needed again; produced, it is written with the module.
-  compiled.codeCache = codeCache === undefined && outer.cachedData ? outer.cachedData : undefined;
+  };
+  const outer = asScript
+    ? compileScript(compiled, source, options, codeCache, cacheable)
+    : compileFunction(compiled, source, options, codeCache, cacheable);
   // The code once, not twice: V8 keeps the function's source (flattened into one string), and a
   // slice of it shares its characters, where `compiled.code` was a copy of its own (heap after a
   // warm start of 3,000 modules: 62.2 -> 57.7 MB; Node 20, 2026-11-30).
   compiled.code = source.slice(prefix.length, prefix.length + compiled.code.length);
+  return outer;
+}
+
+type CompileOptions = { filename: string; lineOffset: number; importModuleDynamically?: number };
+
+/**
+ * A module's first version: a vm.Script, whose V8 code cache can be made at any time
+ * (`createCachedData`). compile-cache.ts makes it when it writes the module, after the start:
+ * made right after each compile (compileFunction's `produceCachedData`), 3,000 caches cost the
+ * main thread ~130-220 ms of an empty-cache start (start() median 2,342 -> 2,122 ms, runs
+ * alternating; runner bench project, Node 20, 2 cores, 2026-11-30), and a cache made once the
+ * module has run also holds the functions it ran.
+ */
+function compileScript(
+  compiled: CompiledModule,
+  source: string,
+  options: CompileOptions,
+  codeCache: Buffer | undefined,
+  cacheable: boolean,
+): CompiledBody {
+  const script = new vm.Script(source, { ...options, ...(codeCache ? { cachedData: codeCache } : {}) });
+  if (!codeCache && cacheable) {
+    compiled.codeCacheKind = 'script';
+    compiled.makeCodeCache = () => script.createCachedData();
+  }
+  return script.runInThisContext() as CompiledBody;
+}
+
+/**
+ * Later versions (a save): a function, whose code cache is made with it. V8 keeps every
+ * vm.Script's source in its compilation cache (measured: +7 MB per 1000 updates), and a function
+ * body is not cached that way (+0.1 MB); first versions add one script per module at most.
+ */
+function compileFunction(
+  compiled: CompiledModule,
+  source: string,
+  options: CompileOptions,
+  codeCache: Buffer | undefined,
+  cacheable: boolean,
+): CompiledBody {
+  const outer = vm.compileFunction(source, [], {
+    ...options,
+    ...(codeCache ? { cachedData: codeCache } : { produceCachedData: cacheable }),
+  }) as ReturnType<typeof vm.compileFunction> & { cachedData?: Buffer };
+  if (!codeCache && outer.cachedData) {
+    compiled.codeCache = outer.cachedData;
+    compiled.codeCacheKind = 'function';
+    compiled.makeCodeCache = undefined;
+  }
   return outer() as CompiledBody;
+}
+
+/** The openings and closings around a module's code (see `compileBody`). */
+function wrapperOf(compiled: CompiledModule): [header: string, footer: string] {
+  if (compiled.format !== 'esm') return [`(function (exports, require, module, __filename, __dirname, ${RUNTIME}) {`, '})'];
+  const imports = compiled.module?.imports ?? [];
+  const [o, c] = imports.length <= EAGER_LEVELS ? ['(', ')'] : ['', ''];
+  // The outermost always: a script's statement cannot be a nameless function.
+  const opens = ['(function* (__dh__) {"use strict";'];
+  for (let k = 1; k < imports.length; k++) opens.push(`yield ${o}function* () {`);
+  opens.push(`yield ${o}${compiled.async ? 'async ' : ''}function* () {`);
+  const closes = [`}${c};`];
+  for (let k = imports.length - 1; k >= 0; k--) {
+    const local = imports[k]!.local;
+    closes.push(`let ${local} = ${RUNTIME}.v(${k}); ${RUNTIME}.w(${k}, (__dh_v) => { ${local} = __dh_v; }); }${k > 0 ? `${c};` : ')'}`);
+  }
+  if (imports.length === 0) closes.push('})');
+  return [opens.join(' '), closes.join(' ')];
 }
