@@ -4,11 +4,13 @@
  * and ends it.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { test } from 'node:test';
 import { OxcThread } from '../src/runner/oxc-thread.js';
 import { oxcOptionsFor, transformWithOxc } from '../src/runner/oxc-transform.js';
 import { poll } from './helpers/poll.js';
-import { expectStatus, namespaceOf, projectWithRunner } from './helpers/project.js';
+import { REPO_ROOT, createProject, expectStatus, namespaceOf, projectWithRunner } from './helpers/project.js';
 
 const OPTIONS = oxcOptionsFor({ compilerOptions: { experimentalDecorators: true } })!;
 
@@ -82,4 +84,26 @@ test('a start of many modules compiles some in the thread; saves compile here', 
   expectStatus(await runner.update([project.edit('m0/l1.ts', '= 1', '= 1001')]), 'applied');
   assert.equal(namespaceOf(runner, project.file('main.ts')).sum, total + 1000);
   assert.equal(runner.compilerStats.offThread, offThread, 'the save compiled on the main thread');
+});
+
+test("where no thread may be made (Node's permission model without --allow-worker), the start compiles here", (t) => {
+  const ids = Array.from({ length: 60 }, (_, i) => i);
+  const tree: Record<string, string> = {
+    'main.ts': `${ids.map((i) => `import { v${i} } from './m${i}.ts';`).join('\n')}\nconsole.log('sum', ${ids.map((i) => `v${i}`).join(' + ')});\n`,
+  };
+  for (const i of ids) tree[`m${i}.ts`] = `export const v${i}: number = ${i};\n`;
+  const project = createProject(tree);
+  t.after(() => project.cleanup());
+  const driver = `const { createRunner } = await import(${JSON.stringify(path.join(REPO_ROOT, 'dist', 'src', 'index.js'))});
+const runner = createRunner({ root: ${JSON.stringify(project.root)}, entry: 'main.ts', cacheDir: false });
+const result = await runner.start();
+console.log(JSON.stringify({ status: result.status, offThread: runner.compilerStats.offThread }));`;
+  const permission = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
+  const out = execFileSync(process.execPath, [permission, '--allow-fs-read=*', '--allow-addons', '--input-type=module', '-e', driver], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const [sum, report] = out.trim().split('\n');
+  assert.equal(sum, `sum ${(60 * 59) / 2}`);
+  assert.deepEqual(JSON.parse(report!), { status: 'applied', offThread: 0 });
 });

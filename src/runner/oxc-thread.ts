@@ -53,7 +53,13 @@ export class OxcStart {
 
   transform(file: string, source: string): Promise<TransformOutput | undefined> | TransformOutput | undefined {
     if (this.#files < 0 || ++this.#files <= THREAD_AFTER) return transformWithOxc(file, source, this.options);
-    this.#thread ??= new OxcThread(this.options);
+    try {
+      this.#thread ??= new OxcThread(this.options);
+    } catch {
+      // No threads here (Node's permission model without --allow-worker): this start compiles here.
+      this.#files = -1;
+      return transformWithOxc(file, source, this.options);
+    }
     return this.#thread.transform(file, source);
   }
 }
