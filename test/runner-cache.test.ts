@@ -8,7 +8,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { readEntry } from '../src/runner/cache-entry.js';
-import type { CompileCacheStats } from '../src/runner/compile-cache.js';
 import { createRunner, type Runner } from '../src/runner/runner.js';
 import { cacheFiles } from './helpers/cache-files.js';
 import { G, createProject, expectStatus, namespaceOf, projectWithRunner, type Project } from './helpers/project.js';
@@ -33,13 +32,6 @@ async function withRunner<T>(project: Project, cacheDir: string | undefined, fn:
   }
 }
 
-/** The cache's counts (not how many files the Oxc thread compiled: that depends on when it came up). */
-const cacheCounts = ({ compilerStats: { memoryHits, diskHits, misses } }: { compilerStats: CompileCacheStats }) => ({
-  memoryHits,
-  diskHits,
-  misses,
-});
-
 test('a second runner on the same project loads every module from the disk cache', async (t) => {
   const project = createProject(TREE);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
@@ -48,7 +40,7 @@ test('a second runner on the same project loads every module from the disk cache
     fs.rmSync(cacheDir, { recursive: true, force: true });
   });
 
-  const first = await withRunner(project, cacheDir, async (runner) => cacheCounts(runner));
+  const first = await withRunner(project, cacheDir, async (runner) => ({ ...runner.compilerStats }));
   assert.deepEqual(first, { memoryHits: 0, diskHits: 0, misses: MODULES });
   assert.equal(cacheFiles(cacheDir).length, MODULES);
   // V8's code cache of every module that was compiled to a function goes with it (JSON is not).
@@ -58,7 +50,7 @@ test('a second runner on the same project loads every module from the disk cache
     assert.ok(entry.codeCache && entry.codeCache.length > 0, `${entry.file} has V8's code cache`);
 
   await withRunner(project, cacheDir, async (runner) => {
-    assert.deepEqual(cacheCounts(runner), { memoryHits: 0, diskHits: MODULES, misses: 0 });
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES, misses: 0 });
     const main = namespaceOf(runner, project.file('main.ts'));
     assert.deepEqual(main.got, [2, true, 4]);
     // Source maps come back from the cache too: the stack points at the .ts line.
@@ -74,7 +66,7 @@ test('a second runner on the same project loads every module from the disk cache
   // One file changed: one miss, the rest from disk.
   project.edit('lib/a.ts', '= 1', '= 10');
   await withRunner(project, cacheDir, async (runner) => {
-    assert.deepEqual(cacheCounts(runner), { memoryHits: 0, diskHits: MODULES - 1, misses: 1 });
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES - 1, misses: 1 });
     assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got, [11, true, 4]);
   });
 });
@@ -106,7 +98,7 @@ test("V8's code cache: a start's modules as scripts, made after they ran; a save
   for (const [key, [, hasCache]] of Object.entries(written)) assert.ok(hasCache, `${key} has V8's code cache`);
   // The next start reads the saved version's function cache, the rest as scripts, and runs right.
   await withRunner(project, cacheDir, async (runner) => {
-    assert.deepEqual(cacheCounts(runner), { memoryHits: 0, diskHits: MODULES, misses: 0 });
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES, misses: 0 });
     assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got, [6, true, 4]);
   });
   assert.deepEqual(kinds(), written, 'nothing written again');
@@ -131,7 +123,7 @@ test('a damaged cache entry is recompiled, not trusted', async (t) => {
   fs.writeFileSync(entry!, '{"trunc');
   G.__t_cache_damaged = undefined;
   await withRunner(project, cacheDir, async (runner) => {
-    assert.deepEqual(cacheCounts(runner), { memoryHits: 0, diskHits: 0, misses: 1 });
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 0, misses: 1 });
   });
   assert.equal(G.__t_cache_damaged, 'ok');
 });
@@ -140,10 +132,10 @@ test('an unchanged save is answered from memory; an edit compiles once', async (
   const { project, runner } = projectWithRunner(t, { 'main.ts': `export const v = 1;\n`, 'dep.ts': `export const d = 1;\n` });
   project.write('main.ts', `import './dep.ts';\nexport const v = 1;\n`);
   await runner.start();
-  assert.deepEqual(cacheCounts(runner), { memoryHits: 0, diskHits: 0, misses: 2 });
+  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 0, misses: 2 });
   expectStatus(await runner.update([project.file('main.ts')]), 'unchanged');
-  assert.deepEqual(cacheCounts(runner), { memoryHits: 1, diskHits: 0, misses: 2 });
+  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 1, diskHits: 0, misses: 2 });
   expectStatus(await runner.update([project.edit('main.ts', 'v = 1', 'v = 2')]), 'applied');
   // Only the saved file is compiled again; its unchanged dependency is not even read.
-  assert.deepEqual(cacheCounts(runner), { memoryHits: 1, diskHits: 0, misses: 3 });
+  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 1, diskHits: 0, misses: 3 });
 });

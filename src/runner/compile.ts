@@ -23,7 +23,6 @@ import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 import type { MetadataTransformer } from './decorator-metadata.js';
 import { oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js';
-import { OxcStart } from './oxc-thread.js';
 import { oxcVersion } from './toolchain.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
@@ -57,11 +56,6 @@ export interface CompiledModule {
   makeCodeCache?: (() => Buffer) | undefined;
 }
 
-export interface CompilerStats extends CompileCacheStats {
-  /** Files Oxc compiled in its thread (oxc-thread.ts) at a start. */
-  offThread: number;
-}
-
 export interface CompilerOptions {
   /** Directory for the disk cache, or false to keep it in memory only. */
   cacheDir: string | false;
@@ -80,10 +74,8 @@ export interface Compiler {
   /** Hold the disk cache writes until `resumeWrites()` and a while after (an update: compile-cache.ts, `defer`). */
   deferWrites(): void;
   resumeWrites(): void;
-  /** Compile with Oxc in a thread of its own (oxc-thread.ts) until `useThread(false)`: a start. */
-  useThread(on: boolean): void;
-  /** Cache hits and misses since creation, and files compiled in the Oxc thread, for the benchmark and the debug log. */
-  readonly stats: CompilerStats;
+  /** Cache hits and misses since creation, for the benchmark and the debug log. */
+  readonly stats: CompileCacheStats;
 }
 
 export function createCompiler(options: CompilerOptions): Compiler {
@@ -101,7 +93,9 @@ export function createCompiler(options: CompilerOptions): Compiler {
    * would not, or the rewrite cannot parse what it gave (syntax it keeps that esbuild lowers).
    * A user's error shows as esbuild reports it, so it reads the same whichever ran first.
    */
-  const viaOxc = (file: string, hash: string, format: ModuleFormat, out: TransformOutput | undefined) => {
+  const viaOxc = (file: string, source: string, hash: string, format: ModuleFormat, esbuildOptions: TransformOptions) => {
+    if (!oxc || !oxcCompiles(file, formatOf(esbuildOptions))) return undefined;
+    const out = transformWithOxc(file, source, oxc);
     if (!out) return undefined;
     try {
       return cache.store(finish(file, hash, format, out.code, out.map));
@@ -121,14 +115,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
     return { hash, format };
   };
 
-  const stats: CompilerStats = Object.assign(cache.stats, { offThread: 0 });
-  const oxcStart = oxc ? new OxcStart(oxc) : undefined;
   return {
-    stats,
-    useThread(on) {
-      if (on) oxcStart?.begin();
-      else stats.offThread += oxcStart?.end() ?? 0;
-    },
+    stats: cache.stats,
     flush: () => cache.flush(),
     deferWrites: () => cache.defer(),
     resumeWrites: () => cache.resume(),
@@ -136,11 +124,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
       const start = begin(file, source);
       if ('done' in start) return start.done;
       const esbuildOptions = transformOptions(file, options.tsconfigRaw, start.format);
-      if (oxcStart && oxcCompiles(file, formatOf(esbuildOptions))) {
-        const out = await oxcStart.transform(file, source);
-        const compiled = viaOxc(file, start.hash, start.format, out);
-        if (compiled) return compiled;
-      }
+      const compiled = viaOxc(file, source, start.hash, start.format, esbuildOptions);
+      if (compiled) return compiled;
       let out = await transformFile(source, esbuildOptions);
       if (needsMetadata(source, out)) out = await metadata!.transform(file, source, formatOf(esbuildOptions));
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
@@ -149,10 +134,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
       const start = begin(file, source);
       if ('done' in start) return start.done;
       const esbuildOptions = transformOptions(file, options.tsconfigRaw, start.format);
-      if (oxc && oxcCompiles(file, formatOf(esbuildOptions))) {
-        const compiled = viaOxc(file, start.hash, start.format, transformWithOxc(file, source, oxc));
-        if (compiled) return compiled;
-      }
+      const compiled = viaOxc(file, source, start.hash, start.format, esbuildOptions);
+      if (compiled) return compiled;
       let out = transformFileSync(source, esbuildOptions);
       if (needsMetadata(source, out)) out = metadata!.transformSync(file, source, formatOf(esbuildOptions));
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));

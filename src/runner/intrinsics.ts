@@ -5,10 +5,5 @@
  * there. (Node's internals keep "primordials" for the same reason.) Async functions and `await`
  * use the intrinsic Promise anyway; these are for the explicit calls.
  */
-import { Worker } from 'node:worker_threads';
-
 export const SafePromise: PromiseConstructor = Promise;
 export const safeSetTimeout: typeof setTimeout = setTimeout;
-export const safeSetImmediate: typeof setImmediate = setImmediate;
-/** The Worker class: native-loads.ts replaces the module's export with one that owns the user's workers. */
-export const SafeWorker: typeof Worker = Worker;

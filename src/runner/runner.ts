@@ -148,13 +148,7 @@ class DevhotRunner implements Runner {
     const txn = new Transaction(state);
     state.entry = txn.node(options.entry);
     const missesBefore = state.compiler.stats.misses;
-    state.compiler.useThread(true);
-    let outcome: UpdateResult;
-    try {
-      outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
-    } finally {
-      state.compiler.useThread(false);
-    }
+    const outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
     // esbuild's service keeps the memory a big compile needed (transform.ts).
     if (state.compiler.stats.misses - missesBefore >= RECYCLE_ESBUILD_AFTER) recycleEsbuild();
     if (outcome.status === 'error') {
