@@ -110,11 +110,23 @@ export function readEntry(path: string): CompiledModule | undefined {
     const entry = {
       ...fields,
       code: scratch.toString('utf8', codeAt, codeEnd),
-      codeCache: cacheLength >= 0 ? Buffer.from(scratch.subarray(codeEnd, codeEnd + cacheLength)) : undefined,
+      codeCache: cacheLength >= 0 ? copyOut(codeEnd, cacheLength) : undefined,
     } as CompiledModule;
     mapsFromDisk(entry, path);
     return entry;
   });
+}
+
+/**
+ * `length` bytes of `scratch` from `at`, in a buffer of their own. A copy (`scratch` is read into
+ * again), by memcpy: `Buffer.from(scratch.subarray(...))` takes the array-like path, 86 ms for
+ * 3,000 copies of 8 kB against 14 ms (Node 20, 2026-11-30); in a warm start of 3,000 modules
+ * (~55 ms of its CPU profile) the main thread's CPU went 830 -> 820 ms, at the median of 6.
+ */
+function copyOut(at: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  scratch.copy(out, 0, at, at + length);
+  return out;
 }
 
 /** The transform map and the rewrite's input of the entry in `path`; nulls when it is gone or damaged. */
