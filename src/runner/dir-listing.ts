@@ -4,7 +4,8 @@
  * 3,000 modules the resolver's stat and realpath calls, one or two per imported file, took
  * ~100 ms of the app's main thread (CPU profile); ~30 directory reads answer them. Warm start()
  * at 3,000 modules, runs alternating with the build before: median 978 -> 935 ms, and on a busier
- * hour 1,464 -> 1,372 ms (runner bench project, Node 20, 2 cores, 2026-11-30).
+ * hour 1,464 -> 1,372 ms; the main thread's CPU 920 -> 850 ms (medians of 6; runner bench
+ * project, Node 20, 2 cores, 2026-11-30).
  *
  * The listing answers only what it knows for certain, and says `undefined` ("ask the file
  * system") otherwise:

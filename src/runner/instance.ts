@@ -163,12 +163,14 @@ const EAGER_LEVELS = 64;
  * after the last line, so code lines keep their numbers.
  *
  * The parentheses tell V8 the functions are called at once: it compiles them with the outer one
- * instead of at their first call, so a code cache made right after the compile (a save's:
- * `compileFunction`) holds them too. Without them such a cache held the outer wrapper only, and a warm start compiled every
- * generator again: 3,000 modules spent ~360 ms in that lazy compile and ~70 ms reading caches;
- * now ~50 ms and ~160 ms (warm start() 1,055-1,082 ms -> 993-1,035 ms; runner bench project,
- * Node 20, 2 cores, 2026-11-30). Not past EAGER_LEVELS bindings: V8 compiles nested functions
- * eagerly by recursion, and 400 levels overflowed the stack where lazily they did not.
+ * instead of pre-parsing them and compiling each at its first call, and a code cache made right
+ * after the compile (a save's: `compileFunction`) holds them too. Without them a warm start of
+ * 3,000 modules compiled every generator level again (~360 ms of its CPU profile, against ~50 ms
+ * with them); warm start() 1,055-1,082 -> 993-1,035 ms with function caches, and with a start's
+ * script caches the main thread's CPU 1,020 -> 890 ms at the median of 6 runs alternating
+ * (runner bench project, Node 20, 2 cores, 2026-11-30). Not past EAGER_LEVELS bindings: V8
+ * compiles nested functions eagerly by recursion, and 400 levels overflowed the stack where
+ * lazily they did not.
  */
 export function compileBody(version: ModuleVersion, filename: string, sourceMapComment: string, nativeImports = false): CompiledBody {
   const { compiled } = version;
@@ -208,9 +210,10 @@ type CompileOptions = { filename: string; lineOffset: number; importModuleDynami
  * A module's first version: a vm.Script, whose V8 code cache can be made at any time
  * (`createCachedData`). compile-cache.ts makes it when it writes the module, after the start:
  * made right after each compile (compileFunction's `produceCachedData`), 3,000 caches cost the
- * main thread ~130-220 ms of an empty-cache start (start() median 2,342 -> 2,122 ms, runs
- * alternating; runner bench project, Node 20, 2 cores, 2026-11-30), and a cache made once the
- * module has run also holds the functions it ran.
+ * main thread of an empty-cache start ~130-220 ms (start() median 2,342 -> 2,122 ms in runs
+ * alternating with that build; at a busier hour the main thread's CPU 3,290 -> 2,560 ms; runner
+ * bench project, Node 20, 2 cores, 2026-11-30), and a cache made once the module has run also
+ * holds the functions it ran. A warm start is no slower (main thread 910 -> 920 ms).
  */
 function compileScript(
   compiled: CompiledModule,
