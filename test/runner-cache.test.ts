@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { readEntry } from '../src/runner/cache-entry.js';
 import { createRunner, type Runner } from '../src/runner/runner.js';
 import { cacheFiles } from './helpers/cache-files.js';
+import type { After } from './helpers/poll.js';
 import { G, createProject, expectStatus, namespaceOf, projectWithRunner, type Project } from './helpers/project.js';
 
 const TREE = {
@@ -32,13 +33,19 @@ async function withRunner<T>(project: Project, cacheDir: string | undefined, fn:
   }
 }
 
-test('a second runner on the same project loads every module from the disk cache', async (t) => {
+/** TREE in a project of its own, and an empty cache directory, both removed after the test. */
+function treeWithCacheDir(t: After): { project: Project; cacheDir: string } {
   const project = createProject(TREE);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
   t.after(() => {
     project.cleanup();
     fs.rmSync(cacheDir, { recursive: true, force: true });
   });
+  return { project, cacheDir };
+}
+
+test('a second runner on the same project loads every module from the disk cache', async (t) => {
+  const { project, cacheDir } = treeWithCacheDir(t);
 
   const first = await withRunner(project, cacheDir, async (runner) => ({ ...runner.compilerStats }));
   assert.deepEqual(first, { memoryHits: 0, diskHits: 0, misses: MODULES });
@@ -72,12 +79,7 @@ test('a second runner on the same project loads every module from the disk cache
 });
 
 test("V8's code cache: a start's modules as scripts, made after they ran; a saved one as a function; both used by the next start", async (t) => {
-  const project = createProject(TREE);
-  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
-  t.after(() => {
-    project.cleanup();
-    fs.rmSync(cacheDir, { recursive: true, force: true });
-  });
+  const { project, cacheDir } = treeWithCacheDir(t);
   const kinds = () =>
     Object.fromEntries(
       cacheFiles(cacheDir)

@@ -194,9 +194,8 @@ export function compileBody(version: ModuleVersion, filename: string, sourceMapC
     // rewrite never sees, goes to Node's loader, whose hooks hand user files to the runner.
     ...(nativeImports ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER } : {}),
   };
-  const outer = asScript
-    ? compileScript(compiled, source, options, codeCache, cacheable)
-    : compileFunction(compiled, source, options, codeCache, cacheable);
+  const input: CompileInput = { compiled, source, options, codeCache, cacheable };
+  const outer = asScript ? compileScript(input) : compileFunction(input);
   // The code once, not twice: V8 keeps the function's source (flattened into one string), and a
   // slice of it shares its characters, where `compiled.code` was a copy of its own (heap after a
   // warm start of 3,000 modules: 62.2 -> 57.7 MB; Node 20, 2026-11-30).
@@ -204,7 +203,14 @@ export function compileBody(version: ModuleVersion, filename: string, sourceMapC
   return outer;
 }
 
-type CompileOptions = { filename: string; lineOffset: number; importModuleDynamically?: number };
+/** What compileScript and compileFunction compile: `codeCache` to use, or none (`cacheable`: make one). */
+interface CompileInput {
+  compiled: CompiledModule;
+  source: string;
+  options: { filename: string; lineOffset: number; importModuleDynamically?: number };
+  codeCache: Buffer | undefined;
+  cacheable: boolean;
+}
 
 /**
  * A module's first version: a vm.Script, whose V8 code cache can be made at any time
@@ -215,13 +221,7 @@ type CompileOptions = { filename: string; lineOffset: number; importModuleDynami
  * bench project, Node 20, 2 cores, 2026-11-30), and a cache made once the module has run also
  * holds the functions it ran. A warm start is no slower (main thread 910 -> 920 ms).
  */
-function compileScript(
-  compiled: CompiledModule,
-  source: string,
-  options: CompileOptions,
-  codeCache: Buffer | undefined,
-  cacheable: boolean,
-): CompiledBody {
+function compileScript({ compiled, source, options, codeCache, cacheable }: CompileInput): CompiledBody {
   const script = new vm.Script(source, { ...options, ...(codeCache ? { cachedData: codeCache } : {}) });
   if (!codeCache && cacheable) {
     compiled.codeCacheKind = 'script';
@@ -235,13 +235,7 @@ function compileScript(
  * vm.Script's source in its compilation cache (measured: +7 MB per 1000 updates), and a function
  * body is not cached that way (+0.1 MB); first versions add one script per module at most.
  */
-function compileFunction(
-  compiled: CompiledModule,
-  source: string,
-  options: CompileOptions,
-  codeCache: Buffer | undefined,
-  cacheable: boolean,
-): CompiledBody {
+function compileFunction({ compiled, source, options, codeCache, cacheable }: CompileInput): CompiledBody {
   const outer = vm.compileFunction(source, [], {
     ...options,
     ...(codeCache ? { cachedData: codeCache } : { produceCachedData: cacheable }),
