@@ -8,6 +8,31 @@ import { DevhotError, ErrorCodes } from '../src/errors.js';
 import { setUpMetadata } from '../src/runner/decorator-metadata.js';
 import { G, expectStatus, projectWithRunner, rejection, startProject } from './helpers/project.js';
 
+test("syntax error in a plain .js file (found by the rewrite's parser): file, line, column and frame; old code keeps working", async (t) => {
+  const { project, runner, ns } = await startProject(
+    t,
+    {
+      'util.js': `export const twice = (n) => n * 2;\n`,
+      'main.js': `import { twice } from './util.js';\nexport const four = () => twice(2);\n`,
+    },
+    { entry: 'main.js' },
+  );
+  const result = expectStatus(
+    await runner.update([project.write('util.js', `const base = 2;\nexport const twice = (n) => n * ;\n`)]),
+    'error',
+  );
+  assert.equal(result.phase, 'transform');
+  assert.equal(result.error.code, ErrorCodes.TRANSFORM);
+  assert.equal(result.error.file, project.file('util.js'));
+  assert.equal(result.error.line, 2);
+  assert.equal(result.error.column, 33);
+  assert.match(result.error.frame ?? '', />\s*2 \|\s+export const twice = \(n\) => n \* ;/);
+  assert.match(result.error.message, /util\.js/);
+  assert.equal(ns('main.js').four(), 4);
+  expectStatus(await runner.update([project.write('util.js', `export const twice = (n) => n * 3;\n`)]), 'applied');
+  assert.equal(ns('main.js').four(), 6);
+});
+
 test('syntax error in a .ts file: transform error with file, line, column and frame; old code keeps working', async (t) => {
   const { project, runner, ns } = await startProject(t, {
     'greet.ts': `export function greet(name: string): string {\n  return 'hello ' + name;\n}\n`,
