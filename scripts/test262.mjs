@@ -43,7 +43,7 @@
  *   - negative test: the import/start() rejects with the expected type; for phase parse or
  *     resolution the module body must not have run ($DONOTEVALUATE not reached).
  *   devhot's error: start() rejects with a DevhotError whose cause is the error payload. A
- *   DEVHOT_ERR_TRANSFORM is a SyntaxError found while compiling (esbuild or acorn); for a link
+ *   DEVHOT_ERR_TRANSFORM is a SyntaxError found while compiling (esbuild or meriyah); for a link
  *   error (DEVHOT_ERR_LINK) or an
  *   evaluation error the payload message is `Name: message` (a thrown non-Error arrives as
  *   `Error: String(value)`, read back as Test262Error or a thrown string where recognisable).

@@ -190,7 +190,7 @@ describe("import() errors are Node's", () => {
         `const attempt = async (label, fn) => { try { const m = await fn(); console.log(label, 'ok', Object.keys(m)); } catch (e) { console.log(label); show(e); } };`,
         `await attempt('missing file', () => import('./nope.js'));`,
         `await attempt('missing package', () => import('no-such-package'));`,
-        // The parser's words differ (V8's against acorn's); the error's type must not.
+        // The parser's words differ (V8's against meriyah's); the error's type must not.
         `try { await import('./syntax.js'); } catch (e) { console.log('syntax', e.constructor.name, e instanceof SyntaxError); }`,
         `await attempt('toString throws', () => import({ toString() { throw new RangeError('no string'); } }));`,
         `await attempt('options not object', () => import('./plain.js', 1));`,

@@ -1,15 +1,15 @@
 /**
- * acorn's ESTree nodes as the rewrite reads them, and the few facts about declarations it needs:
+ * meriyah's ESTree nodes as the rewrite reads them, and the few facts about declarations it needs:
  * which names a binding pattern declares, which `var`s a function body hoists, which names a
  * statement list declares lexically.
  */
 
-/** acorn's nodes, loosely: the code here reads fields by node type. */
+/** meriyah's nodes, loosely: the code here reads fields by node type. */
 export interface AstNode {
   type: string;
   start: number;
   end: number;
-  // biome-ignore lint/suspicious/noExplicitAny: acorn's ESTree nodes, read by node type
+  // biome-ignore lint/suspicious/noExplicitAny: ESTree nodes, read by node type
   [key: string]: any;
 }
 

@@ -26,7 +26,7 @@ import { oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js
 import { oxcVersion } from './toolchain.js';
 
 /** Bump when the rewrite's output changes, so stale disk caches are not reused. */
-const COMPILER_VERSION = '8';
+const COMPILER_VERSION = '9';
 
 export interface CompiledModule {
   file: string;

@@ -1,22 +1,23 @@
 /**
- * The compile toolchain (Oxc's transformer, esbuild, acorn, magic-string, remapping), loaded at
+ * The compile toolchain (Oxc's transformer, esbuild, meriyah, magic-string, remapping), loaded at
  * its first use. A start from the disk cache runs none of it, and importing it took ~85 ms of the
  * app process's ~135 ms of loading the runner (esbuild's API 44 ms, acorn 18, magic-string 11,
- * remapping 14; Node 20, 2 cores, 2026-11-30; oxc-transform, 19 ms, came later), before the start
+ * remapping 14; Node 20, 2 cores, 2026-11-30; oxc-transform, 19 ms, and meriyah, 18 ms in place
+ * of acorn, came later), before the start
  * could begin. A start that compiles loads it
  * at its first miss; one from the cache, at the first save.
  */
 import { createRequire } from 'node:module';
 import type Remapping from '@jridgewell/remapping';
-import type * as Acorn from 'acorn';
 import type * as Esbuild from 'esbuild';
 import type MagicStringClass from 'magic-string';
+import type * as Meriyah from 'meriyah';
 import type * as Oxc from 'oxc-transform';
 
 const require = createRequire(import.meta.url);
 
 let esbuildApi: typeof Esbuild | undefined;
-let acorn: typeof Acorn | undefined;
+let meriyah: typeof Meriyah | undefined;
 let magicString: typeof MagicStringClass | undefined;
 let remappingFn: typeof Remapping | undefined;
 let oxc: typeof Oxc | undefined;
@@ -32,7 +33,7 @@ export const loadEsbuild = (): typeof Esbuild => (esbuildApi ??= require('esbuil
 /** Whether esbuild's API was loaded (its service may run). */
 export const esbuildLoaded = (): boolean => esbuildApi !== undefined;
 
-export const loadAcorn = (): typeof Acorn => (acorn ??= require('acorn') as typeof Acorn);
+export const loadMeriyah = (): typeof Meriyah => (meriyah ??= require('meriyah') as typeof Meriyah);
 
 export function loadMagicString(): typeof MagicStringClass {
   // An ES module (require(esm), Node >= 20.19): its class is the default export.
