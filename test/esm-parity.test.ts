@@ -255,6 +255,36 @@ describe('names and scope', () => {
     });
   });
 
+  it("a var declared anywhere in a function shadows an import there; a module's vars are its exports", async () => {
+    // Assigning an import throws, so a var the rewrite misses would throw where Node does not.
+    const out = await sameAsNode({
+      'dep.js': `export let a = 'A', b = 'B', c = 'C', d = 'D', e = 'E', f = 'F', g = 'G', w = 'W', x = 'X';\n`,
+      'vars.js': `for (var h of ['h1', 'h2']) {}\ntry { throw 0; } catch { var k = 'k'; }\nswitch (1) { case 1: var s = 's'; }\nexport { h, k, s };\nexport function later() { h = 'h3'; }\n`,
+      'main.js': [
+        `import { a, b, c, d, e, f, g, w, x } from './dep.js';`,
+        `import { h, k, s, later } from './vars.js';`,
+        `function inner() {`,
+        `  try { throw 0; } catch { var a = 'a'; }`,
+        `  for (var b in { b: 1 }) {}`,
+        `  switch (1) { case 1: var c = 'c'; }`,
+        `  label: { var d = 'd'; }`,
+        `  if (false) ; else { var e = 'e'; }`,
+        `  do { var f = 'f'; } while (false);`,
+        `  for (var g of ['g']) {}`,
+        `  while (true) { var w = 'w'; break; }`,
+        `  for (var x = 'x'; ; ) break;`,
+        `  a += 1; b += 1; c += 1; d += 1; e += 1; f += 1; g += 1; w += 1; x += 1;`,
+        `  return [a, b, c, d, e, f, g, w, x].join();`,
+        `}`,
+        `const m = (fn) => { try { return fn(); } catch (err) { return err.constructor.name; } };`,
+        `console.log(m(inner), [a, b, c, d, e, f, g, w, x].join());`,
+        `later();`,
+        `console.log(h, k, s);`,
+      ].join('\n'),
+    });
+    assert.deepEqual(out.lines, ['a1,b1,c1,d1,e1,f1,g1,w1,x1 A,B,C,D,E,F,G,W,X', 'h3 k s']);
+  });
+
   it('direct eval sees imported bindings', async () => {
     await sameAsNode({
       'dep.js': `export const secret = 42;\n`,
