@@ -79,6 +79,22 @@ cli.help();
 cli.version(version);
 
 async function run(entry: string | undefined, args: string[], flags: Record<string, unknown>): Promise<void> {
+  // The first app process boots while the supervisor loads (supervisor/app-fork.ts). With a
+  // debugger flag it would not fit; the configuration file may still change what fits.
+  const { dropEarly, forkEarly, withTerminalColours } = await import('./supervisor/app-fork.js');
+  if (!flags.inspect && !flags.inspectBrk) {
+    const pipeStdin = Boolean(process.stdin.isTTY) && !process.env.CI && !flags.json;
+    forkEarly({ env: withTerminalColours({ ...process.env }), execArgv: [], pipeStdin });
+  }
+  try {
+    await runSupervisor(entry, args, flags);
+  } catch (error) {
+    dropEarly();
+    throw error;
+  }
+}
+
+async function runSupervisor(entry: string | undefined, args: string[], flags: Record<string, unknown>): Promise<void> {
   const { findConfigFile, loadConfigFile, resolveConfig } = await import('./config.js');
   const { createLogger } = await import('./logger.js');
   const { startSupervisor } = await import('./supervisor/supervisor.js');

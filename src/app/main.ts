@@ -3,6 +3,7 @@
  * in DEVHOT_APP, then drives it over IPC (see shared/ipc.ts). It never outlives the supervisor.
  */
 import process from 'node:process';
+import { given, startedByDevhot } from './app-config.js';
 import { relative } from 'node:path';
 import { createRunner } from '../runner/runner.js';
 import { toErrorPayload } from '../runner/error-payload.js';
@@ -24,13 +25,13 @@ import { startWatchdog } from './watchdog.js';
 import { trackDetachedChildren } from './detached.js';
 import { killTree } from '../shared/process-tree.js';
 
-const given = JSON.parse(process.env.DEVHOT_APP ?? 'null') as AppConfig | null;
 if (!given || typeof process.send !== 'function') {
+  // An early process devhot did not take ends quietly.
+  if (startedByDevhot) process.exit(0);
   process.stderr.write('devhot: this file is started by the devhot command, not by hand.\n');
   process.exit(1);
 }
 const config: AppConfig = given;
-delete process.env.DEVHOT_APP;
 
 const send = (message: FromApp, handle?: object): void => {
   if (process.connected) process.send!(message, handle as never);

@@ -33,6 +33,20 @@ export interface AppConfig {
  */
 export const WATCHDOG_FD = 4;
 
+/**
+ * The first app process is forked before the supervisor knows its configuration
+ * (supervisor/app-fork.ts): its DEVHOT_APP says WAIT_FOR_CONFIG, and it reads an AppLaunch from
+ * fd CONFIG_FD, to its end.
+ */
+export const WAIT_FOR_CONFIG = 'wait-for-config';
+export const CONFIG_FD = 5;
+
+/** What the early app process reads from CONFIG_FD: its configuration and its whole environment. */
+export interface AppLaunch {
+  config: AppConfig;
+  env: Record<string, string>;
+}
+
 /** Where the app's main thread was found running: the innermost frame in the project's code. */
 export interface StuckAt {
   /** Absolute path of the .ts source (mapped), line and column 1-based. */

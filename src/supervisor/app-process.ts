@@ -5,27 +5,20 @@
  * nothing it started outlives it. A spawn that fails ('error' and no 'exit': EAGAIN, ENOMEM,
  * EMFILE) counts as an exit.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { appHeapFlags } from '../shared/app-heap.js';
 import { WATCHDOG_FD, type AppConfig, type FileChange, type FromApp, type ListenKey, type StuckAt, type ToApp } from '../shared/ipc.js';
 import type { ErrorPayload, UpdateResult } from '../shared/results.js';
 import type { ModuleInfo } from '../shared/protocol.js';
 import { descendants, killAll, killQuietly, killTree, startTime } from '../shared/process-tree.js';
+import { type AppSpawn, appProcess } from './app-fork.js';
 import { spawnError } from './system-errors.js';
 import { WatchdogLink, type Block, type Sample } from './watchdog-link.js';
 
-const APP_MAIN = fileURLToPath(new URL('../app/boot.js', import.meta.url));
-
-export interface AppProcessOptions {
+export interface AppProcessOptions extends AppSpawn {
   config: AppConfig;
-  env: NodeJS.ProcessEnv;
-  execArgv: readonly string[];
   /** Listening sockets to hand over before the entry runs. */
   handles: ReadonlyMap<ListenKey, object>;
-  /** Pipe stdin through the supervisor (shortcuts read it) instead of sharing the terminal's. */
-  pipeStdin: boolean;
   onListening(key: ListenKey, url: string, handle: object | undefined): void;
   /** A copy of a listening socket, asked for with `spare`. */
   onSpare?(key: ListenKey, handle: object): void;
@@ -77,16 +70,7 @@ export class AppProcess {
   private resolveExit!: () => void;
 
   constructor(private readonly options: AppProcessOptions) {
-    this.child = fork(APP_MAIN, [], {
-      env: { ...options.env, DEVHOT_APP: JSON.stringify(options.config) },
-      execArgv: [...appHeapFlags(options.env), ...options.execArgv],
-      // With shortcuts, stdin is piped and the supervisor forwards what is not a shortcut.
-      // stdout/stderr pass through the supervisor, so tools can subscribe to the app's output.
-      // The last pipe is the watchdog's (WATCHDOG_FD in the app).
-      stdio: [options.pipeStdin ? 'pipe' : 'inherit', 'pipe', 'pipe', 'ipc', 'pipe'],
-      // Its own process group, so a stop reaches every process the app started.
-      detached: true,
-    });
+    this.child = appProcess(options, options.config);
     this.exitPromise = new Promise((resolve) => (this.resolveExit = resolve));
     this.child.once('exit', (code, signal) => this.markExited(code, signal));
     this.child.on('error', (error: NodeJS.ErrnoException) => {

@@ -8,6 +8,7 @@
 import type { ResolvedConfig } from '../config.js';
 import { readEnvFiles } from '../config.js';
 import type { AppConfig, FromApp, ListenKey, StuckAt } from '../shared/ipc.js';
+import { withTerminalColours } from './app-fork.js';
 import { AppProcess } from './app-process.js';
 
 export interface AppSlotOptions {
@@ -72,10 +73,7 @@ export class AppSlot {
     if (this.closed) throw new Error('devhot is shutting down: no new app process');
     const { config } = this.options;
     // The tag is in the environment too, for templates that add it themselves (--no-inject).
-    const env: NodeJS.ProcessEnv = { ...process.env, ...readEnvFiles(config.envFiles), DEVHOT_CLIENT_TAG: this.options.clientTag };
-    // The app writes into a pipe (devhot copies it to the terminal): keep its colours on when
-    // the terminal has them, as libraries (chalk, picocolors, pino-pretty) read FORCE_COLOR.
-    if (process.stdout.isTTY && env.NO_COLOR === undefined && env.FORCE_COLOR === undefined) env.FORCE_COLOR = '1';
+    const env = withTerminalColours({ ...process.env, ...readEnvFiles(config.envFiles), DEVHOT_CLIENT_TAG: this.options.clientTag });
     const proc: AppProcess = new AppProcess({
       config: this.appConfig,
       env,

@@ -1,0 +1,87 @@
+/**
+ * The first app process is forked before devhot has read its configuration (supervisor/app-fork.ts)
+ * and gets its environment later: user code must see what `node --env-file` would give it, an env
+ * file that changes what Node reads at boot must reach Node's boot, and an early process devhot
+ * does not take must not outlive it.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { cliEnv, createFixture, freePort, onCleanup, processesIn, runToExit, startDevhot, waitForBody } from './helpers/cli.js';
+import { poll } from './helpers/poll.js';
+
+/** Reports the environment user code sees, the process title (a NODE_OPTIONS flag sets it), and when its process started. */
+const REPORT = `import http from 'node:http';
+const env = Object.fromEntries(['FROM_FILE', 'NODE_ENV', 'FROM_SHELL', 'DEVHOT_APP'].map((k) => [k, process.env[k] ?? null]));
+const report = { env, title: process.title, startedAt: Date.now() - process.uptime() * 1000 };
+http.createServer((_req, res) => res.end(JSON.stringify(report))).listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+/** A configuration file (run by devhot's command, before it forks anything the usual way) that notes when it ran. */
+const CONFIG = `import { writeFileSync } from 'node:fs';
+writeFileSync('config-ran-at', String(Date.now()));
+export default {};
+`;
+
+type Report = { env: Record<string, string | null>; title: string; startedAt: number };
+
+async function underNode(t: TestContext, root: string, env: Record<string, string>): Promise<Report> {
+  const port = await freePort();
+  const node = spawn(process.execPath, ['--env-file=.env', 'server.mjs'], {
+    cwd: root,
+    env: cliEnv({ ...env, PORT: String(port) }),
+    stdio: 'ignore',
+  });
+  onCleanup(t, () => node.kill('SIGKILL'));
+  return JSON.parse(await waitForBody(port, (b) => b.startsWith('{'))) as Report;
+}
+
+test('the first app, forked before the configuration is read, sees the environment node --env-file gives', async (t) => {
+  const fixture = createFixture(t, {
+    'server.mjs': REPORT,
+    '.env': 'FROM_FILE=file value\nNODE_ENV=production\n',
+    'devhot.config.mjs': CONFIG,
+  });
+  const shell = { FROM_SHELL: 'shell value' };
+  const node = await underNode(t, fixture.root, shell);
+
+  const port = await freePort();
+  await startDevhot(t, { cwd: fixture.root, args: ['server.mjs', '--env-file', '.env'], env: { ...shell, PORT: String(port) } });
+  const devhot = JSON.parse(await waitForBody(port, (b) => b.startsWith('{'))) as Report;
+  assert.deepEqual(devhot.env, node.env);
+  assert.deepEqual(devhot.env, { FROM_FILE: 'file value', NODE_ENV: 'production', FROM_SHELL: 'shell value', DEVHOT_APP: null });
+  // Forked early: its process started before devhot ran the configuration file.
+  const configRanAt = Number(fs.readFileSync(path.join(fixture.root, 'config-ran-at'), 'utf8'));
+  assert.ok(devhot.startedAt < configRanAt, `app started at ${devhot.startedAt}, the configuration ran at ${configRanAt}`);
+});
+
+test('an env file that sets NODE_OPTIONS: the app is forked with it, as node --env-file boots with it', async (t) => {
+  const fixture = createFixture(t, {
+    'server.mjs': REPORT,
+    '.env': 'NODE_OPTIONS=--title=early-fork-test\nFROM_FILE=x\n',
+    'devhot.config.mjs': CONFIG,
+  });
+  const node = await underNode(t, fixture.root, {});
+  assert.equal(node.title, 'early-fork-test', "node applies the file's NODE_OPTIONS");
+
+  const port = await freePort();
+  await startDevhot(t, { cwd: fixture.root, args: ['server.mjs', '--env-file', '.env'], env: { PORT: String(port) } });
+  const devhot = JSON.parse(await waitForBody(port, (b) => b.startsWith('{'))) as Report;
+  assert.equal(devhot.title, node.title);
+  // Not the early process: this one was forked after the configuration ran.
+  const configRanAt = Number(fs.readFileSync(path.join(fixture.root, 'config-ran-at'), 'utf8'));
+  assert.ok(devhot.startedAt > configRanAt, `app started at ${devhot.startedAt}, the configuration ran at ${configRanAt}`);
+});
+
+test('devhot stops on a bad configuration: the early app process does not outlive it', async (t) => {
+  const fixture = createFixture(t, {
+    'server.mjs': REPORT,
+    'devhot.config.mjs': `export default { delay: 'soon' };\n`,
+  });
+  const run = await runToExit({ cwd: fixture.root, args: ['server.mjs'] });
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr + run.stdout, /delay/);
+  await poll(() => processesIn(fixture.root).length === 0, 'no process left in the fixture');
+});
