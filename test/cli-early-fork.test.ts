@@ -14,7 +14,7 @@ import { poll } from './helpers/poll.js';
 
 /** Reports the environment user code sees, the process title (a NODE_OPTIONS flag sets it), and when its process started. */
 const REPORT = `import http from 'node:http';
-const env = Object.fromEntries(['FROM_FILE', 'NODE_ENV', 'FROM_SHELL', 'DEVHOT_APP'].map((k) => [k, process.env[k] ?? null]));
+const env = Object.fromEntries(['FROM_FILE', 'NODE_ENV', 'FROM_SHELL', 'FROM_BOTH', 'DEVHOT_APP'].map((k) => [k, process.env[k] ?? null]));
 const report = { env, title: process.title, startedAt: Date.now() - process.uptime() * 1000 };
 http.createServer((_req, res) => res.end(JSON.stringify(report))).listen(Number(process.env.PORT), '127.0.0.1');
 `;
@@ -41,17 +41,24 @@ async function underNode(t: TestContext, root: string, env: Record<string, strin
 test('the first app, forked before the configuration is read, sees the environment node --env-file gives', async (t) => {
   const fixture = createFixture(t, {
     'server.mjs': REPORT,
-    '.env': 'FROM_FILE=file value\nNODE_ENV=production\n',
+    '.env': 'FROM_FILE=file value\nNODE_ENV=production\nFROM_BOTH=file value\n',
     'devhot.config.mjs': CONFIG,
   });
-  const shell = { FROM_SHELL: 'shell value' };
+  const shell = { FROM_SHELL: 'shell value', FROM_BOTH: 'shell value' };
   const node = await underNode(t, fixture.root, shell);
 
   const port = await freePort();
   await startDevhot(t, { cwd: fixture.root, args: ['server.mjs', '--env-file', '.env'], env: { ...shell, PORT: String(port) } });
   const devhot = JSON.parse(await waitForBody(port, (b) => b.startsWith('{'))) as Report;
   assert.deepEqual(devhot.env, node.env);
-  assert.deepEqual(devhot.env, { FROM_FILE: 'file value', NODE_ENV: 'production', FROM_SHELL: 'shell value', DEVHOT_APP: null });
+  // The environment wins over the file, as node --env-file has it.
+  assert.deepEqual(devhot.env, {
+    FROM_FILE: 'file value',
+    NODE_ENV: 'production',
+    FROM_SHELL: 'shell value',
+    FROM_BOTH: 'shell value',
+    DEVHOT_APP: null,
+  });
   // Forked early: its process started before devhot ran the configuration file.
   const configRanAt = Number(fs.readFileSync(path.join(fixture.root, 'config-ran-at'), 'utf8'));
   assert.ok(devhot.startedAt < configRanAt, `app started at ${devhot.startedAt}, the configuration ran at ${configRanAt}`);

@@ -73,7 +73,8 @@ export class AppSlot {
     if (this.closed) throw new Error('devhot is shutting down: no new app process');
     const { config } = this.options;
     // The tag is in the environment too, for templates that add it themselves (--no-inject).
-    const env = withTerminalColours({ ...process.env, ...readEnvFiles(config.envFiles), DEVHOT_CLIENT_TAG: this.options.clientTag });
+    // As `node --env-file`: a variable the environment already has keeps its value.
+    const env = withTerminalColours({ ...readEnvFiles(config.envFiles), ...process.env, DEVHOT_CLIENT_TAG: this.options.clientTag });
     const proc: AppProcess = new AppProcess({
       config: this.appConfig,
       env,
