@@ -19,11 +19,24 @@ const report = { env, title: process.title, startedAt: Date.now() - process.upti
 http.createServer((_req, res) => res.end(JSON.stringify(report))).listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
-/** A configuration file (run by devhot's command, before it forks anything the usual way) that notes when it ran. */
-const CONFIG = `import { writeFileSync } from 'node:fs';
-writeFileSync('config-ran-at', String(Date.now()));
+/**
+ * A configuration file (run by devhot's command, before it forks an app the usual way) that notes
+ * when it ran, and whether a child of the command already waits for its configuration then.
+ */
+const CONFIG = `import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+const waiting = readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).some((p) => {
+  try {
+    const ppid = readFileSync('/proc/' + p + '/stat', 'utf8').split(') ')[1].split(' ')[1];
+    return ppid === String(process.pid) && readFileSync('/proc/' + p + '/environ', 'utf8').split('\\0').includes('DEVHOT_APP=wait-for-config');
+  } catch {
+    return false;
+  }
+});
+writeFileSync('config-ran', JSON.stringify({ at: Date.now(), waiting }));
 export default {};
 `;
+
+const configRan = (root: string): { at: number; waiting: boolean } => JSON.parse(fs.readFileSync(path.join(root, 'config-ran'), 'utf8'));
 
 type Report = { env: Record<string, string | null>; title: string; startedAt: number };
 
@@ -59,9 +72,8 @@ test('the first app, forked before the configuration is read, sees the environme
     FROM_BOTH: 'shell value',
     DEVHOT_APP: null,
   });
-  // Forked early: its process started before devhot ran the configuration file.
-  const configRanAt = Number(fs.readFileSync(path.join(fixture.root, 'config-ran-at'), 'utf8'));
-  assert.ok(devhot.startedAt < configRanAt, `app started at ${devhot.startedAt}, the configuration ran at ${configRanAt}`);
+  // Forked early: it waited for its configuration while devhot ran the configuration file.
+  assert.equal(configRan(fixture.root).waiting, true, 'an app process waits while the configuration file runs');
 });
 
 test('an env file that sets NODE_OPTIONS: the app is forked with it, as node --env-file boots with it', async (t) => {
@@ -77,9 +89,10 @@ test('an env file that sets NODE_OPTIONS: the app is forked with it, as node --e
   await startDevhot(t, { cwd: fixture.root, args: ['server.mjs', '--env-file', '.env'], env: { PORT: String(port) } });
   const devhot = JSON.parse(await waitForBody(port, (b) => b.startsWith('{'))) as Report;
   assert.equal(devhot.title, node.title);
-  // Not the early process: this one was forked after the configuration ran.
-  const configRanAt = Number(fs.readFileSync(path.join(fixture.root, 'config-ran-at'), 'utf8'));
-  assert.ok(devhot.startedAt > configRanAt, `app started at ${devhot.startedAt}, the configuration ran at ${configRanAt}`);
+  // Not the early process (it was there, and was stopped): this one was forked after the configuration ran.
+  const { at, waiting } = configRan(fixture.root);
+  assert.equal(waiting, true);
+  assert.ok(devhot.startedAt > at, `app started at ${devhot.startedAt}, the configuration ran at ${at}`);
 });
 
 test('devhot stops on a bad configuration: the early app process does not outlive it', async (t) => {
