@@ -1,6 +1,7 @@
 /**
- * The app process: where user code runs. The supervisor forks this file with its configuration
- * in DEVHOT_APP, then drives it over IPC (see shared/ipc.ts). It never outlives the supervisor.
+ * The app process: where user code runs. The supervisor forks it with its configuration in
+ * DEVHOT_APP, or the first one early with it to come on a pipe (app-config.ts), then drives it
+ * over IPC (see shared/ipc.ts). It never outlives the supervisor.
  */
 import process from 'node:process';
 import { given, startedByDevhot } from './app-config.js';
