@@ -17,11 +17,6 @@ type N = AstNode;
 
 /** Keys of a node that never hold child nodes. */
 export const SKIP_KEYS: ReadonlySet<string> = new Set(['type', 'start', 'end', 'loc', 'range', 'raw', 'value', 'regex', 'bigint']);
-const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
-
-export function isFunction(node: N): boolean {
-  return FUNCTION_TYPES.has(node.type);
-}
 
 /** The names a binding pattern declares (`{ a, b: [c] } = …` → a, c). */
 export function patternNames(pattern: N | null, out: string[]): void {
