@@ -82,8 +82,9 @@ async function run(entry: string | undefined, args: string[], flags: Record<stri
   // The first app process boots while the supervisor loads (supervisor/app-fork.ts). With a
   // debugger flag it would not fit; the configuration file may still change what fits.
   const { dropEarly, forkEarly, withTerminalColours } = await import('./supervisor/app-fork.js');
+  const { shortcutsOn } = await import('./shared/tty-shortcuts.js');
   if (!flags.inspect && !flags.inspectBrk) {
-    const pipeStdin = Boolean(process.stdin.isTTY) && !process.env.CI && !flags.json;
+    const pipeStdin = shortcutsOn(undefined, flags.json as boolean | undefined);
     forkEarly({ env: withTerminalColours({ ...process.env }), execArgv: [], pipeStdin });
   }
   try {

@@ -10,6 +10,7 @@ import { parseEnv } from 'node:util';
 import { DevhotError, ErrorCodes } from './errors.js';
 import { resolveEntry, type EntrySource } from './entry.js';
 import { createPackageJsonReader } from './shared/package-json.js';
+import { shortcutsOn } from './shared/tty-shortcuts.js';
 
 export interface DevhotOptions {
   /** The server's entry file. Default: package.json `devhot.entry`, then `main`. */
@@ -245,7 +246,7 @@ export function resolveConfig(cli: DevhotOptions, file: DevhotOptions = {}, conf
     cacheDir:
       o.cacheDir === undefined ? join(root, 'node_modules', '.devhot', 'cache') : o.cacheDir === false ? false : resolve(root, o.cacheDir),
     tsconfig: o.tsconfig === undefined || o.tsconfig === false ? o.tsconfig : resolve(root, o.tsconfig),
-    shortcuts: (o.shortcuts ?? true) && Boolean(process.stdin.isTTY) && !process.env.CI && !o.json,
+    shortcuts: shortcutsOn(o.shortcuts, o.json),
     configFile,
     host: o.host ?? '127.0.0.1',
     channelPort: checkNumber('--channel-port', o.channelPort ?? 0),

@@ -42,10 +42,13 @@ export function withTerminalColours(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The Node flags an app process starts with: the heap flag its environment allows, then devhot's options'. */
+const nodeFlags = (spawn: AppSpawn): string[] => [...appHeapFlags(spawn.env), ...spawn.execArgv];
+
 function forkWith(spawn: AppSpawn, appVariable: string, configPipe: boolean): ChildProcess {
   return fork(APP_MAIN, [], {
     env: { ...spawn.env, DEVHOT_APP: appVariable },
-    execArgv: [...appHeapFlags(spawn.env), ...spawn.execArgv],
+    execArgv: nodeFlags(spawn),
     // stdout/stderr pass through the supervisor, so tools can subscribe to the app's output.
     // Then IPC, the watchdog's pipe (WATCHDOG_FD in the app), and the early process's CONFIG_FD.
     stdio: [spawn.pipeStdin ? 'pipe' : 'inherit', 'pipe', 'pipe', 'ipc', 'pipe', ...(configPipe ? ['pipe' as const] : [])],
@@ -95,8 +98,7 @@ export function appProcess(spawn: AppSpawn, config: AppConfig): ChildProcess {
 function fits(child: ChildProcess, forked: AppSpawn, wanted: AppSpawn): boolean {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null || !child.connected) return false;
   if (forked.pipeStdin !== wanted.pipeStdin) return false;
-  const flags = (s: AppSpawn) => [...appHeapFlags(s.env), ...s.execArgv].join('\0');
-  if (flags(forked) !== flags(wanted)) return false;
+  if (nodeFlags(forked).join('\0') !== nodeFlags(wanted).join('\0')) return false;
   const keys = new Set([...Object.keys(forked.env), ...Object.keys(wanted.env)]);
   for (const key of keys) if (forked.env[key] !== wanted.env[key] && READ_AT_BOOT.test(key)) return false;
   return true;
