@@ -19,6 +19,8 @@ export interface AppProcessOptions extends AppSpawn {
   config: AppConfig;
   /** Listening sockets to hand over before the entry runs. */
   handles: ReadonlyMap<ListenKey, object>;
+  /** Whether the supervisor lacks a spare copy of this socket: the start asks for one. */
+  wantsSpare?(key: ListenKey): boolean;
   onListening(key: ListenKey, url: string, handle: object | undefined): void;
   /** A copy of a listening socket, asked for with `spare`. */
   onSpare?(key: ListenKey, handle: object): void;
@@ -148,7 +150,13 @@ export class AppProcess {
         if (outcome.ok) this.started = true;
         resolve(outcome);
       };
-      for (const [key, handle] of this.options.handles) this.send({ type: 'handle', key }, handle);
+      for (const [key, handle] of this.options.handles) {
+        this.send({ type: 'handle', key }, handle);
+        // Asked before 'start', so the copy is sent before the start's outcome and arrives
+        // first: a start that fails at once finds it there for the fallback page. Asked after
+        // 'start', it came after the failure in a loaded run, and the page never answered.
+        if (this.options.wantsSpare?.(key)) this.send({ type: 'spare', key });
+      }
       this.send({ type: 'start' });
     });
   }

@@ -80,6 +80,7 @@ export class AppSlot {
       env,
       execArgv: config.execArgv,
       handles: this.handles,
+      wantsSpare: (key) => !this.spares.has(key),
       pipeStdin: config.shortcuts,
       onListening: (key, url, handle) => {
         // Its spare copy comes with it (app/main.ts).

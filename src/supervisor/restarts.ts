@@ -137,12 +137,10 @@ export class Restarts {
     let next: AppProcess | undefined;
     try {
       next = apps.spawn();
-      const outcome = deadlines.start(next); // hands the held sockets over first
-      // Spare copies for the fallback page, from the process that has the sockets now: the page
-      // closes its copies when it stops, and a start that fails must not leave it none (asked
-      // only after a start succeeded, the page answered once and then never again).
-      apps.requestSpares(next);
-      return { next, outcome: await outcome };
+      // Hands the held sockets over first, each with a request for a spare copy the slot lacks:
+      // the page closes its copies when it stops, and a start that fails must not leave it none
+      // (asked only after a start succeeded, the page answered once and then never again).
+      return { next, outcome: await deadlines.start(next) };
     } catch (error) {
       return { next, outcome: { ok: false, error: createError(error), exited: true } };
     } finally {
