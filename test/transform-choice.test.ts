@@ -19,7 +19,7 @@ const FIELD_SEMANTICS = [
 ].join('\n');
 
 describe('TypeScript that Oxc compiles runs as under tsx', () => {
-  it('enums, namespaces, import elision, parameter properties, class fields, satisfies, overloads', async () => {
+  it('enums and namespaces (a file exporting one goes to esbuild), import elision, parameter properties, class fields, satisfies, overloads', async () => {
     const out = await sameAsTsx({
       // Only types: the import of it is elided, so it never runs.
       'types.ts': `console.log('types ran');\nexport interface Shape { kind: string }\nexport type Id = string;\n`,
@@ -50,10 +50,20 @@ describe('TypeScript that Oxc compiles runs as under tsx', () => {
         `console.log(Geo.origin.x, Geo.Deep.depth, Depth.depth, s.kind, id, over(2), Object.keys(A.prototype).length);`,
         `const generic = <T,>(x: T): T => x;`,
         `console.log(generic('g'), 'héllo ✓', typeof (await import('./side')).side);`,
+        // An enum of its own file's, which Oxc compiles (a var, as esbuild's).
+        `enum Dir { Up = 1, Down }`,
+        `console.log(Dir.Down, Dir[1]);`,
         FIELD_SEMANTICS,
       ].join('\n'),
     });
-    assert.deepEqual(out.lines, ['side ran', '0 5 6 Blue 9 safe 1 1', '0 2 2 circle a 2 0', 'g héllo ✓ number', 'own x true own y true p']);
+    assert.deepEqual(out.lines, [
+      'side ran',
+      '0 5 6 Blue 9 safe 1 1',
+      '0 2 2 circle a 2 0',
+      'g héllo ✓ number',
+      '2 Up',
+      'own x true own y true p',
+    ]);
   });
 });
 
@@ -99,6 +109,23 @@ describe('what Oxc leaves or would need a helper for goes to esbuild, as under t
       ].join('\n'),
     });
     assert.deepEqual(out.lines, ['body', 'dispose b', 'dispose a', 'after']);
+  });
+
+  it('an exported enum or a namespace, read through an import cycle before its module ran (esbuild declares it with var, Oxc with let)', async () => {
+    // One cycle per declaration, each in a file of its own: main -> x -> early-x -> x, so
+    // early-x runs first, while x's declaration has not run. It keeps the binding without
+    // dereferencing it (as a decorator's options keep an enum): undefined under tsx.
+    const cycle = (name: string, declaration: string, binding: string) => ({
+      [`${name}.ts`]: `import { early } from './early-${name}';\n${declaration}\nconsole.log('${name}', early, typeof ${binding});\n`,
+      [`early-${name}.ts`]: `import { ${binding} } from './${name}';\nexport const early = typeof ${binding};\n`,
+    });
+    const out = await sameAsTsx({
+      'main.ts': `import './enum';\nimport './space';\nimport './local';\n`,
+      ...cycle('enum', 'export enum Color { Red }', 'Color'),
+      ...cycle('space', 'export namespace Geo { export const origin = 0; }', 'Geo'),
+      ...cycle('local', 'namespace Local { export const inner = 1; }\nexport { Local };', 'Local'),
+    });
+    assert.deepEqual(out.lines, ['enum undefined object', 'space undefined object', 'local undefined object']);
   });
 
   it('experimentalDecorators: a decorated file as tsc compiles it, the others by Oxc', async () => {

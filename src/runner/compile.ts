@@ -25,8 +25,8 @@ import type { MetadataTransformer } from './decorator-metadata.js';
 import { oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js';
 import { oxcVersion } from './toolchain.js';
 
-/** Bump when the rewrite's output changes, so stale disk caches are not reused. */
-const COMPILER_VERSION = '9';
+/** Bump when the rewrite's output or the choice of transformer changes, so stale disk caches are not reused. */
+const COMPILER_VERSION = '10';
 
 export interface CompiledModule {
   file: string;

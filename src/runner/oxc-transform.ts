@@ -14,6 +14,7 @@
  * - CommonJS output (a .cts file, a .ts file in a CommonJS package): Oxc keeps `import`;
  * - .tsx and .jsx (JSX defaults and pragmas come from the tsconfig, as esbuild reads them);
  * - a file with an empty `import {} from` (below);
+ * - a file with an exported enum or a namespace, which Oxc declares with `let` (below);
  * - a tsconfig that keeps unused imports (`importsNotUsedAsValues`, `preserveValueImports`);
  * - a file whose output would import a helper (`using` lowered for this Node, decorators under
  *   `experimentalDecorators`), or that Oxc reports an error in (esbuild's message and frame are
@@ -74,9 +75,18 @@ export function oxcCompiles(file: string, format: 'esm' | 'cjs' | undefined): bo
  */
 const EMPTY_IMPORT = /\bimport\s*(?:type\s*)?(?:[\w$]+\s*,\s*)?\{\s*\}\s*from\b/;
 
-/** Oxc's output for one file, or undefined when esbuild must compile it (an error, a helper, an empty import). */
+/**
+ * An exported enum, or a namespace (`module X {}` too): Oxc declares it with `let`, tsc and
+ * esbuild with `var`. Read through an import cycle before its module ran (a decorator's options
+ * keeping an enum, say), it is `undefined` under tsx and a ReferenceError with Oxc's output. Such
+ * a file goes to esbuild. `declare` forms emit nothing and are left out; a false match (the text
+ * in a string, a namespace inside `declare global {}`) costs only speed.
+ */
+const LET_DECLARED = /\bexport\s+(?:const\s+)?enum\s|(?:^|[\n;{}])\s*(?:export\s+)?(?:namespace|module)\s+[\p{ID_Start}_$]/u;
+
+/** Oxc's output for one file, or undefined when esbuild must compile it (an error, a helper, an empty import, a `let` declared enum). */
 export function transformWithOxc(file: string, source: string, options: OxcOptions): TransformOutput | undefined {
-  if (EMPTY_IMPORT.test(source)) return undefined;
+  if (EMPTY_IMPORT.test(source) || LET_DECLARED.test(source)) return undefined;
   const result = loadOxc().transformSync(file, source, options);
   if (result.errors.length > 0 || Object.keys(result.helpersUsed).length > 0) return undefined;
   const map = result.map;
