@@ -68,7 +68,7 @@ describe('evaluation order', () => {
     assert.deepEqual(out.lines, ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
   });
 
-  it('a module with 500 imported bindings (each is a scope of its own in the compiled code)', async () => {
+  it('a module with 500 imported bindings (past 256, they share the last scope of the compiled code)', async () => {
     const tree: Record<string, string> = {};
     const ids = Array.from({ length: 500 }, (_, i) => i);
     for (const i of ids) tree[`m${i}.js`] = `export const v = ${i};\n`;
@@ -77,6 +77,22 @@ describe('evaluation order', () => {
       'main.js': `${ids.map((i) => `import { v as v${i} } from './m${i}.js';`).join('\n')}\nconsole.log(${ids.map((i) => `v${i}`).join(' + ')});\n`,
     });
     assert.deepEqual(out.lines, [String((500 * 499) / 2)]);
+  });
+
+  it('a module with 2,000 imported bindings, live ones among them (past the scopes, they share one)', async () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => i);
+    const out = await sameAsNode({
+      'consts.js': ids.map((i) => `export const c${i} = ${i};`).join('\n'),
+      'counter.js': `export let count = 0;\nexport function inc() { count++; }\n`,
+      'main.js': [
+        `import { ${ids.map((i) => `c${i}`).join(', ')} } from './consts.js';`,
+        `import { count, inc } from './counter.js';`,
+        `console.log(${ids.map((i) => `c${i}`).join(' + ')}, count);`,
+        `inc();`,
+        `console.log(count, c0, c1999);`,
+      ].join('\n'),
+    });
+    assert.deepEqual(out.lines, [`${(2000 * 1999) / 2} 0`, '1 0 1999']);
   });
 });
 

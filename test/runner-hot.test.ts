@@ -121,6 +121,28 @@ test("accept('./dep', cb): the importer is not re-executed and cb gets the new m
   assert.equal(ns('main.ts').read(), 2);
 });
 
+test("accept('./dep') in a module with more imports than binding scopes: the shared scope's binding follows the new module", async (t) => {
+  // 300 constants and then `n`: past MAX_SCOPES (256) the last bindings share one scope.
+  const ids = Array.from({ length: 300 }, (_, i) => i);
+  const { project, runner, ns } = await startProject(t, {
+    'consts.ts': ids.map((i) => `export const c${i} = ${i};`).join('\n'),
+    'dep.ts': `export const n = 1;\n`,
+    'main.ts': [
+      `import { ${ids.map((i) => `c${i}`).join(', ')} } from './consts.ts';`,
+      `import { n } from './dep.ts';`,
+      `export const read = () => [c0, c299, n].join();`,
+      `import.meta.hot?.accept('./dep.ts', () => {});`,
+    ].join('\n'),
+  });
+  assert.equal(ns('main.ts').read(), '0,299,1');
+  const result = expectStatus(await runner.update([project.edit('dep.ts', 'n = 1', 'n = 2')]), 'applied');
+  assert.deepEqual([result.rung, result.boundaries], ['hot-update', ['main.ts']]);
+  assert.equal(ns('main.ts').read(), '0,299,2');
+  // Re-executed (the entry itself edited): a new instance, its shared scope made again.
+  expectStatus(await runner.update([project.edit('main.ts', 'join()', "join('/')")]), 'applied');
+  assert.equal(ns('main.ts').read(), '0/299/2');
+});
+
 test("accept(['./a', './b'], cb) gets an array with the changed modules", async (t) => {
   const { project, runner } = await startProject(t, {
     'a.ts': `export const name = 'a1';\n`,

@@ -9,7 +9,7 @@
  * update): `rebind()` resolves their imports again against the new instances.
  */
 import type { ModuleNode } from './graph.js';
-import type { Binding, BindingTarget, ModuleInstance } from './instance.js';
+import { type Binding, type BindingTarget, MAX_SCOPES, type ModuleInstance, scopeOf } from './instance.js';
 import { namespaceTarget, requested, resolveExport, sameTarget } from './resolve-export.js';
 
 /** The current value of what a binding resolves to (throws a TDZ ReferenceError like the binding would). */
@@ -49,11 +49,11 @@ export function targetOf(instance: ModuleInstance, k: number): BindingTarget | u
 /** Make the bindings of a linked instance and initialise those whose target is initialised. */
 export function bindImports(instance: ModuleInstance): void {
   const imports = instance.version.compiled.module?.imports ?? [];
-  for (let k = 0; k < imports.length; k++) {
-    const binding: Binding = { owner: instance, index: k, target: targetOf(instance, k), setter: undefined };
-    instance.bindings.push(binding);
-    attach(binding);
-  }
+  for (let k = 0; k < imports.length; k++)
+    instance.bindings.push({ owner: instance, index: k, target: targetOf(instance, k), setter: undefined });
+  // Known before any is attached: one that is ready at once must not resume the shared scope alone.
+  if (imports.length > MAX_SCOPES) instance.sharedPending = new Set(instance.bindings.slice(MAX_SCOPES - 1));
+  for (const binding of instance.bindings) attach(binding);
 }
 
 /** Initialise now if the target is initialised, else wait for it. */
@@ -72,19 +72,34 @@ function attach(binding: Binding): void {
   }
 }
 
-/** Resume the binding's scope (its `let` runs, its setter registers), or set it if it was initialised before. */
+/**
+ * Resume the binding's scope (its `let` runs, its setter registers), or set it if it was
+ * initialised before. A scope shared by the bindings past MAX_SCOPES waits for all of them.
+ */
 function initialize(binding: Binding): void {
+  const { owner } = binding;
   if (binding.setter) {
     binding.setter(currentValue(binding.target!));
     follow(binding);
+  } else if (owner.sharedPending && scopeOf(binding.index) === MAX_SCOPES - 1) {
+    owner.sharedPending.delete(binding);
+    if (owner.sharedPending.size > 0) return;
+    owner.sharedPending = undefined;
+    resume(owner, MAX_SCOPES - 1);
+    for (const member of owner.bindings.slice(MAX_SCOPES - 1)) for (const j of backedLocals(member)) initializedLocal(owner, j);
+    return;
   } else {
-    binding.owner.levels[binding.index]!.next();
-    // That scope has run to its end: its `let` lives on in the setter's closure, not in the
-    // finished generator (dropping both finished generators cut the heap after a start at 3,000
-    // modules by 5.4 MB, 73.6 -> 68.2 MB).
-    binding.owner.levels[binding.index] = undefined;
+    resume(owner, scopeOf(binding.index));
   }
-  for (const j of backedLocals(binding)) initializedLocal(binding.owner, j);
+  for (const j of backedLocals(binding)) initializedLocal(owner, j);
+}
+
+function resume(instance: ModuleInstance, scope: number): void {
+  instance.levels[scope]!.next();
+  // That scope has run to its end: its `let` lives on in the setter's closure, not in the
+  // finished generator (dropping both finished generators cut the heap after a start at 3,000
+  // modules by 5.4 MB, 73.6 -> 68.2 MB).
+  instance.levels[scope] = undefined;
 }
 
 /** Called by the compiled code (`__dh__.w`) when a binding's scope has run: it follows its target from now on. */

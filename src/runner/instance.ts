@@ -92,6 +92,11 @@ export class ModuleInstance {
 
   /** The binding scopes of the compiled code (ES modules): resumed one by one as bindings initialise. */
   levels: Array<Generator<unknown, void> | undefined> = [];
+  /**
+   * Past MAX_SCOPES imports, the bindings that share the last scope and are not initialised yet:
+   * that scope is resumed once none is left (bindings.ts).
+   */
+  sharedPending: Set<Binding> | undefined;
   body: ModuleBody | undefined;
   getters: Array<() => unknown> = [];
   /** Which exported local bindings are initialised. */
@@ -149,6 +154,17 @@ export class ModuleInstance {
 
 /** Binding scopes up to which a module's generators are compiled eagerly (below). 250 passed. */
 const EAGER_LEVELS = 64;
+
+/**
+ * Binding scopes a module's compiled code nests at most. V8 parses nested functions by recursion:
+ * ~700 levels overflowed its stack ("Maximum call stack size exceeded" where node ran the module;
+ * Node 20). Past it, the remaining imports share the last scope, resumed once every one of them
+ * is initialised: only in an import cycle can one of them stay in its TDZ longer than in Node.
+ */
+export const MAX_SCOPES = 256;
+
+/** The binding scope of import `k`: its own, or past MAX_SCOPES the shared last one. */
+export const scopeOf = (k: number): number => Math.min(k, MAX_SCOPES - 1);
 
 /**
  * Compile a module's code into a function. An ES module becomes nested generators, one per
@@ -253,14 +269,22 @@ function wrapperOf(compiled: CompiledModule): [header: string, footer: string] {
   if (compiled.format !== 'esm') return [`(function (exports, require, module, __filename, __dirname, ${RUNTIME}) {`, '})'];
   const imports = compiled.module?.imports ?? [];
   const [o, c] = imports.length <= EAGER_LEVELS ? ['(', ')'] : ['', ''];
+  const scopes = Math.min(imports.length, MAX_SCOPES);
   // The outermost always: a script's statement cannot be a nameless function.
   const opens = ['(function* (__dh__) {"use strict";'];
-  for (let k = 1; k < imports.length; k++) opens.push(`yield ${o}function* () {`);
+  for (let k = 1; k < scopes; k++) opens.push(`yield ${o}function* () {`);
   opens.push(`yield ${o}${compiled.async ? 'async ' : ''}function* () {`);
   const closes = [`}${c};`];
-  for (let k = imports.length - 1; k >= 0; k--) {
+  const declare = (k: number): string => {
     const local = imports[k]!.local;
-    closes.push(`let ${local} = ${RUNTIME}.v(${k}); ${RUNTIME}.w(${k}, (__dh_v) => { ${local} = __dh_v; }); }${k > 0 ? `${c};` : ')'}`);
+    return `let ${local} = ${RUNTIME}.v(${k}); ${RUNTIME}.w(${k}, (__dh_v) => { ${local} = __dh_v; });`;
+  };
+  for (let scope = scopes - 1; scope >= 0; scope--) {
+    // The last scope declares every binding from it on (past MAX_SCOPES, several).
+    const last = scope === scopes - 1 ? imports.length : scope + 1;
+    const lets: string[] = [];
+    for (let k = scope; k < last; k++) lets.push(declare(k));
+    closes.push(`${lets.join(' ')} }${scope > 0 ? `${c};` : ')'}`);
   }
   if (imports.length === 0) closes.push('})');
   return [opens.join(' '), closes.join(' ')];
