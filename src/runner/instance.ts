@@ -168,7 +168,7 @@ export const scopeOf = (k: number): number => Math.min(k, MAX_SCOPES - 1);
 
 /**
  * Compile a module's code into a function. An ES module becomes nested generators, one per
- * import binding, around the module's own body:
+ * import binding (up to MAX_SCOPES; the rest share the last), around the module's own body:
  *
  *   (function* (__dh__) { yield (function* () { … yield (function* () { <the module> }); let b1 = …; }); let b0 = …; })
  *
