@@ -80,9 +80,12 @@ const EMPTY_IMPORT = /\bimport\s*(?:type\s*)?(?:[\w$]+\s*,\s*)?\{\s*\}\s*from\b/
  * esbuild with `var`. Read through an import cycle before its module ran (a decorator's options
  * keeping an enum, say), it is `undefined` under tsx and a ReferenceError with Oxc's output. Such
  * a file goes to esbuild. `declare` forms emit nothing and are left out; a false match (the text
- * in a string, a namespace inside `declare global {}`) costs only speed.
+ * in a string, a namespace inside `declare global {}`) costs only speed. The keyword first, the
+ * context behind it: the 3,000 sources of the CLI bench's project in 3 ms, where a pattern
+ * starting with the context took 10-19 ms (it is tried at every position).
  */
-const LET_DECLARED = /\bexport\s+(?:const\s+)?enum\s|(?:^|[\n;{}])\s*(?:export\s+)?(?:namespace|module)\s+[\p{ID_Start}_$]/u;
+const LET_DECLARED =
+  /(?:enum|namespace|module)\s(?<=\bexport\s+(?:const\s+)?enum\s|(?:^|[\n;{}])\s*(?:export\s+)?(?:namespace|module)\s)\s*[A-Za-z_$\u0080-\uffff]/;
 
 /** Oxc's output for one file, or undefined when esbuild must compile it (an error, a helper, an empty import, a `let` declared enum). */
 export function transformWithOxc(file: string, source: string, options: OxcOptions): TransformOutput | undefined {
