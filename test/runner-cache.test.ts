@@ -3,6 +3,7 @@
  * a changed file misses alone, and a damaged cache entry only costs a recompile.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { readEntry } from '../src/runner/cache-entry.js';
 import { createRunner, type Runner } from '../src/runner/runner.js';
 import { cacheFiles } from './helpers/cache-files.js';
 import type { After } from './helpers/poll.js';
-import { G, createProject, expectStatus, namespaceOf, projectWithRunner, type Project } from './helpers/project.js';
+import { G, REPO_ROOT, createProject, expectStatus, namespaceOf, projectWithRunner, type Project } from './helpers/project.js';
 
 const TREE = {
   'lib/a.ts': `export const a: number = 1;\n`,
@@ -104,6 +105,39 @@ test("V8's code cache: a start's modules as scripts, made after they ran; a save
     assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got, [6, true, 4]);
   });
   assert.deepEqual(kinds(), written, 'nothing written again');
+});
+
+/** A start of `project` in a process of its own (the toolchain loads once per process); what it saw, as JSON. */
+function startInChild(project: Project, cacheDir: string): { toolsAtStart: boolean; toolsLater: boolean; stats: object; modules: number } {
+  const dist = path.join(REPO_ROOT, 'dist', 'src');
+  const script = `
+    import { createRunner } from ${JSON.stringify(path.join(dist, 'index.js'))};
+    import { compileToolsLoaded } from ${JSON.stringify(path.join(dist, 'runner', 'toolchain.js'))};
+    const runner = createRunner({ root: ${JSON.stringify(project.root)}, entry: 'main.ts', cacheDir: ${JSON.stringify(cacheDir)} });
+    await runner.start();
+    const toolsAtStart = compileToolsLoaded();
+    const deadline = Date.now() + 10_000;
+    while (!compileToolsLoaded() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const out = { toolsAtStart, toolsLater: compileToolsLoaded(), stats: { ...runner.compilerStats }, modules: runner.modules.size };
+    await runner.close();
+    console.log(JSON.stringify(out));
+  `;
+  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  return JSON.parse(stdout.trim().split('\n').pop()!);
+}
+
+test('after a start from the disk cache the compiler warms up by itself, before any save, and caches nothing of it', async (t) => {
+  const { project, cacheDir } = treeWithCacheDir(t);
+  const cold = startInChild(project, cacheDir);
+  assert.equal(cold.toolsAtStart, true, 'an empty-cache start compiles, so loads the tools');
+  const files = cacheFiles(cacheDir).sort();
+
+  const warm = startInChild(project, cacheDir);
+  assert.equal(warm.toolsAtStart, false, 'a start from the disk cache loads neither Oxc nor the rewrite');
+  assert.equal(warm.toolsLater, true, 'they are loaded and run soon after, with no save');
+  assert.deepEqual(warm.stats, { memoryHits: 0, diskHits: MODULES, misses: 0 });
+  assert.equal(warm.modules, MODULES);
+  assert.deepEqual(cacheFiles(cacheDir).sort(), files, 'the warm-up wrote nothing to the cache');
 });
 
 test('the default cache lives in node_modules/.devhot/cache of the project', async (t) => {

@@ -34,6 +34,9 @@ export const esbuildLoaded = (): boolean => esbuildApi !== undefined;
 
 export const loadMeriyah = (): typeof Meriyah => (meriyah ??= require('meriyah') as typeof Meriyah);
 
+/** Whether Oxc's transformer and the rewrite's parser were loaded (something was compiled). */
+export const compileToolsLoaded = (): boolean => oxc !== undefined && meriyah !== undefined;
+
 export function loadMagicString(): typeof MagicStringClass {
   // An ES module (require(esm), Node >= 20.19): its class is the default export.
   magicString ??= (require('magic-string') as { default: typeof MagicStringClass }).default;
