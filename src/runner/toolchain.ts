@@ -4,7 +4,8 @@
  * app process's ~135 ms of loading the runner (esbuild's API 44 ms, acorn 18, magic-string 11,
  * remapping 14; Node 20, 2 cores, 2026-11-30; oxc-transform, 19 ms, and meriyah, 18 ms in place
  * of acorn, came later), before the start could begin. A start that compiles loads it at its
- * first miss; one from the cache, at the first save.
+ * first miss; one from the cache, Oxc and the rewrite 300 ms after it (the compiler's warm-up,
+ * runner.ts), so the first save does not.
  */
 import { createRequire } from 'node:module';
 import type Remapping from '@jridgewell/remapping';
