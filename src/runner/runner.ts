@@ -31,8 +31,8 @@ import { safeSetTimeout } from './intrinsics.js';
 /**
  * How long after a start the compiler warms up (compile.ts, warmUp): after the app's own first
  * steps, before a user's first save. At 3,000 modules, the in-app update() of the first save
- * after a start from the disk cache took 38-48 ms without it and 11-20 ms with it (a later save
- * 6 ms; CLI, 3 alternating runs each, Node 20, 2026-11-30).
+ * after a start from the disk cache took 29-42 ms without it and 12-22 ms with it (a later save
+ * ~6 ms; the CLI bench's project, 5 runs alternating with the build before, Node 20, 2026-11-30).
  */
 const WARM_UP_DELAY_MS = 300;
 
