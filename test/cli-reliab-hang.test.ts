@@ -5,6 +5,7 @@
  * Ctrl-C during a hung update exits at once and starts nothing.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import {
   alive,
@@ -121,4 +122,35 @@ test('Ctrl-C during a hung update: devhot exits at once, and no new app process 
   assert.ok(took < 3000, `exit took ${took} ms`);
   assert.deepEqual(devhot.find(isRestart('starting'), from), [], 'no restart once shutdown began');
   await poll(() => processesIn(fixture.root).length === 0, `no process left in the project (${processesIn(fixture.root).join(' ')})`, 3000);
+});
+
+test('a CommonJS start that blocks the loop past the deadline while it moves from module to module starts, as under node', async (t) => {
+  // Eight modules that require each other in a chain, each busy for 400 ms on its line 2:
+  // require() is synchronous, so the loop stays blocked ~3.2 s, over the 1 s deadline.
+  const tree: Record<string, string> = {
+    'package.json': '{}',
+    'server.js': `require('./m0.js');\nrequire('node:http').createServer((req, res) => res.end('up')).listen(Number(process.env.PORT), '127.0.0.1');\n`,
+  };
+  for (let i = 0; i < 8; i++)
+    tree[`m${i}.js`] = `const end = Date.now() + 400;\nwhile (Date.now() < end) {}\n${i < 7 ? `require('./m${i + 1}.js');\n` : ''}`;
+  const fixture = createFixture(t, tree);
+
+  // Node itself: it starts and answers.
+  const nodePort = await freePort();
+  const node = spawn(process.execPath, ['server.js'], {
+    cwd: fixture.root,
+    env: { ...process.env, PORT: String(nodePort) },
+    stdio: 'ignore',
+  });
+  t.after(() => node.kill('SIGKILL'));
+  assert.equal(await waitForBody(nodePort, 'up'), 'up');
+
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.js', '--update-timeout', '1000'], env: { PORT: String(port) } });
+  assert.equal(await waitForBody(port, 'up'), 'up');
+  assert.deepEqual(
+    devhot.events.filter((e) => e.event === 'error' || (e.event === 'restart' && e.phase === 'starting')),
+    [],
+    'the start was not given up on',
+  );
 });

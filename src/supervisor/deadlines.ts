@@ -11,15 +11,25 @@ import { ErrorCodes } from '../errors.js';
 import type { StuckAt } from '../shared/ipc.js';
 import type { ErrorPayload } from '../shared/results.js';
 import type { AppProcess, StartOutcome } from './app-process.js';
-import type { Sample } from './watchdog-link.js';
+import type { Block, Sample } from './watchdog-link.js';
 
 /**
- * A start compiles and runs every module (a cold start of 3,000 modules takes ~5-7 s on a
- * 2-core machine, see the README's benchmarks), so it gets this many update deadlines. A start
- * that blocks the event loop for one deadline is hung whatever its size: the runner yields to the
- * loop between modules.
+ * A start compiles and runs every module (a cold start of 3,000 modules takes ~2-7 s on a
+ * 2-core machine, see the README's benchmarks), so it gets this many update deadlines.
  */
 const START_FACTOR = 6;
+
+/**
+ * A start that blocks the event loop for a deadline is hung only if it stays in one file. ES
+ * modules yield to the loop between modules, but CommonJS modules require each other
+ * synchronously: an empty-cache start of 3,000 of them blocked the loop for 8-10 s (as under
+ * node, which has no deadline), moving from module to module, and was killed as hung at 5 s, then
+ * again at every retry, so such a project never started. While it blocks, the main thread is
+ * sampled this often; two samples on the same line (or outside JavaScript both times) are a hang.
+ * A line, not a file: the innermost module of a chain of requires stays on one line only while it
+ * requires one module, milliseconds; a busy loop spread over lines is caught by the wall deadline.
+ */
+const PROGRESS_SAMPLE_MS = 1000;
 
 export type Deadlined<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
 
@@ -73,7 +83,9 @@ export class Deadlines {
     if (this.timeout <= 0) return started;
     const wall = timer(this.timeout * START_FACTOR);
     try {
-      const first = await Promise.race([started.then((outcome) => ({ outcome })), wall.promise, app.nextBlock()]);
+      const ended = started.then((outcome) => ({ outcome }));
+      let first = await Promise.race([ended, wall.promise, app.nextBlock()]);
+      if (typeof first === 'object' && 'ms' in first) first = await this.whileProgressing(app, first, ended, wall.promise);
       if (typeof first === 'object' && 'outcome' in first) return first.outcome;
       app.hung = true;
       const sample = first === 'timeout' ? await app.sample() : { blocked: true, at: first.at };
@@ -83,6 +95,40 @@ export class Deadlines {
       return outcome;
     } finally {
       wall.cancel();
+    }
+  }
+
+  /**
+   * A start that blocks the loop (`block`): resolves with its outcome if it ends, 'timeout' at the
+   * wall deadline, or the block it is hung in, once two samples PROGRESS_SAMPLE_MS apart find its
+   * main thread on the same line. A loop that turns again goes back to waiting for the next block.
+   */
+  private async whileProgressing<T>(
+    app: AppProcess,
+    block: Block,
+    ended: Promise<T>,
+    wall: Promise<'timeout'>,
+  ): Promise<T | 'timeout' | Block> {
+    let last = block;
+    let since = performance.now();
+    for (;;) {
+      const pause = timer(PROGRESS_SAMPLE_MS);
+      const next = await Promise.race([ended, wall, pause.promise.then(() => 'sample' as const)]);
+      pause.cancel();
+      if (next !== 'sample') return next;
+      const sample = await app.sample();
+      if (!sample) return { ms: last.ms + performance.now() - since, at: last.at };
+      if (!sample.blocked) {
+        const again = await Promise.race([ended, wall, app.nextBlock()]);
+        if (typeof again !== 'object' || again === null || !('ms' in again)) return again;
+        last = again as Block;
+        since = performance.now();
+        continue;
+      }
+      if (sample.at?.file === last.at?.file && sample.at?.line === last.at?.line)
+        return { ms: last.ms + performance.now() - since, at: sample.at };
+      last = { ms: last.ms + performance.now() - since, at: sample.at };
+      since = performance.now();
     }
   }
 
