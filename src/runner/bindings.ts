@@ -9,7 +9,7 @@
  * update): `rebind()` resolves their imports again against the new instances.
  */
 import type { ModuleNode } from './graph.js';
-import { type Binding, type BindingTarget, MAX_SCOPES, type ModuleInstance, scopeOf } from './instance.js';
+import { type Binding, type BindingTarget, MAX_SCOPES, type ModuleInstance, SHARED_SCOPE, scopeOf } from './instance.js';
 import { namespaceTarget, requested, resolveExport, sameTarget } from './resolve-export.js';
 
 /** The current value of what a binding resolves to (throws a TDZ ReferenceError like the binding would). */
@@ -52,7 +52,7 @@ export function bindImports(instance: ModuleInstance): void {
   for (let k = 0; k < imports.length; k++)
     instance.bindings.push({ owner: instance, index: k, target: targetOf(instance, k), setter: undefined });
   // Known before any is attached: one that is ready at once must not resume the shared scope alone.
-  if (imports.length > MAX_SCOPES) instance.sharedPending = new Set(instance.bindings.slice(MAX_SCOPES - 1));
+  if (imports.length > MAX_SCOPES) instance.sharedPending = new Set(instance.bindings.slice(SHARED_SCOPE));
   for (const binding of instance.bindings) attach(binding);
 }
 
@@ -81,12 +81,12 @@ function initialize(binding: Binding): void {
   if (binding.setter) {
     binding.setter(currentValue(binding.target!));
     follow(binding);
-  } else if (owner.sharedPending && scopeOf(binding.index) === MAX_SCOPES - 1) {
+  } else if (owner.sharedPending && scopeOf(binding.index) === SHARED_SCOPE) {
     owner.sharedPending.delete(binding);
     if (owner.sharedPending.size > 0) return;
     owner.sharedPending = undefined;
-    resume(owner, MAX_SCOPES - 1);
-    for (const member of owner.bindings.slice(MAX_SCOPES - 1)) for (const j of backedLocals(member)) initializedLocal(owner, j);
+    resume(owner, SHARED_SCOPE);
+    for (const member of owner.bindings.slice(SHARED_SCOPE)) for (const j of backedLocals(member)) initializedLocal(owner, j);
     return;
   } else {
     resume(owner, scopeOf(binding.index));

@@ -163,8 +163,14 @@ const EAGER_LEVELS = 64;
  */
 export const MAX_SCOPES = 256;
 
+/** The last binding scope, which the imports from it on share when a module has more than MAX_SCOPES. */
+export const SHARED_SCOPE = MAX_SCOPES - 1;
+
+/** The binding scopes of a module with `imports` imported bindings. */
+export const scopeCount = (imports: number): number => Math.min(imports, MAX_SCOPES);
+
 /** The binding scope of import `k`: its own, or past MAX_SCOPES the shared last one. */
-export const scopeOf = (k: number): number => Math.min(k, MAX_SCOPES - 1);
+export const scopeOf = (k: number): number => Math.min(k, SHARED_SCOPE);
 
 /**
  * Compile a module's code into a function. An ES module becomes nested generators, one per
@@ -269,7 +275,7 @@ function wrapperOf(compiled: CompiledModule): [header: string, footer: string] {
   if (compiled.format !== 'esm') return [`(function (exports, require, module, __filename, __dirname, ${RUNTIME}) {`, '})'];
   const imports = compiled.module?.imports ?? [];
   const [o, c] = imports.length <= EAGER_LEVELS ? ['(', ')'] : ['', ''];
-  const scopes = Math.min(imports.length, MAX_SCOPES);
+  const scopes = scopeCount(imports.length);
   // The outermost always: a script's statement cannot be a nameless function.
   const opens = ['(function* (__dh__) {"use strict";'];
   for (let k = 1; k < scopes; k++) opens.push(`yield ${o}function* () {`);

@@ -15,7 +15,7 @@
  */
 import { bindImports } from './bindings.js';
 import type { ModuleNode } from './graph.js';
-import { MAX_SCOPES, ModuleInstance, compileBody } from './instance.js';
+import { ModuleInstance, compileBody, scopeCount } from './instance.js';
 import { sourceMapComment } from './inspector-map.js';
 import { moduleRuntime } from './module-scope.js';
 import { type ModuleRecord, type ResolveContext, requested, resolveExport } from './resolve-export.js';
@@ -130,7 +130,7 @@ function start(txn: Transaction, instance: ModuleInstance): void {
   const outer = version.body(moduleRuntime(txn.state, instance)) as Generator<unknown, void>;
   const levels = [outer];
   let next = outer.next().value as () => Generator<unknown, void>;
-  for (let k = 1; k < Math.min(compiled.module?.imports.length ?? 0, MAX_SCOPES); k++) {
+  for (let k = 1; k < scopeCount(compiled.module?.imports.length ?? 0); k++) {
     const level = next();
     levels.push(level);
     next = level.next().value as () => Generator<unknown, void>;
