@@ -109,26 +109,26 @@ export class Deadlines {
     ended: Promise<T>,
     wall: Promise<'timeout'>,
   ): Promise<T | 'timeout' | Block> {
-    let last = block;
-    let since = performance.now();
+    // Where it was last seen, and since when the loop has been blocked (the report's `ms`).
+    let at = block.at;
+    let blockedSince = performance.now() - block.ms;
+    const hung = (where: StuckAt | undefined): Block => ({ ms: performance.now() - blockedSince, at: where });
     for (;;) {
       const pause = timer(PROGRESS_SAMPLE_MS);
       const next = await Promise.race([ended, wall, pause.promise.then(() => 'sample' as const)]);
       pause.cancel();
       if (next !== 'sample') return next;
       const sample = await app.sample();
-      if (!sample) return { ms: last.ms + performance.now() - since, at: last.at };
+      if (!sample) return hung(at);
       if (!sample.blocked) {
         const again = await Promise.race([ended, wall, app.nextBlock()]);
         if (typeof again !== 'object' || again === null || !('ms' in again)) return again;
-        last = again as Block;
-        since = performance.now();
+        at = (again as Block).at;
+        blockedSince = performance.now() - (again as Block).ms;
         continue;
       }
-      if (sample.at?.file === last.at?.file && sample.at?.line === last.at?.line)
-        return { ms: last.ms + performance.now() - since, at: sample.at };
-      last = { ms: last.ms + performance.now() - since, at: sample.at };
-      since = performance.now();
+      if (sample.at?.file === at?.file && sample.at?.line === at?.line) return hung(sample.at);
+      at = sample.at;
     }
   }
 
