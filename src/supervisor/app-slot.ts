@@ -80,7 +80,7 @@ export class AppSlot {
       env,
       execArgv: config.execArgv,
       handles: this.handles,
-      wantsSpare: (key) => !this.spares.has(key),
+      wantsSpare: this.lacksSpare,
       pipeStdin: config.shortcuts,
       onListening: (key, url, handle) => {
         // Its spare copy comes with it (app/main.ts).
@@ -103,8 +103,11 @@ export class AppSlot {
 
   /** Ask `proc` (which serves) for a spare copy of each socket the slot has none of. */
   requestSpares(proc: AppProcess): void {
-    for (const key of this.handles.keys()) if (!this.spares.has(key)) proc.send({ type: 'spare', key });
+    for (const key of this.handles.keys()) if (this.lacksSpare(key)) proc.send({ type: 'spare', key });
   }
+
+  /** Whether the fallback page has no spare copy of this socket: a process that has it is asked for one. */
+  private readonly lacksSpare = (key: ListenKey): boolean => !this.spares.has(key);
 
   /** Take the spare copies `which` wants (the fallback page listens on them and closes them). */
   takeSpares(which: (key: ListenKey) => boolean): Map<ListenKey, object> {
