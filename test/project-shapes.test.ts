@@ -48,6 +48,38 @@ describe('CommonJS TypeScript', () => {
   });
 });
 
+describe('CommonJS TypeScript compiled ahead (prefetch.ts)', () => {
+  /** A require() chain, and requires no run takes: a broken file, a missing one, one that prints. */
+  const tree = {
+    'package.json': CJS_PACKAGE,
+    'main.ts': [
+      `import { a } from './a';`,
+      `console.log('main', a);`,
+      `if (process.env.DEVHOT_NEVER_SET) require('./broken');`,
+      `if (process.env.DEVHOT_NEVER_SET) require('./missing');`,
+      `if (process.env.DEVHOT_NEVER_SET) require('./loud');`,
+    ].join('\n'),
+    'a.ts': `import { b } from './b';\nexport const a: number = b + 1;\n`,
+    'b.ts': `export const b: number = 1;\n`,
+    'broken.ts': `export const = ;\n`,
+    'loud.ts': `console.log('loud ran');\n`,
+  };
+
+  it('a require no run reaches neither runs nor fails the start, as under tsx, though it was compiled ahead', async () => {
+    const out = await sameAsTsx(tree);
+    assert.deepEqual(out.lines, ['main 2']);
+  });
+
+  it('the files a CommonJS module requires are compiled before it runs, and join the graph only when required', async (t) => {
+    const { startProject } = await import('./helpers/project.js');
+    const { project, runner } = await startProject(t, tree, { esm: false });
+    // main compiled by the start; a, b and loud ahead, then found in memory by their require()
+    // (the broken one failed, and the missing one never resolved).
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 2, diskHits: 0, misses: 4 });
+    assert.deepEqual([...runner.modules.keys()].sort(), ['a.ts', 'b.ts', 'main.ts'].map((f) => project.file(f)).sort());
+  });
+});
+
 describe('CommonJS TypeScript under hot updates', () => {
   it('a save re-runs the importers with the new exports; a throwing save rolls back; stack lines are the .ts lines', async (t) => {
     const { startProject, expectStatus } = await import('./helpers/project.js');

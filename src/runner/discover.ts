@@ -2,8 +2,9 @@
  * Discovery: read a module's file, compile it, resolve its imports, and stage the new version in
  * the transaction; then the same for every module it imports that the graph does not have yet.
  * Nothing runs here. `discover()` works on many modules at once (the start, an update);
- * `discoverSync()` is its synchronous twin for `require()` of a user file. Both go through one
- * step, `stageModule()`, and differ only in how they compile and load native modules.
+ * `discoverSync()` is its synchronous twin for `require()` of a user file. Both stage the version
+ * in the transaction, and differ only in how they compile and load native modules. What a
+ * CommonJS module requires is compiled ahead here, concurrently (prefetch.ts).
  */
 import { readFileSync } from 'node:fs';
 import { DevhotError, ErrorCodes } from '../errors.js';
@@ -16,6 +17,7 @@ import type { ResolveResult } from './resolve.js';
 import type { RunnerState } from './state.js';
 import { LoadError, type Transaction } from './transaction.js';
 import { SafePromise, safeSetTimeout } from './intrinsics.js';
+import { prefetchRequires } from './prefetch.js';
 
 /** A dependency Node loads itself, before it is loaded. */
 interface NativeRef {
@@ -34,18 +36,25 @@ export function discover(txn: Transaction, nodes: Iterable<ModuleNode>, force: b
 
 async function discoverAll(txn: Transaction, nodes: Iterable<ModuleNode>, force: boolean): Promise<void> {
   const inflight = new Set<Promise<void>>();
-  const start = (node: ModuleNode, forced: boolean): void => {
-    if (txn.discovering.has(node)) return;
-    if (!forced && txn.versionOf(node)) return;
-    const task = discoverOne(txn, node).then((deps) => {
-      for (const dep of deps) if (dep instanceof ModuleNode) start(dep, false);
-    });
-    txn.discovering.set(node, task);
+  const track = (task: Promise<void>): void => {
     inflight.add(task);
     task.then(
       () => inflight.delete(task),
       () => {},
     );
+  };
+  /** Files compiled ahead for a CommonJS module's require() (prefetch.ts). */
+  const prefetched = new Set<string>();
+  const start = (node: ModuleNode, forced: boolean): void => {
+    if (txn.discovering.has(node)) return;
+    if (!forced && txn.versionOf(node)) return;
+    const task = discoverOne(txn, node).then((deps) => {
+      for (const dep of deps) if (dep instanceof ModuleNode) start(dep, false);
+      const compiled = txn.staged.get(node)?.compiled;
+      if (compiled) prefetchRequires(txn.state, node.file, compiled, prefetched, track);
+    });
+    txn.discovering.set(node, task);
+    track(task);
   };
   for (const node of nodes) start(node, force);
   while (inflight.size > 0) await SafePromise.all(inflight);
