@@ -20,6 +20,8 @@ import { serverFiles, type ServerKind } from './cli-servers.js';
 import { generateProject, leafSource, type GeneratedProject, type Layout } from './generate.js';
 
 export type Variant = 'ts' | 'js';
+/** The module format of the project's TypeScript, from its package.json. */
+export type ModuleFormat = 'esm' | 'cjs';
 
 export interface CliProject {
   root: string;
@@ -54,7 +56,17 @@ function walk(dir: string, out: string[] = []): string[] {
 
 export function createCliProject(
   dir: string,
-  options: { modules: number; branching: number; variant: Variant; accept: boolean; salt: string; layout: Layout; server: ServerKind },
+  options: {
+    modules: number;
+    branching: number;
+    variant: Variant;
+    accept: boolean;
+    salt: string;
+    layout: Layout;
+    server: ServerKind;
+    /** 'cjs': a package without "type": "module", whose .ts files compile to CommonJS. */
+    format?: ModuleFormat;
+  },
 ): CliProject {
   const p: GeneratedProject = generateProject(dir, {
     modules: options.modules,
@@ -68,6 +80,11 @@ export function createCliProject(
   if (server.packageJson) {
     const file = join(root, 'package.json');
     writeFileSync(file, `${JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), ...server.packageJson }, null, 2)}\n`);
+  }
+  if (options.format === 'cjs') {
+    const file = join(root, 'package.json');
+    const { type: _type, ...fields } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, `${JSON.stringify(fields, null, 2)}\n`);
   }
   const envFile = join(root, '.env');
   const envText = (n: number) => `BENCH_TOKEN=r${n}\n`;
