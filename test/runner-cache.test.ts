@@ -108,7 +108,11 @@ test("V8's code cache: a start's modules as scripts, made after they ran; a save
 });
 
 /** A start of `project` in a process of its own (the toolchain loads once per process); what it saw, as JSON. */
-function startInChild(project: Project, cacheDir: string): { toolsAtStart: boolean; toolsLater: boolean; stats: object; modules: number } {
+function startInChild(
+  project: Project,
+  cacheDir: string,
+  nodeFlags: string[] = [],
+): { toolsAtStart: boolean; toolsLater: boolean; stats: object; modules: number } {
   const dist = path.join(REPO_ROOT, 'dist', 'src');
   const script = `
     import { createRunner } from ${JSON.stringify(path.join(dist, 'index.js'))};
@@ -122,7 +126,7 @@ function startInChild(project: Project, cacheDir: string): { toolsAtStart: boole
     await runner.close();
     console.log(JSON.stringify(out));
   `;
-  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  const stdout = execFileSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
   return JSON.parse(stdout.trim().split('\n').pop()!);
 }
 
@@ -138,6 +142,42 @@ test('after a start from the disk cache the compiler warms up by itself, before 
   assert.deepEqual(warm.stats, { memoryHits: 0, diskHits: MODULES, misses: 0 });
   assert.equal(warm.modules, MODULES);
   assert.deepEqual(cacheFiles(cacheDir).sort(), files, 'the warm-up wrote nothing to the cache');
+});
+
+test('a code cache V8 rejects (made under other V8 flags) is made again, of the same kind, and written once', async (t) => {
+  const { project, cacheDir } = treeWithCacheDir(t);
+  /** Each entry's kind of V8 code cache and the cache, by file. */
+  const codeCaches = () =>
+    new Map(
+      cacheFiles(cacheDir).map((file) => {
+        const entry = readEntry(file);
+        return [file, `${entry?.codeCacheKind} ${entry?.codeCache?.toString('base64')}`];
+      }),
+    );
+  // A start's modules get script caches, the saved version of lib/a.ts a function cache.
+  await withRunner(project, cacheDir, async (runner) => {
+    expectStatus(await runner.update([project.edit('lib/a.ts', '= 1', '= 5')]), 'applied');
+  });
+  const made = codeCaches();
+  const kinds = [...made.values()].map((c) => c.split(' ')[0]).sort();
+  // lib/a.ts's first version was never written: the save's replaced it while the writes waited.
+  assert.deepEqual(kinds, ['function', ...Array(MODULES - 2).fill('script'), 'undefined'], 'the JSON has none');
+
+  // V8 takes a code cache only from a process with the same V8 flags: a semi-space size is one.
+  const flags = ['--max-semi-space-size=8'];
+  const other = startInChild(project, cacheDir, flags);
+  assert.deepEqual(other.stats, { memoryHits: 0, diskHits: MODULES, misses: 0 }, 'the modules come from the disk cache still');
+  const remade = codeCaches();
+  assert.deepEqual([...remade.keys()].sort(), [...made.keys()].sort(), 'the same entries, written over');
+  for (const [file, cache] of made) {
+    if (cache.startsWith('undefined')) continue;
+    assert.notEqual(remade.get(file), cache, `${file}: a new code cache`);
+    assert.doesNotMatch(remade.get(file)!, / undefined$/, `${file}: a code cache at all`);
+    assert.equal(remade.get(file)!.split(' ')[0], cache.split(' ')[0], `${file}: of the same kind`);
+  }
+
+  startInChild(project, cacheDir, flags);
+  assert.deepEqual(codeCaches(), remade, 'one V8 takes is not written again');
 });
 
 test('the default cache lives in node_modules/.devhot/cache of the project', async (t) => {

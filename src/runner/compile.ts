@@ -71,6 +71,8 @@ export interface Compiler {
   compileSync(file: string, source: string): CompiledModule;
   /** Wait for the disk cache writes still under way (before exit, or a second runner). */
   flush(): Promise<void>;
+  /** Write a module to the disk cache again, with the code cache V8 made in place of one it rejected. */
+  recache(compiled: CompiledModule): void;
   /** Hold the disk cache writes until `resumeWrites()` and a while after (an update: compile-cache.ts, `defer`). */
   deferWrites(): void;
   resumeWrites(): void;
@@ -129,6 +131,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
   return {
     stats: cache.stats,
     flush: () => cache.flush(),
+    recache: (compiled) => cache.rewrite(compiled),
     deferWrites: () => cache.defer(),
     resumeWrites: () => cache.resume(),
     warmUp() {

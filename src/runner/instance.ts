@@ -193,8 +193,17 @@ export const scopeOf = (k: number): number => Math.min(k, SHARED_SCOPE);
  * (runner bench project, Node 20, 2 cores, 2026-11-30). Not past EAGER_LEVELS bindings: V8
  * compiles nested functions eagerly by recursion, and 400 levels overflowed the stack where
  * lazily they did not.
+ *
+ * A code cache V8 rejects (made under other V8 flags) is made again, and `onCacheRejected` told,
+ * so the disk cache gets the new one.
  */
-export function compileBody(version: ModuleVersion, filename: string, sourceMapComment: string, nativeImports = false): CompiledBody {
+export function compileBody(
+  version: ModuleVersion,
+  filename: string,
+  sourceMapComment: string,
+  nativeImports = false,
+  onCacheRejected?: (compiled: CompiledModule) => void,
+): CompiledBody {
   const { compiled } = version;
   const [header, footer] = wrapperOf(compiled);
   // Not with an inline source map (--inspect): that source is another one each run.
@@ -218,6 +227,7 @@ export function compileBody(version: ModuleVersion, filename: string, sourceMapC
   };
   const input: CompileInput = { compiled, source, options, codeCache, cacheable };
   const outer = asScript ? compileScript(input) : compileFunction(input);
+  if (input.rejected) onCacheRejected?.(compiled);
   // The code once, not twice: V8 keeps the function's source (flattened into one string), and a
   // slice of it shares its characters, where `compiled.code` was a copy of its own (heap after a
   // warm start of 3,000 modules: 62.2 -> 57.7 MB; Node 20, 2026-11-30).
@@ -232,6 +242,8 @@ interface CompileInput {
   options: { filename: string; lineOffset: number; importModuleDynamically?: number };
   codeCache: Buffer | undefined;
   cacheable: boolean;
+  /** Set when V8 rejected `codeCache`: made with other V8 flags (a NODE_OPTIONS flag), or damaged. */
+  rejected?: boolean;
 }
 
 /**
@@ -243,9 +255,11 @@ interface CompileInput {
  * bench project, Node 20, 2 cores, 2026-11-30), and a cache made once the module has run also
  * holds the functions it ran. A warm start is no slower (main thread 910 -> 920 ms).
  */
-function compileScript({ compiled, source, options, codeCache, cacheable }: CompileInput): CompiledBody {
+function compileScript(input: CompileInput): CompiledBody {
+  const { compiled, source, options, codeCache, cacheable } = input;
   const script = new vm.Script(source, { ...options, ...(codeCache ? { cachedData: codeCache } : {}) });
-  if (!codeCache && cacheable) {
+  input.rejected = codeCache !== undefined && script.cachedDataRejected === true;
+  if ((!codeCache || input.rejected) && cacheable) {
     compiled.codeCacheKind = 'script';
     compiled.makeCodeCache = () => script.createCachedData();
   }
@@ -257,12 +271,18 @@ function compileScript({ compiled, source, options, codeCache, cacheable }: Comp
  * vm.Script's source in its compilation cache (measured: +7 MB per 1000 updates), and a function
  * body is not cached that way (+0.1 MB); first versions add one script per module at most.
  */
-function compileFunction({ compiled, source, options, codeCache, cacheable }: CompileInput): CompiledBody {
-  const outer = vm.compileFunction(source, [], {
-    ...options,
-    ...(codeCache ? { cachedData: codeCache } : { produceCachedData: cacheable }),
-  }) as ReturnType<typeof vm.compileFunction> & { cachedData?: Buffer };
-  if (!codeCache && outer.cachedData) {
+function compileFunction(input: CompileInput): CompiledBody {
+  const { compiled, source, options, codeCache, cacheable } = input;
+  type Compiled = ReturnType<typeof vm.compileFunction> & { cachedData?: Buffer; cachedDataRejected?: boolean };
+  const compile = (cache: { cachedData: Buffer } | { produceCachedData: boolean }): Compiled =>
+    vm.compileFunction(source, [], { ...options, ...cache }) as Compiled;
+  let outer = compile(codeCache ? { cachedData: codeCache } : { produceCachedData: cacheable });
+  if (codeCache && outer.cachedDataRejected === true) {
+    input.rejected = true;
+    // A function's code cache is made as it compiles, or not at all: once more, rarely.
+    outer = compile({ produceCachedData: cacheable });
+  }
+  if ((!codeCache || input.rejected) && outer.cachedData) {
     compiled.codeCache = outer.cachedData;
     compiled.codeCacheKind = 'function';
     compiled.makeCodeCache = undefined;

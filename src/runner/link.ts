@@ -118,7 +118,8 @@ function start(txn: Transaction, instance: ModuleInstance): void {
     const filename = version.number === 1 ? node.file : `${node.file}?v=${version.number}`;
     txn.state.stacks.register(filename, compiled);
     try {
-      version.body = compileBody(version, filename, sourceMapComment(compiled), txn.state.options.nativeLoads);
+      const { compiler } = txn.state;
+      version.body = compileBody(version, filename, sourceMapComment(compiled), txn.state.options.nativeLoads, (c) => compiler.recache(c));
     } catch (error) {
       throw new LoadError('transform', error, node.file);
     }
