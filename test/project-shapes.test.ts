@@ -58,11 +58,13 @@ describe('CommonJS TypeScript compiled ahead (prefetch.ts)', () => {
       `if (process.env.DEVHOT_NEVER_SET) require('./broken');`,
       `if (process.env.DEVHOT_NEVER_SET) require('./missing');`,
       `if (process.env.DEVHOT_NEVER_SET) require('./loud');`,
+      `if (process.env.DEVHOT_NEVER_SET) require('./data.json');`,
     ].join('\n'),
     'a.ts': `import { b } from './b';\nexport const a: number = b + 1;\n`,
     'b.ts': `export const b: number = 1;\n`,
     'broken.ts': `export const = ;\n`,
     'loud.ts': `console.log('loud ran');\n`,
+    'data.json': `{ "big": true }\n`,
   };
 
   it('a require no run reaches neither runs nor fails the start, as under tsx, though it was compiled ahead', async () => {
@@ -74,7 +76,7 @@ describe('CommonJS TypeScript compiled ahead (prefetch.ts)', () => {
     const { startProject } = await import('./helpers/project.js');
     const { project, runner } = await startProject(t, tree, { esm: false });
     // main compiled by the start; a, b and loud ahead, then found in memory by their require()
-    // (the broken one failed, and the missing one never resolved).
+    // (the broken one failed, the missing one never resolved, JSON is not compiled ahead).
     assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 2, diskHits: 0, misses: 4 });
     assert.deepEqual([...runner.modules.keys()].sort(), ['a.ts', 'b.ts', 'main.ts'].map((f) => project.file(f)).sort());
   });

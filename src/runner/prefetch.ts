@@ -14,9 +14,12 @@
  * read a whole CommonJS tree again.
  */
 import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import type { CompiledModule } from './compile.js';
 import type { RunnerState } from './state.js';
-import { needsEsbuild } from './transform.js';
+
+/** What esbuild compiles (transform.ts): TypeScript and JSX. */
+const AHEAD = new Set(['.ts', '.tsx', '.mts', '.cts', '.jsx']);
 
 /**
  * `require("x")` or `require('x')` with a plain literal: what esbuild emits for an import and
@@ -25,7 +28,7 @@ import { needsEsbuild } from './transform.js';
 const REQUIRE_CALL = /\brequire\(\s*(?:"([^"\\\n]+)"|'([^'\\\n]+)')\s*\)/g;
 
 /** The specifiers a CommonJS module requires by a literal name. */
-export function requiredSpecifiers(code: string): string[] {
+function requiredSpecifiers(code: string): string[] {
   const specifiers: string[] = [];
   for (const match of code.matchAll(REQUIRE_CALL)) specifiers.push(match[1] ?? match[2]!);
   return specifiers;
@@ -45,9 +48,9 @@ export function prefetchRequires(
   if (compiled.format !== 'cjs') return;
   for (const specifier of requiredSpecifiers(compiled.code)) {
     const target = userFileOf(state, specifier, file);
-    // Plain JavaScript compiles on this thread either way: ahead, it would only cost the files
-    // no require reaches.
-    if (target === undefined || !needsEsbuild(target) || seen.has(target) || state.nodes.has(target)) continue;
+    // Plain JavaScript and JSON compile on this thread either way: ahead, they would only cost
+    // the files no require reaches.
+    if (target === undefined || !AHEAD.has(extname(target)) || seen.has(target) || state.nodes.has(target)) continue;
     seen.add(target);
     track(
       compileAhead(state, target).then(
