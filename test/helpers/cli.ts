@@ -80,15 +80,45 @@ const EPHEMERAL_FROM = (() => {
   }
 })();
 
-/** A port that was free a moment ago on 127.0.0.1, outside the kernel's ephemeral range. */
+/**
+ * A port that was free a moment ago on 127.0.0.1, outside the kernel's ephemeral range, and that
+ * no other test process took lately. Two test files run at once, each picking at random: one once
+ * handed its app the port the other's app was about to listen on, and the first app's listen
+ * failed with EADDRINUSE (cli-channel, Node 20, 2026-12-01). A test process claims a port with a
+ * file of that name (created exclusively) in TMP/ports, for CLAIM_MS.
+ */
 export async function freePort(): Promise<number> {
   const low = 10_000;
   if (EPHEMERAL_FROM - low < 1000) return kernelPort();
   for (let i = 0; i < 50; i++) {
     const port = low + Math.floor(Math.random() * (EPHEMERAL_FROM - low));
-    if (await canListen(port)) return port;
+    if (claimPort(port) && (await canListen(port))) return port;
   }
   return kernelPort();
+}
+
+const PORT_CLAIMS = path.join(TMP, 'ports');
+/** Longer than any test holds a port. */
+const CLAIM_MS = 10 * 60_000;
+
+/** Whether this process may hand out `port`: no other claimed it within CLAIM_MS. */
+function claimPort(port: number): boolean {
+  const file = path.join(PORT_CLAIMS, String(port));
+  try {
+    fs.mkdirSync(PORT_CLAIMS, { recursive: true });
+    fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (error) {
+    // No claims where the directory cannot be written: a random port, as before.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return true;
+  }
+  try {
+    if (Date.now() - fs.statSync(file).mtimeMs < CLAIM_MS) return false;
+    fs.writeFileSync(file, String(process.pid));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A port the kernel picks (from its ephemeral range). */
