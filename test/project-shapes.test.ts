@@ -49,7 +49,7 @@ describe('CommonJS TypeScript', () => {
 });
 
 describe('CommonJS TypeScript compiled ahead (prefetch.ts)', () => {
-  /** A require() chain, and requires no run takes: a broken file, a missing one, one that prints. */
+  /** A require() chain, and requires no run takes: a broken file, a missing one, one that prints, a JSON file. */
   const tree = {
     'package.json': CJS_PACKAGE,
     'main.ts': [
