@@ -51,7 +51,7 @@ async function discoverAll(txn: Transaction, nodes: Iterable<ModuleNode>, force:
     const task = discoverOne(txn, node).then((deps) => {
       for (const dep of deps) if (dep instanceof ModuleNode) start(dep, false);
       const compiled = txn.staged.get(node)?.compiled;
-      if (compiled) prefetchRequires(txn.state, node.file, compiled, prefetched, track);
+      if (compiled) prefetchRequires(txn, node.file, compiled, prefetched, track);
     });
     txn.discovering.set(node, task);
     track(task);
@@ -89,7 +89,9 @@ export function discoverSync(txn: Transaction, node: ModuleNode): void {
   let source: string;
   let compiled: CompiledModule;
   try {
-    source = readSource(node.file);
+    // Read already if it was compiled ahead (prefetch.ts): once per transaction, as discover() reads.
+    source = txn.readAhead.get(node.file) ?? readSource(node.file);
+    txn.readAhead.delete(node.file);
     noteSource(txn.state, node.file, source);
     compiled = txn.state.compiler.compileSync(node.file, source);
   } catch (error) {

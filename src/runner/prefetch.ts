@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { CompiledModule } from './compile.js';
-import type { RunnerState } from './state.js';
+import type { Transaction } from './transaction.js';
 
 /** What esbuild compiles (transform.ts): TypeScript and JSX. */
 const AHEAD = new Set(['.ts', '.tsx', '.mts', '.cts', '.jsx']);
@@ -39,23 +39,24 @@ function requiredSpecifiers(code: string): string[] {
  * taken already in this discovery; `track` gets each compile under way, which never rejects.
  */
 export function prefetchRequires(
-  state: RunnerState,
+  txn: Transaction,
   file: string,
   compiled: CompiledModule,
   seen: Set<string>,
   track: (task: Promise<void>) => void,
 ): void {
   if (compiled.format !== 'cjs') return;
+  const { state } = txn;
   for (const specifier of requiredSpecifiers(compiled.code)) {
-    const target = userFileOf(state, specifier, file);
+    const target = userFileOf(txn, specifier, file);
     // Plain JavaScript and JSON compile on this thread either way: ahead, they would only cost
     // the files no require reaches.
     if (target === undefined || !AHEAD.has(extname(target)) || seen.has(target) || state.nodes.has(target)) continue;
     seen.add(target);
     track(
-      compileAhead(state, target).then(
+      compileAhead(txn, target).then(
         (next) => {
-          if (next) prefetchRequires(state, target, next, seen, track);
+          if (next) prefetchRequires(txn, target, next, seen, track);
         },
         () => {},
       ),
@@ -63,21 +64,23 @@ export function prefetchRequires(
   }
 }
 
-function userFileOf(state: RunnerState, specifier: string, importer: string): string | undefined {
+function userFileOf(txn: Transaction, specifier: string, importer: string): string | undefined {
   try {
-    const resolved = state.resolver.resolve(specifier, importer, 'require');
+    const resolved = txn.state.resolver.resolve(specifier, importer, 'require');
     return resolved.kind === 'user' ? resolved.file : undefined;
   } catch {
     return undefined;
   }
 }
 
-async function compileAhead(state: RunnerState, file: string): Promise<CompiledModule | undefined> {
+/** `file` compiled into the compile cache; its source kept for its require (Transaction.readAhead). */
+async function compileAhead(txn: Transaction, file: string): Promise<CompiledModule | undefined> {
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
-  return state.compiler.compile(file, source);
+  txn.readAhead.set(file, source);
+  return txn.state.compiler.compile(file, source);
 }

@@ -41,6 +41,11 @@ export class Transaction {
   readonly invalidated = new Map<ModuleNode, string | undefined>();
   /** Discoveries under way (see discover.ts), so a module is read and compiled once. */
   readonly discovering = new Map<ModuleNode, Promise<void>>();
+  /**
+   * Sources read to compile them ahead for a CommonJS module's require() (prefetch.ts), by file:
+   * the require takes its file's from here (discover.ts) instead of reading it a second time.
+   */
+  readonly readAhead = new Map<string, string>();
   /** Committed or rolled back: loads that come later make transactions of their own. */
   ended = false;
 
