@@ -95,6 +95,8 @@ export class Transaction {
    */
   commit(): ModuleNode[] {
     this.ended = true;
+    // A require that comes later reads its file as it is then.
+    this.readAhead.clear();
     const orphans: ModuleNode[] = [];
     for (const [node, version] of this.staged) {
       node.version = version;
@@ -122,6 +124,7 @@ export class Transaction {
   /** Put every node back on the instance it had, and drop what this transaction added. */
   async rollback(): Promise<void> {
     this.ended = true;
+    this.readAhead.clear();
     const discarded: ModuleInstance[] = [];
     for (const [node, old] of this.previous) {
       if (node.instance && node.instance !== old) discarded.push(node.instance);
