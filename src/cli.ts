@@ -8,6 +8,7 @@ import { DevhotError, ErrorCodes } from './errors.js';
 import { stripControls } from './shared/controls.js';
 import { version } from './version.js';
 import type { DevhotOptions } from './config.js';
+import type { Supervisor } from './supervisor/supervisor.js';
 
 const cli = cac('devhot');
 
@@ -135,17 +136,22 @@ async function runSupervisor(entry: string | undefined, args: string[], flags: R
   const fileOptions = configFile ? await loadConfigFile(configFile, root) : {};
   const config = resolveConfig(cliOptions, fileOptions, configFile);
   const logger = createLogger({ root: config.root, json: config.json, clearScreen: config.clearScreen });
-  const supervisor = await startSupervisor({ config, logger, version });
-
-  let exiting = false;
+  // The handlers come before the start: the start's banner is out before startSupervisor()
+  // resolves, and a signal sent on seeing it found none (the process died of it, not exit 130:
+  // cli-shutdown, Node 24, CI, 2026-12-01).
+  let supervisor: Supervisor | undefined;
+  let exiting: number | undefined;
   const exit = (code: number) => {
-    if (exiting) {
+    if (exiting !== undefined) {
       // A second Ctrl-C: do not wait for graceful shutdown any longer (nor let an app outlive us).
-      supervisor.killNow();
+      supervisor?.killNow();
       process.exit(code);
     }
-    exiting = true;
-    void supervisor.close().then(() => process.exit(code));
+    exiting = code;
+    if (supervisor) void supervisor.close().then(() => process.exit(code));
+    // Still starting: closed once it is up, or left, as the signal used to leave it, to the app's
+    // watchdog (which ends the app once devhot is gone) if that takes longer.
+    else setTimeout(() => process.exit(code), START_EXIT_GRACE_MS).unref();
   };
   const signals: Array<[NodeJS.Signals, number]> = [
     ['SIGINT', 2],
@@ -153,8 +159,17 @@ async function runSupervisor(entry: string | undefined, args: string[], flags: R
     ['SIGHUP', 1],
   ];
   for (const [signal, n] of signals) process.on(signal, () => exit(128 + n));
+  supervisor = await startSupervisor({ config, logger, version });
+  if (exiting !== undefined) {
+    const code = exiting;
+    void supervisor.close().then(() => process.exit(code));
+    return;
+  }
   installShortcuts({ enabled: config.shortcuts, supervisor, logger, quit: () => exit(0) });
 }
+
+/** How long a signal that came during the start waits for it before devhot exits anyway. */
+const START_EXIT_GRACE_MS = 2000;
 
 /**
  * cac names an unknown option by its camelCased key (`--env-fle` becomes `--envFle`), which is

@@ -4,9 +4,10 @@
  * listen on the port.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import { test } from 'node:test';
-import { alive, canListen, createFixture, freePort, get, startDevhot, waitForBody } from './helpers/cli.js';
+import { alive, canListen, createFixture, freePort, get, runDevhot, startDevhot, waitForBody } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
 
 const SERVER = `
@@ -62,6 +63,25 @@ for (const [signal, number] of signals) {
     assert.equal(await canListen(port), true, `port ${port} is free`);
   });
 }
+
+test('SIGINT while the app starts: devhot exits with 130 once the start is over, and the app is gone', async (t) => {
+  // The entry says it runs (a file), then takes a while before it listens.
+  const fixture = createFixture(t, {
+    'server.ts': `import fs from 'node:fs';\nimport http from 'node:http';\nfs.writeFileSync('started', String(process.pid));\nawait new Promise((r) => setTimeout(r, 500));\nhttp.createServer((_q, s) => s.end('up')).listen(Number(process.env.PORT), '127.0.0.1');\n`,
+  });
+  const port = await freePort();
+  const devhot = runDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port) } });
+  await poll(() => fs.existsSync(fixture.file('started')), 'the entry to run', 15_000);
+  const appPid = Number(fs.readFileSync(fixture.file('started'), 'utf8'));
+  process.kill(devhot.pid, 'SIGINT');
+  const exit = await Promise.race([
+    devhot.exited,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`devhot did not exit${devhot.describe()}`)), 10_000).unref()),
+  ]);
+  assert.deepEqual(exit, { code: 130, signal: null }, devhot.describe());
+  await poll(() => !alive(appPid), `the app ${appPid} to be gone`, 5000);
+  assert.equal(await canListen(port), true, `port ${port} is free`);
+});
 
 test('kill -9 of devhot: the app and its children die too, the port is freed', async (t) => {
   const { port, devhot, pids } = await startWithPids(t);
