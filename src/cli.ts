@@ -141,6 +141,7 @@ async function runSupervisor(entry: string | undefined, args: string[], flags: R
   // cli-shutdown, Node 24, CI, 2026-12-01).
   let supervisor: Supervisor | undefined;
   let exiting: number | undefined;
+  const closeAndExit = (up: Supervisor, code: number) => void up.close().then(() => process.exit(code));
   const exit = (code: number) => {
     if (exiting !== undefined) {
       // A second Ctrl-C: do not wait for graceful shutdown any longer (nor let an app outlive us).
@@ -148,7 +149,7 @@ async function runSupervisor(entry: string | undefined, args: string[], flags: R
       process.exit(code);
     }
     exiting = code;
-    if (supervisor) void supervisor.close().then(() => process.exit(code));
+    if (supervisor) closeAndExit(supervisor, code);
     // Still starting: closed once it is up, or left, as the signal used to leave it, to the app's
     // watchdog (which ends the app once devhot is gone) if that takes longer.
     else setTimeout(() => process.exit(code), START_EXIT_GRACE_MS).unref();
@@ -160,11 +161,7 @@ async function runSupervisor(entry: string | undefined, args: string[], flags: R
   ];
   for (const [signal, n] of signals) process.on(signal, () => exit(128 + n));
   supervisor = await startSupervisor({ config, logger, version });
-  if (exiting !== undefined) {
-    const code = exiting;
-    void supervisor.close().then(() => process.exit(code));
-    return;
-  }
+  if (exiting !== undefined) return closeAndExit(supervisor, exiting);
   installShortcuts({ enabled: config.shortcuts, supervisor, logger, quit: () => exit(0) });
 }
 

@@ -143,12 +143,14 @@ export class CompileCache {
   store(compiled: CompiledModule): CompiledModule {
     this.stats.misses++;
     this.latest.set(compiled.file, compiled);
-    if (this.dir) {
-      // The latest unwritten version of a file replaces an earlier one: a burst of saves writes once.
-      this.held.set(compiled.file, compiled);
-      if (this.holding === 0) this.releaseLater();
-    }
+    if (this.dir) this.hold(compiled);
     return compiled;
+  }
+
+  /** To be written: the latest unwritten version of a file replaces an earlier one (a burst of saves writes once). */
+  private hold(compiled: CompiledModule): void {
+    this.held.set(compiled.file, compiled);
+    if (this.holding === 0) this.releaseLater();
   }
 
   /**
@@ -159,9 +161,7 @@ export class CompileCache {
    * latest version of its file, and not over a newer one waiting to be written.
    */
   rewrite(compiled: CompiledModule): void {
-    if (!this.dir || this.latest.get(compiled.file) !== compiled || this.held.has(compiled.file)) return;
-    this.held.set(compiled.file, compiled);
-    if (this.holding === 0) this.releaseLater();
+    if (this.dir && this.latest.get(compiled.file) === compiled && !this.held.has(compiled.file)) this.hold(compiled);
   }
 
   /**
