@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { encodeEntry, readEntry } from '../src/runner/cache-entry.js';
+import { scriptOf } from '../src/runner/module-wrapper.js';
 import type { CompiledModule } from '../src/runner/compile.js';
 import { CompileCache } from '../src/runner/compile-cache.js';
 import { cacheFiles } from './helpers/cache-files.js';
@@ -51,6 +52,9 @@ test('an entry reads back as written: fields, code (non-ASCII too), code cache b
   const back = readEntry(file)!;
   assert.ok(back, 'read');
   assert.equal(back.code, original.code);
+  // The code inside its wrapper, as a start compiles it (positions in characters, not bytes).
+  assert.equal(back.script?.text, scriptOf(original).text);
+  assert.equal(back.script.text.slice(back.script.codeAt, back.script.codeAt + back.code.length), original.code);
   assert.deepEqual(back.deps, original.deps);
   assert.equal(back.async, true);
   assert.deepEqual([...back.codeCache!], [1, 2, 3, 250]);
@@ -73,7 +77,7 @@ test('an entry bigger than the first read, and one without maps or code cache', 
   assert.equal(back.rewriteInput, null);
 });
 
-test('a damaged entry reads as nothing: cut short, another format, a header length past its end, missing', (t) => {
+test('a damaged entry reads as nothing: cut short, another format, a header length past its end, code past the script, missing', (t) => {
   const dir = tempDir(t);
   const bytes = Buffer.concat(encodeEntry(compiled('export const a = 1;\n'.repeat(50))));
   fs.writeFileSync(path.join(dir, 'cut.dhc'), bytes.subarray(0, 60));
@@ -85,6 +89,10 @@ test('a damaged entry reads as nothing: cut short, another format, a header leng
   const huge = Buffer.from(bytes);
   huge.writeUInt32LE(0xffffffff, 4);
   fs.writeFileSync(path.join(dir, 'huge.dhc'), huge);
+  // Where the code is in the script, past the script's end.
+  const range = compiled('export const a = 1;\n', { script: { text: '(x)', codeAt: 1 } });
+  fs.writeFileSync(path.join(dir, 'range.dhc'), Buffer.concat(encodeEntry(range)));
+  assert.equal(readEntry(path.join(dir, 'range.dhc')), undefined);
   assert.equal(readEntry(path.join(dir, 'long.dhc')), undefined);
   assert.equal(readEntry(path.join(dir, 'huge.dhc')), undefined);
   assert.equal(readEntry(path.join(dir, 'cut.dhc')), undefined);

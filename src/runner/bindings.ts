@@ -9,7 +9,8 @@
  * update): `rebind()` resolves their imports again against the new instances.
  */
 import type { ModuleNode } from './graph.js';
-import { type Binding, type BindingTarget, MAX_SCOPES, type ModuleInstance, SHARED_SCOPE, scopeOf } from './instance.js';
+import type { Binding, BindingTarget, ModuleInstance } from './instance.js';
+import { MAX_SCOPES, SHARED_SCOPE, scopeOf } from './module-wrapper.js';
 import { namespaceTarget, requested, resolveExport, sameTarget } from './resolve-export.js';
 
 /** The current value of what a binding resolves to (throws a TDZ ReferenceError like the binding would). */

@@ -3,7 +3,9 @@
  *
  *   "DHC1" | header length (u32 LE) | header (JSON) | code | V8 code cache | transform map | rewrite input
  *
- * The header holds the small fields and each section's length in bytes (-1: none). A start
+ * The code is the module's script (module-wrapper.ts): the code inside its wrapper, which a
+ * start compiles as read. The header holds the small fields, where the code starts and ends in
+ * the script, and each section's length in bytes (-1: none). A start
  * reads the file up to the end of the code cache: esbuild's map and the rewrite's input (from
  * which compile.ts, rewriteMapOf, makes the rewrite's map) are read from the file only when a
  * stack trace needs them, and never kept in memory otherwise. "Maps" below means these two.
@@ -13,6 +15,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { CompiledModule } from './compile.js';
+import { scriptOf } from './module-wrapper.js';
 
 const MAGIC = Buffer.from('DHC1', 'latin1');
 /** MAGIC and the header's length. */
@@ -22,14 +25,17 @@ const FIRST_READ = 64 * 1024;
 
 type Sections = [code: number, codeCache: number, transformMap: number, rewriteInput: number];
 
-interface Header extends Omit<CompiledModule, 'code' | 'codeCache' | 'transformMap' | 'rewriteInput' | 'makeCodeCache'> {
+interface Header extends Omit<CompiledModule, 'code' | 'script' | 'codeCache' | 'transformMap' | 'rewriteInput' | 'makeCodeCache'> {
   sections: Sections;
+  /** Where the code is in the script (JSON has none): its first character and its length. */
+  code?: [at: number, length: number];
 }
 
 /** The bytes of one entry, to write as they are. */
 export function encodeEntry(compiled: CompiledModule): Buffer[] {
   const codeCache = compiled.codeCache ?? compiled.makeCodeCache?.();
-  const parts = [compiled.code, codeCache, compiled.transformMap, compiled.rewriteInput].map((part) =>
+  const script = compiled.format === 'json' ? undefined : scriptOf(compiled);
+  const parts = [script?.text ?? compiled.code, codeCache, compiled.transformMap, compiled.rewriteInput].map((part) =>
     part === null || part === undefined ? undefined : typeof part === 'string' ? Buffer.from(part, 'utf8') : part,
   );
   const header: Header = {
@@ -41,6 +47,7 @@ export function encodeEntry(compiled: CompiledModule): Buffer[] {
     module: compiled.module,
     codeCacheKind: compiled.codeCacheKind,
     sections: parts.map((p) => (p ? p.length : -1)) as Sections,
+    ...(script ? { code: [script.codeAt, compiled.code.length] } : {}),
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(PREFIX);
@@ -106,10 +113,13 @@ export function readEntry(path: string): CompiledModule | undefined {
     const { header, codeAt } = located;
     const codeEnd = codeAt + header.sections[0];
     const cacheLength = header.sections[1];
-    const { sections: _, ...fields } = header;
+    const { sections: _, code: where, ...fields } = header;
+    const text = scratch.toString('utf8', codeAt, codeEnd);
+    if (where && !(where[0] >= 0 && where[1] >= 0 && where[0] + where[1] <= text.length)) return undefined;
     const entry = {
       ...fields,
-      code: scratch.toString('utf8', codeAt, codeEnd),
+      code: where ? text.slice(where[0], where[0] + where[1]) : text,
+      script: where ? { text, codeAt: where[0] } : undefined,
       codeCache: cacheLength >= 0 ? copyOut(codeEnd, cacheLength) : undefined,
     } as CompiledModule;
     mapsFromDisk(entry, path);

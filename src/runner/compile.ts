@@ -24,15 +24,21 @@ import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 import type { MetadataTransformer } from './decorator-metadata.js';
 import { oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js';
 import { compileToolsLoaded, oxcVersion } from './toolchain.js';
+import { type ModuleScript, WRAPPER_SIGNATURE } from './module-wrapper.js';
 
 /** Bump when the rewrite's output or the choice of transformer changes, so stale disk caches are not reused. */
-const COMPILER_VERSION = '10';
+const COMPILER_VERSION = '11';
 
 export interface CompiledModule {
   file: string;
   hash: string;
   /** The generator body (ESM), the CommonJS wrapper body, or the JSON text. */
   code: string;
+  /**
+   * The code inside its wrapper (module-wrapper.ts), when it was read from the disk cache or
+   * compiled as a script: `code` is a slice of it.
+   */
+  script?: ModuleScript | undefined;
   format: ModuleFormat | 'json';
   async: boolean;
   deps: RewriteDependency[];
@@ -94,7 +100,7 @@ const WARM_UP_SOURCE = `import { b } from './b.js';\nexport const a: number = b 
 export function createCompiler(options: CompilerOptions): Compiler {
   const cache = new CompileCache(options.cacheDir);
   // The metadata transformer's key names TypeScript's version: a new compiler compiles anew.
-  const optionsKey = `${JSON.stringify(options.tsconfigRaw ?? null)}\0${options.metadata?.key ?? ''}`;
+  const optionsKey = `${JSON.stringify(options.tsconfigRaw ?? null)}\0${options.metadata?.key ?? ''}\0${WRAPPER_SIGNATURE}`;
   const { metadata } = options;
   /** esbuild's output, or swc's for a file esbuild shows to use decorators. */
   const needsMetadata = (source: string, out: TransformOutput): boolean => metadata?.usesDecorators(source, out.code) === true;

@@ -16,7 +16,7 @@ import type { ModuleNode, ModuleVersion } from './graph.js';
 import type { HotContext } from './hot.js';
 import type { OwnedResources } from './owned.js';
 import type { CompiledModule } from './compile.js';
-import { RUNTIME } from './rewrite.js';
+import { scriptOf } from './module-wrapper.js';
 
 export type InstanceStatus = 'linking' | 'linked' | 'evaluating' | 'evaluating-async' | 'evaluated';
 type ModuleBody = Generator<unknown, void> | AsyncGenerator<unknown, void>;
@@ -152,26 +152,6 @@ export class ModuleInstance {
   }
 }
 
-/** Binding scopes up to which a module's generators are compiled eagerly (below). 250 passed. */
-const EAGER_LEVELS = 64;
-
-/**
- * Binding scopes a module's compiled code nests at most. V8 parses nested functions by recursion:
- * ~700 levels overflowed its stack ("Maximum call stack size exceeded" where node ran the module;
- * Node 20). Past it, the remaining imports share the last scope, resumed once every one of them
- * is initialised: only in an import cycle can one of them stay in its TDZ longer than in Node.
- */
-export const MAX_SCOPES = 256;
-
-/** The last binding scope, which the imports from it on share when a module has more than MAX_SCOPES. */
-export const SHARED_SCOPE = MAX_SCOPES - 1;
-
-/** The binding scopes of a module with `imports` imported bindings. */
-export const scopeCount = (imports: number): number => Math.min(imports, MAX_SCOPES);
-
-/** The binding scope of import `k`: its own, or past MAX_SCOPES the shared last one. */
-export const scopeOf = (k: number): number => Math.min(k, SHARED_SCOPE);
-
 /**
  * Compile a module's code into a function. An ES module becomes nested generators, one per
  * import binding (up to MAX_SCOPES; the rest share the last), around the module's own body:
@@ -205,7 +185,7 @@ export function compileBody(
   onCacheRejected?: (compiled: CompiledModule) => void,
 ): CompiledBody {
   const { compiled } = version;
-  const [header, footer] = wrapperOf(compiled);
+  const script = scriptOf(compiled);
   // Not with an inline source map (--inspect): that source is another one each run.
   const cacheable = sourceMapComment === '';
   const stored = cacheable ? compiled.codeCache : undefined;
@@ -216,8 +196,9 @@ export function compileBody(
   // Used (or rejected: another V8, other flags) it is not needed again.
   compiled.codeCache = undefined;
   // The header sits on a line of its own, which `lineOffset` hides, so code lines keep their numbers.
-  const prefix = asScript ? `${header}\n` : `return ${header}\n`;
-  const source = `${prefix}${compiled.code}\n${footer}${sourceMapComment}`;
+  // A script as it is: the string read from the disk cache, not a copy (module-wrapper.ts).
+  const prefix = asScript ? '' : 'return ';
+  const source = prefix === '' && sourceMapComment === '' ? script.text : `${prefix}${script.text}${sourceMapComment}`;
   const options = {
     filename,
     lineOffset: -1,
@@ -231,7 +212,11 @@ export function compileBody(
   // The code once, not twice: V8 keeps the function's source (flattened into one string), and a
   // slice of it shares its characters, where `compiled.code` was a copy of its own (heap after a
   // warm start of 3,000 modules: 62.2 -> 57.7 MB; Node 20, 2026-11-30).
-  compiled.code = source.slice(prefix.length, prefix.length + compiled.code.length);
+  const codeAt = prefix.length + script.codeAt;
+  compiled.code = source.slice(codeAt, codeAt + compiled.code.length);
+  // Kept for the disk cache, which writes the script (a function's is made again then): the same
+  // string V8 keeps.
+  compiled.script = asScript && cacheable ? { text: source, codeAt } : undefined;
   return outer;
 }
 
@@ -288,30 +273,4 @@ function compileFunction(input: CompileInput): CompiledBody {
     compiled.makeCodeCache = undefined;
   }
   return outer() as CompiledBody;
-}
-
-/** The openings and closings around a module's code (see `compileBody`). */
-function wrapperOf(compiled: CompiledModule): [header: string, footer: string] {
-  if (compiled.format !== 'esm') return [`(function (exports, require, module, __filename, __dirname, ${RUNTIME}) {`, '})'];
-  const imports = compiled.module?.imports ?? [];
-  const [o, c] = imports.length <= EAGER_LEVELS ? ['(', ')'] : ['', ''];
-  const scopes = scopeCount(imports.length);
-  // The outermost always: a script's statement cannot be a nameless function.
-  const opens = ['(function* (__dh__) {"use strict";'];
-  for (let k = 1; k < scopes; k++) opens.push(`yield ${o}function* () {`);
-  opens.push(`yield ${o}${compiled.async ? 'async ' : ''}function* () {`);
-  const closes = [`}${c};`];
-  const declare = (k: number): string => {
-    const local = imports[k]!.local;
-    return `let ${local} = ${RUNTIME}.v(${k}); ${RUNTIME}.w(${k}, (__dh_v) => { ${local} = __dh_v; });`;
-  };
-  for (let scope = scopes - 1; scope >= 0; scope--) {
-    // The last scope declares every binding from it on (past MAX_SCOPES, several).
-    const last = scope === scopes - 1 ? imports.length : scope + 1;
-    const lets: string[] = [];
-    for (let k = scope; k < last; k++) lets.push(declare(k));
-    closes.push(`${lets.join(' ')} }${scope > 0 ? `${c};` : ')'}`);
-  }
-  if (imports.length === 0) closes.push('})');
-  return [opens.join(' '), closes.join(' ')];
 }

@@ -15,7 +15,8 @@
  */
 import { bindImports } from './bindings.js';
 import type { ModuleNode } from './graph.js';
-import { ModuleInstance, compileBody, scopeCount } from './instance.js';
+import { ModuleInstance, compileBody } from './instance.js';
+import { scopeCount } from './module-wrapper.js';
 import { sourceMapComment } from './inspector-map.js';
 import { moduleRuntime } from './module-scope.js';
 import { type ModuleRecord, type ResolveContext, requested, resolveExport } from './resolve-export.js';
