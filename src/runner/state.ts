@@ -124,9 +124,14 @@ export class RunnerState {
     this.warnings.push(message);
   }
 
-  /** A path relative to the root, for messages. */
+  /**
+   * A path relative to the root, for messages and results. A file under the root is its tail:
+   * `path.relative` resolves both paths on every call, and a start's result lists every module
+   * (3,000 calls took 8-13 ms of the time to the first response; Node 20, 2026-12-01).
+   */
   rel(file: string): string {
-    return relative(this.root, file) || file;
+    const under = file.startsWith(this.rootPrefix) && !file.endsWith(sep) && !file.includes(`${sep}.`) && !file.includes(`${sep}${sep}`);
+    return (under ? file.slice(this.rootPrefix.length) : relative(this.root, file)) || file;
   }
 
   /** Deliver an event to the `import.meta.hot.on(event)` listeners; a listener that throws is reported. */
