@@ -40,9 +40,11 @@ function compiled(code: string, extra: Partial<CompiledModule> = {}): CompiledMo
   };
 }
 
-/** The map fields are getters: read from the file when asked, not held. */
+/** The map fields are getters (the entry's own, or its class's): read from the file when asked, not held. */
 function mapsOnDisk(entry: CompiledModule): boolean {
-  return ['transformMap', 'rewriteInput'].every((k) => typeof Object.getOwnPropertyDescriptor(entry, k)?.get === 'function');
+  const descriptor = (k: string) =>
+    Object.getOwnPropertyDescriptor(entry, k) ?? Object.getOwnPropertyDescriptor(Object.getPrototypeOf(entry), k);
+  return ['transformMap', 'rewriteInput'].every((k) => typeof descriptor(k)?.get === 'function');
 }
 
 test('an entry reads back as written: fields, code (non-ASCII too), code cache bytes and maps', (t) => {
