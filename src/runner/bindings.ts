@@ -47,11 +47,13 @@ export function targetOf(instance: ModuleInstance, k: number): BindingTarget | u
   return resolution === null || resolution === 'ambiguous' ? undefined : resolution;
 }
 
-/** Make the bindings of a linked instance and initialise those whose target is initialised. */
-export function bindImports(instance: ModuleInstance): void {
+/**
+ * Make the bindings of a linked instance and initialise those whose target is initialised;
+ * `targets`, what its imports resolve to, as the link step's check found them.
+ */
+export function bindImports(instance: ModuleInstance, targets: ReadonlyArray<BindingTarget | undefined>): void {
   const imports = instance.version.compiled.module?.imports ?? [];
-  for (let k = 0; k < imports.length; k++)
-    instance.bindings.push({ owner: instance, index: k, target: targetOf(instance, k), setter: undefined });
+  for (let k = 0; k < imports.length; k++) instance.bindings.push({ owner: instance, index: k, target: targets[k], setter: undefined });
   // Known before any is attached: one that is ready at once must not resume the shared scope alone.
   if (imports.length > MAX_SCOPES) instance.sharedPending = new Set(instance.bindings.slice(SHARED_SCOPE));
   for (const binding of instance.bindings) attach(binding);

@@ -15,7 +15,7 @@
  * Layout: `<dir>/<hash of the file's path>/<hash of the version>.dhc`, each file as cache-entry.ts
  * writes it (an earlier devhot's `.json` entries are not read, and go as the oldest versions).
  */
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -205,7 +205,7 @@ export class CompileCache {
   }
 
   private dirOf(file: string): string {
-    return join(this.dir as string, createHash('sha256').update(file).digest('hex').slice(0, 16));
+    return join(this.dir as string, digest('sha256', file, 'hex').slice(0, 16));
   }
 
   private pathOf(file: string, hash: string): string {

@@ -13,9 +13,9 @@
  *      declarations hoisted, export getters registered);
  *   4. bind: each import binding is initialised now if what it resolves to is, or when it is.
  */
-import { bindImports } from './bindings.js';
+import { bindImports, targetOf } from './bindings.js';
 import type { ModuleNode } from './graph.js';
-import { ModuleInstance, compileBody } from './instance.js';
+import { type BindingTarget, ModuleInstance, compileBody } from './instance.js';
 import { scopeCount } from './module-wrapper.js';
 import { sourceMapComment } from './inspector-map.js';
 import { moduleRuntime } from './module-scope.js';
@@ -32,15 +32,16 @@ export const kLinkLocation = Symbol.for('devhot.linkLocation');
 /** Link `order` (dependencies first): instantiate, check, start, bind. Throws a LoadError('link'). */
 export function linkModules(txn: Transaction, order: ModuleNode[]): void {
   const instances = order.map((node) => instantiate(txn, node));
-  for (const instance of instances) check(instance);
+  // What each import resolves to, found by the check and bound after: resolved once, not twice.
+  const targets = instances.map(check);
   for (const instance of keptFollowers(txn, instances)) {
     check(instance);
     txn.rebind.add(instance);
   }
   for (const instance of instances) start(txn, instance);
-  for (const instance of instances) {
-    bindImports(instance);
-    instance.status = 'linked';
+  for (let i = 0; i < instances.length; i++) {
+    bindImports(instances[i]!, targets[i]);
+    instances[i]!.status = 'linked';
   }
 }
 
@@ -74,23 +75,24 @@ function keptFollowers(txn: Transaction, instances: ModuleInstance[]): Set<Modul
   return kept;
 }
 
-/** InitializeEnvironment's checks: indirect exports, then imports, each must resolve to one binding. */
-function check(instance: ModuleInstance): void {
+/**
+ * InitializeEnvironment's checks: indirect exports, then imports, each must resolve to one
+ * binding. Returns what each import resolves to (bindings.ts, `targetOf`).
+ */
+function check(instance: ModuleInstance): Array<BindingTarget | undefined> {
   const info = instance.version.compiled.module;
-  if (!info) return;
+  if (!info) return [];
   for (const e of info.indirectExports) {
     if (e.importName !== null) checkName(instance, e.request, e.importName, e.at);
   }
-  for (const i of info.imports) {
-    if (i.name !== null) checkName(instance, i.request, i.name, i.at);
-  }
+  return info.imports.map((i, k) => (i.name === null ? targetOf(instance, k) : checkName(instance, i.request, i.name, i.at)));
 }
 
-function checkName(instance: ModuleInstance, request: number, name: string, at: CodePosition): void {
+function checkName(instance: ModuleInstance, request: number, name: string, at: CodePosition): BindingTarget {
   const dep = requested(instance, request) as ModuleRecord;
   const context: ResolveContext = { cycle: false };
   const resolution = resolveExport(dep, name, context);
-  if (resolution !== null && resolution !== 'ambiguous') return;
+  if (resolution !== null && resolution !== 'ambiguous') return resolution;
   const specifier = instance.version.compiled.deps[request]!.specifier;
   // V8's words, so the message reads as it would under node.
   const message =
