@@ -24,13 +24,13 @@ function run(code: string, imports: Record<string, unknown> = {}): { exports: Re
   const info = r.module!;
   const compiled = { ...r, file: '/project/mod.js', hash: '', transformMap: null, rewriteInput: code };
   const body = compileBody({ compiled, deps: [], number: 1 }, '/project/mod.js', '');
-  let getters: Array<() => unknown> = [];
+  let getter: (j: number) => unknown = () => undefined;
   const told: unknown[] = [];
   const runtime = {
-    e: (g: Array<() => unknown>) => (getters = g),
+    e: (g: (j: number) => unknown) => (getter = g),
     n: () => {},
     u: (j: number, value?: unknown) => {
-      told.push(getters[j]!());
+      told.push(getter(j));
       return value;
     },
     v: (k: number) => imports[info.imports[k]!.local],
@@ -52,7 +52,7 @@ function run(code: string, imports: Record<string, unknown> = {}): { exports: Re
   for (const level of levels) level.next();
   gen.next();
   const exports: Record<string, unknown> = {};
-  for (const [name, j] of info.localExports) exports[name] = getters[j]!();
+  for (const [name, j] of info.localExports) exports[name] = getter(j);
   return { exports, told };
 }
 

@@ -17,7 +17,7 @@ import { namespaceTarget, requested, resolveExport, sameTarget } from './resolve
 export function currentValue(target: BindingTarget): unknown {
   switch (target.kind) {
     case 'local':
-      return target.instance.getters[target.local]!();
+      return target.instance.getter!(target.local);
     case 'namespace':
       return target.node.namespace;
     case 'native':
@@ -141,7 +141,7 @@ export function changedLocals(instance: ModuleInstance, locals: number | number[
     if (!instance.initialized[j]) continue; // a var assigned before anyone could follow it
     const followers = instance.subscribers[j];
     if (!followers || followers.size === 0) continue;
-    const value = instance.getters[j]!();
+    const value = instance.getter!(j);
     for (const binding of followers) binding.setter?.(value);
   }
 }

@@ -6,8 +6,8 @@
  * commits, so a failed update can put them back.
  *
  * What an ES module instance holds of its bindings:
- * - `getters`: one per exported local binding (registered by the body's first step), read by
- *   namespaces and when importers must be told a value;
+ * - `getter`: the values of its exported local bindings by index (registered by the body's first
+ *   step), read by namespaces and when importers must be told a value;
  * - `bindings`: its own imports, each a real `let` of the compiled code, initialised from the
  *   binding it resolves to (when that one is initialised) and kept equal to it afterwards.
  */
@@ -26,7 +26,7 @@ export type CompiledBody = (this: unknown, ...args: unknown[]) => unknown;
 
 /** What an import binding resolves to (ResolvedBinding, §16.2.1.6.3). */
 export type BindingTarget =
-  /** An exported binding of an ES module instance (its `getters[local]`). */
+  /** An exported binding of an ES module instance (its `getter(local)`). */
   | { kind: 'local'; instance: ModuleInstance; local: number }
   /** The namespace of a user module (`import * as ns`, `export * as ns`). */
   | { kind: 'namespace'; node: ModuleNode }
@@ -47,8 +47,8 @@ export interface Binding {
 
 /** What rewritten code sees as `__dh__` (see rewrite.ts for who calls what). */
 export interface ModuleRuntime {
-  /** Register the getters of the exported local bindings, in ModuleInfo.locals order. */
-  e(getters: Array<() => unknown>): void;
+  /** Register the getter of the exported local bindings: their values by index in ModuleInfo.locals. */
+  e(getter: (j: number) => unknown): void;
   /** Exported local binding `j` is initialised (after its declaration ran). */
   n(j: number): void;
   /** Exported local binding `j` changed; returns `value`. */
@@ -98,7 +98,7 @@ export class ModuleInstance {
    */
   sharedPending: Set<Binding> | undefined;
   body: ModuleBody | undefined;
-  getters: Array<() => unknown> = [];
+  getter: ((j: number) => unknown) | undefined = undefined;
   /** Which exported local bindings are initialised. */
   initialized: boolean[] = [];
   /** Bindings of other instances waiting for a local binding of this one to be initialised. */

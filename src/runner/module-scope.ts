@@ -54,9 +54,9 @@ class Runtime implements ModuleRuntime {
     private readonly instance: ModuleInstance,
   ) {}
 
-  e(getters: Array<() => unknown>): void {
+  e(getter: (j: number) => unknown): void {
     const { instance } = this;
-    instance.getters = getters;
+    instance.getter = getter;
     instance.version.compiled.module!.locals.forEach((local, j) => {
       if (local.hoisted) initializedLocal(instance, j);
     });
