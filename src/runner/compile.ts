@@ -22,7 +22,7 @@ import {
 import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 import type { MetadataTransformer } from './decorator-metadata.js';
-import { oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js';
+import { oxcCompiles, oxcOptionsFor, oxcSourceMap, transformWithOxc } from './oxc-transform.js';
 import { compileToolsLoaded, oxcVersion } from './toolchain.js';
 import { type ModuleScript, WRAPPER_SIGNATURE } from './module-wrapper.js';
 
@@ -117,7 +117,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
     const out = transformWithOxc(file, source, oxc);
     if (!out) return undefined;
     try {
-      return cache.store(finish(file, hash, format, out.code, out.map));
+      return cache.store(finish(file, hash, format, out.code, out.map ?? (() => oxcSourceMap(file, source, oxc))));
     } catch {
       return undefined;
     }
@@ -179,8 +179,17 @@ function cacheKey(optionsKey: string, file: string, source: string, format: Modu
     .digest('hex');
 }
 
-/** Oxc's or esbuild's output (or plain JS) → the runner's rewrite. */
-function finish(file: string, hash: string, format: ModuleFormat, js: string, transformMap: string | null): CompiledModule {
+/**
+ * Oxc's or esbuild's output (or plain JS) → the runner's rewrite. `transformMap`: the transform's
+ * map, null for plain JS, or how to make it when first read (Oxc's: oxc-transform.ts).
+ */
+function finish(
+  file: string,
+  hash: string,
+  format: ModuleFormat,
+  js: string,
+  transformMap: string | null | (() => string | null),
+): CompiledModule {
   let rewritten: ReturnType<typeof rewriteModule>;
   try {
     rewritten = rewriteModule(js, { file, defaultFormat: format });
@@ -196,15 +205,23 @@ function finish(file: string, hash: string, format: ModuleFormat, js: string, tr
     }
     throw error;
   }
+  const { code, async, deps, module } = rewritten;
+  if (typeof transformMap !== 'function')
+    return { file, hash, code, format: rewritten.format, async, deps, module, transformMap, rewriteInput: js };
+  const make = transformMap;
+  let made: { map: string | null } | undefined;
   return {
     file,
     hash,
-    code: rewritten.code,
+    code,
     format: rewritten.format,
-    async: rewritten.async,
-    deps: rewritten.deps,
-    module: rewritten.module,
-    transformMap,
+    async,
+    deps,
+    module,
+    get transformMap(): string | null {
+      made ??= { map: make() };
+      return made.map;
+    },
     rewriteInput: js,
   };
 }
