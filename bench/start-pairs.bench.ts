@@ -164,8 +164,13 @@ async function main(): Promise<void> {
         results.get(r)!.push(await startOnce(r));
       }
     }
-    const base = quantile(results.get(runners[0]!)!.map((x) => x.ms), 0.5)!;
-    console.log(`${args.cold ? 'empty-cache' : 'warm'} start, ${args.modules} modules, ${args.layout}, ${args.format}, Node ${process.version}, ${args.pairs} rounds`);
+    const base = quantile(
+      results.get(runners[0]!)!.map((x) => x.ms),
+      0.5,
+    )!;
+    console.log(
+      `${args.cold ? 'empty-cache' : 'warm'} start, ${args.modules} modules, ${args.layout}, ${args.format}, Node ${process.version}, ${args.pairs} rounds`,
+    );
     console.log('| runner | spawn → first 200, median (min-max) | ratio | CPU of its processes, median |');
     console.log('| --- | ---: | ---: | ---: |');
     for (const r of runners) {
