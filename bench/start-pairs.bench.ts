@@ -11,8 +11,8 @@
  * Each build runs in a copy of the project of its own (the same sources), so builds whose cache
  * keys agree do not share a disk cache. Warm (the default): each copy's cache is written first,
  * by a run stopped with SIGINT; cold: removed before every run. Prints, per build, the median and
- * range of spawn → first 200, and the CPU time of its processes at that moment (from /proc, so
- * Linux only).
+ * range of spawn → first 200, and the CPU time of its processes at that moment (from /proc: NaN
+ * off Linux).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -61,11 +61,17 @@ function get(port: number): Promise<number> {
   });
 }
 
-/** utime + stime (ms) of `pid` and its descendants, from /proc. */
+/** utime + stime (ms) of `pid` and its descendants, from /proc; NaN without one (not Linux). */
 function cpuOfTree(pid: number): number {
   const children = new Map<number, number[]>();
   const times = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return Number.NaN;
+  }
+  for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ');
