@@ -22,7 +22,7 @@ import {
 import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
 import type { MetadataTransformer } from './decorator-metadata.js';
-import { oxcCompiles, oxcOptionsFor, oxcSourceMap, transformWithOxc } from './oxc-transform.js';
+import { oxcAgain, oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js';
 import { compileToolsLoaded, oxcVersion } from './toolchain.js';
 import { type ModuleScript, WRAPPER_SIGNATURE } from './module-wrapper.js';
 
@@ -117,7 +117,7 @@ export function createCompiler(options: CompilerOptions): Compiler {
     const out = transformWithOxc(file, source, oxc);
     if (!out) return undefined;
     try {
-      return cache.store(finish(file, hash, format, out.code, out.map ?? (() => oxcSourceMap(file, source, oxc))));
+      return cache.store(finish(file, hash, format, out.code, out.map ?? (() => oxcAgain(file, source, oxc))));
     } catch {
       return undefined;
     }
@@ -181,14 +181,16 @@ function cacheKey(optionsKey: string, file: string, source: string, format: Modu
 
 /**
  * Oxc's or esbuild's output (or plain JS) → the runner's rewrite. `transformMap`: the transform's
- * map, null for plain JS, or how to make it when first read (Oxc's: oxc-transform.ts).
+ * map, null for plain JS, or how to make the output again with its map (Oxc's: oxc-transform.ts,
+ * `oxcAgain`): then both are made when first read, and the output the rewrite ran on is not kept
+ * (the rewrite's names are copies of their own for the same reason: rewrite.ts, `own`).
  */
 function finish(
   file: string,
   hash: string,
   format: ModuleFormat,
   js: string,
-  transformMap: string | null | (() => string | null),
+  transformMap: string | null | (() => TransformOutput),
 ): CompiledModule {
   let rewritten: ReturnType<typeof rewriteModule>;
   try {
@@ -209,7 +211,8 @@ function finish(
   if (typeof transformMap !== 'function')
     return { file, hash, code, format: rewritten.format, async, deps, module, transformMap, rewriteInput: js };
   const make = transformMap;
-  let made: { map: string | null } | undefined;
+  const length = js.length;
+  let made: TransformOutput | undefined;
   return {
     file,
     hash,
@@ -219,10 +222,14 @@ function finish(
     deps,
     module,
     get transformMap(): string | null {
-      made ??= { map: make() };
+      made ??= make();
       return made.map;
     },
-    rewriteInput: js,
+    // Made again it is the same text; were it not, no rewrite map is better than a wrong one.
+    get rewriteInput(): string | null {
+      made ??= make();
+      return made.code.length === length ? made.code : null;
+    },
   };
 }
 

@@ -97,14 +97,16 @@ export function transformWithOxc(file: string, source: string, options: OxcOptio
 }
 
 /**
- * The source map of Oxc's output for `source`, made again: Oxc's output is the same with a map
+ * Oxc's output for `source` made again, with its source map: Oxc's output is the same with a map
  * and without (all 3,000 sources of the CLI bench's project compared), so the map of a module
- * compiled without one is made when a stack trace, the debugger or the disk cache first reads it.
- * Made with every compile, it took ~30% of Oxc's time (3,000 sources in a loop of their own:
- * 162-190 ms with maps, 117-119 ms without; Node 20, 2026-12-01).
+ * compiled without one, and the output the rewrite ran on, are made when a stack trace, the
+ * debugger or the disk cache first reads them. Made with every compile, the map took ~30% of
+ * Oxc's time (3,000 sources in a loop of their own: 162-190 ms with maps, 117-119 ms without;
+ * Node 20, 2026-12-01).
  */
-export function oxcSourceMap(file: string, source: string, options: OxcOptions): string | null {
-  return mapJson(file, loadOxc().transformSync(file, source, { ...options, sourcemap: true }).map);
+export function oxcAgain(file: string, source: string, options: OxcOptions): TransformOutput {
+  const result = loadOxc().transformSync(file, source, { ...options, sourcemap: true });
+  return { code: result.code, map: mapJson(file, result.map) };
 }
 
 /** As esbuild's maps: the file by its path, its text left on disk. */

@@ -110,9 +110,45 @@ export function rewriteModule(code: string, options: RewriteOptions): RewriteRes
     map: options.map ? s.generateMap({ hires: 'boundary', source: options.file, includeContent: false }).toString() : undefined,
     format,
     async: walker.topLevelAwait,
-    deps: format === 'esm' ? syntax.deps : [],
-    module: format === 'esm' ? syntax.info() : undefined,
+    deps: format === 'esm' ? ownDependencies(syntax.deps) : [],
+    module: format === 'esm' ? ownNames(syntax.info()) : undefined,
   };
+}
+
+/**
+ * A string with characters of its own. The parser's names and specifiers are substrings of the
+ * code it parsed, and V8 keeps a substring of 13 characters or more as a slice of it: one such
+ * name in a module's imports or exports kept the rewrite's whole input alive as long as the
+ * module (with the output Oxc makes again, compile.ts: the heap after an empty-cache start of
+ * 3,000 modules 73.0 -> 68.1 MB, after a full GC; Node 20, 2026-12-01). Flattening `' ' + s`
+ * copies s.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : ` ${s}`.slice(1);
+}
+
+/** The dependencies with specifiers and attributes of their own (`own`), in place. */
+function ownDependencies(deps: RewriteDependency[]): RewriteDependency[] {
+  for (const dep of deps) {
+    dep.specifier = own(dep.specifier);
+    if (dep.attributes) dep.attributes = Object.fromEntries(Object.entries(dep.attributes).map(([k, v]) => [own(k), own(v)]));
+  }
+  return deps;
+}
+
+/** The module's import and export names, of their own (`own`), in place. */
+function ownNames(info: ModuleInfo): ModuleInfo {
+  for (const i of info.imports) {
+    i.local = own(i.local);
+    if (i.name !== null) i.name = own(i.name);
+  }
+  for (const l of info.locals) l.name = own(l.name);
+  for (const e of info.localExports) e[0] = own(e[0]);
+  for (const e of info.indirectExports) {
+    e.name = own(e.name);
+    if (e.importName !== null) e.importName = own(e.importName);
+  }
+  return info;
 }
 
 /** What a top-level name is declared as, for export bookkeeping. */
