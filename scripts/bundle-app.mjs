@@ -1,42 +1,94 @@
-// Bundles the app process's modules (dist/src/app/main.js and the runner, hooks client and shared
-// modules it imports, as tsc emitted them) into that one file, in place: the app loads one
-// module instead of ~90 at every start and restart. Node 20 has no compile cache, and its ESM
-// loader resolves, reads and compiles each file on its own; packages stay external (Node loads
-// them). The file keeps its path, so boot.ts's import and the `new URL(..., import.meta.url)`s of
-// the bundled modules (the hooks thread's file, the watchdog's worker, createRequire) resolve as
-// before: every one of those modules sits one folder below dist/src, as main.js does. Its map
-// goes back to the .ts sources through tsc's maps. Run by `npm run build`, after tsc.
+// Bundles what devhot's two processes load at every start, each into one file, in place (as tsc
+// emitted them, after it):
+//
+// - the app process: dist/src/app/main.js, with the runner, the hooks' client and the shared
+//   modules it imports (boot.js, which turns on Node's compile cache first, stays a file of its
+//   own and imports it);
+// - the supervisor: dist/src/supervisor/supervisor.js and what it imports, which the command
+//   (dist/src/cli.js) loads once it has forked the first app process.
+//
+// Node 20 has no compile cache, and its ESM loader resolves, reads and compiles each file on its
+// own. Packages stay external (Node loads them). A module the process also loads outside the
+// bundle (cli.js's own imports: the errors' classes, app-fork.js with the early app process)
+// stays external too, imported by its path: one copy of it per process. Each bundle keeps its
+// path, so the imports of it and the `new URL(..., import.meta.url)`s of the bundled modules
+// (the hooks thread's file, the watchdog's worker, the app's boot.js) resolve as before: the
+// script refuses to bundle a module that reaches a file that way from another folder depth. The
+// maps go back to the .ts sources through tsc's. Run by `npm run build`.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = 'dist/src/app/main.js';
 
-const result = await build({
+/** `entry` bundled in place; `loader` is the process's module that imports it. */
+const BUNDLES = [
+  { entry: 'dist/src/app/main.js', loader: 'dist/src/app/boot.js' },
+  { entry: 'dist/src/supervisor/supervisor.js', loader: 'dist/src/cli.js' },
+];
+
+const common = {
   absWorkingDir: repo,
-  entryPoints: [MAIN],
-  outfile: MAIN,
-  allowOverwrite: true,
   bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   packages: 'external',
-  sourcemap: 'linked',
   metafile: true,
-  legalComments: 'none',
   logLevel: 'warning',
   // native.ts's import() with attributes is meant for Node, not for esbuild to follow.
   logOverride: { 'unsupported-dynamic-import': 'silent' },
-});
+};
 
-// A bundled module that reaches a file by a path relative to its own would now reach it from
-// main.js's folder: only modules one folder below dist/src may be bundled.
-const misplaced = Object.keys(result.metafile.inputs).filter((file) => !/^dist\/src\/[^/]+\/[^/]+\.js$/.test(file));
-const relative = misplaced.filter((file) => readFileSync(new URL(file, `file://${repo}/`), 'utf8').includes('import.meta.url'));
-if (relative.length > 0) {
-  throw new Error(
-    `bundle-app: ${relative.join(', ')} use import.meta.url from another folder depth than ${MAIN}; move them or keep them out of the bundle.`,
+/** The files `loader` loads when `entry` is left out: what the bundle must import, not copy. */
+async function loadedBeside({ entry, loader }) {
+  const result = await build({
+    ...common,
+    entryPoints: [loader],
+    write: false,
+    plugins: [externalFiles(new Set([resolve(repo, entry)]), resolve(repo, loader))],
+  });
+  return new Set(Object.keys(result.metafile.inputs).map((file) => resolve(repo, file)));
+}
+
+/** An esbuild plugin: the relative imports of `files` stay imports, of their path from `outfile`. */
+function externalFiles(files, outfile) {
+  return {
+    name: 'external-files',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.?\// }, (args) => {
+        const file = resolve(args.resolveDir, args.path);
+        if (!files.has(file)) return undefined;
+        const path = relative(dirname(outfile), file);
+        return { path: path.startsWith('.') ? path : `./${path}`, external: true };
+      });
+    },
+  };
+}
+
+for (const bundle of BUNDLES) {
+  const outfile = resolve(repo, bundle.entry);
+  const beside = await loadedBeside(bundle);
+  beside.delete(outfile);
+  const result = await build({
+    ...common,
+    entryPoints: [bundle.entry],
+    outfile: bundle.entry,
+    allowOverwrite: true,
+    sourcemap: 'linked',
+    legalComments: 'none',
+    plugins: [externalFiles(beside, outfile)],
+  });
+  // A bundled module that reaches a file by a path relative to its own would now reach it from
+  // the bundle's folder.
+  const depth = (file) => relative(join(repo, 'dist/src'), resolve(repo, file)).split('/').length;
+  const misplaced = Object.keys(result.metafile.inputs).filter(
+    (file) => depth(file) !== depth(bundle.entry) && readFileSync(join(repo, file), 'utf8').includes('import.meta.url'),
   );
+  if (misplaced.length > 0) {
+    throw new Error(
+      `bundle-app: ${misplaced.join(', ')} use import.meta.url from another folder depth than ${bundle.entry}; keep them out of the bundle.`,
+    );
+  }
 }
