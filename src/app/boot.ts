@@ -8,7 +8,7 @@
  * starts it with (shared/app-heap.ts) leaves `process.execArgv`.
  *
  * The build makes `./main.js` one module, with the runner and everything else of devhot's it
- * imports (scripts/bundle-app.mjs): Node 20 loaded the ~90 files in 75-100 ms of every start,
+ * imports (scripts/bundle.mjs): Node 20 loaded the ~90 files in 75-100 ms of every start,
  * the one file takes 30-45 ms (Node 20, 2 cores, 2026-12-01; spawn -> first response at 3,000
  * modules 1,001 -> 981 ms, median of 12 alternating pairs).
  */

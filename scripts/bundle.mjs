@@ -88,7 +88,7 @@ for (const bundle of BUNDLES) {
   );
   if (misplaced.length > 0) {
     throw new Error(
-      `bundle-app: ${misplaced.join(', ')} use import.meta.url from another folder depth than ${bundle.entry}; keep them out of the bundle.`,
+      `bundle: ${misplaced.join(', ')} use import.meta.url from another folder depth than ${bundle.entry}; keep them out of the bundle.`,
     );
   }
 }
