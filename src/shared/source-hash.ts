@@ -4,8 +4,8 @@
  * hashes, nothing was saved in between. Content, not file times: those come from a coarse
  * clock (1-2 s on some file systems, another machine's clock on NFS and container mounts).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export function sourceHash(text: string): string {
-  return createHash('sha1').update(text).digest('base64url');
+  return hash('sha1', text, 'base64url');
 }
