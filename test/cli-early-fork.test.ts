@@ -73,7 +73,12 @@ test('the first app, forked before the configuration is read, sees the environme
     DEVHOT_APP: null,
   });
   // Forked early: it waited for its configuration while devhot ran the configuration file.
-  assert.equal(configRan(fixture.root).waiting, true, 'an app process waits while the configuration file runs');
+  const { at, waiting } = configRan(fixture.root);
+  assert.equal(waiting, true, 'an app process waits while the configuration file runs');
+  // And that process is the one serving: started before the configuration ran, so taken, not
+  // replaced by a fork made after (which a second copy of app-fork.js in the supervisor's bundle,
+  // holding no early process, would make: scripts/bundle.mjs).
+  assert.ok(devhot.startedAt < at, `app started at ${devhot.startedAt}, the configuration ran at ${at}`);
 });
 
 test('an env file that sets NODE_OPTIONS: the app is forked with it, as node --env-file boots with it', async (t) => {
