@@ -60,6 +60,23 @@ test('bad flag values: exit 1 naming the flag', async (t) => {
   }
 });
 
+test('a busy channel port: exit 1, the message names the port, with a fix line and the error code, and no stack', async (t) => {
+  const fixture = createFixture(t, { 'server.ts': SERVER });
+  const port = await freePort();
+  await occupy(t, port);
+  const run = await runToExit({
+    cwd: fixture.root,
+    args: ['server.ts', '--channel-port', String(port)],
+    env: { PORT: String(await freePort()) },
+  });
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, new RegExp(`channel cannot listen on 127\\.0\\.0\\.1:${port}`));
+  assert.match(run.stderr, /^fix: .+/m);
+  assert.match(run.stderr, /DEVHOT_ERR_PORT_IN_USE/);
+  // The command's own report (src/cli.ts knows the supervisor's error class), not a stack trace.
+  assert.doesNotMatch(run.stderr, /^\s+at /m);
+});
+
 test('an env file (from the config file) that does not exist: exit 1 naming it', async (t) => {
   const fixture = createFixture(t, {
     'server.ts': SERVER,
