@@ -13,8 +13,9 @@
 // stays external too, imported by its path: one copy of it per process. Each bundle keeps its
 // path, so the imports of it and the `new URL(..., import.meta.url)`s of the bundled modules
 // (the hooks thread's file, the watchdog's worker, the app's boot.js) resolve as before: the
-// script refuses to bundle a module that reaches a file that way from another folder depth. The
-// maps go back to the .ts sources through tsc's. Run by `npm run build`.
+// script refuses to bundle a module that reaches a file that way (or reads import.meta.dirname or
+// .filename) from another folder depth. The maps go back to the .ts sources through tsc's. Run by
+// `npm run build`.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -84,11 +85,12 @@ for (const bundle of BUNDLES) {
   // the bundle's folder.
   const depth = (file) => relative(join(repo, 'dist/src'), resolve(repo, file)).split('/').length;
   const misplaced = Object.keys(result.metafile.inputs).filter(
-    (file) => depth(file) !== depth(bundle.entry) && readFileSync(join(repo, file), 'utf8').includes('import.meta.url'),
+    (file) =>
+      depth(file) !== depth(bundle.entry) && /\bimport\.meta\.(?:url|dirname|filename)\b/.test(readFileSync(join(repo, file), 'utf8')),
   );
   if (misplaced.length > 0) {
     throw new Error(
-      `bundle: ${misplaced.join(', ')} use import.meta.url from another folder depth than ${bundle.entry}; keep them out of the bundle.`,
+      `bundle: ${misplaced.join(', ')} use import.meta's location from another folder depth than ${bundle.entry}; keep them out of the bundle.`,
     );
   }
 }
