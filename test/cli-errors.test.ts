@@ -8,7 +8,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { REPO_ROOT, createFixture, freePort, get, isUpdate, occupy, runToExit, startDevhot, waitForBody } from './helpers/cli.js';
+import {
+  REPO_ROOT,
+  createFixture,
+  freePort,
+  get,
+  isUpdate,
+  occupy,
+  processesIn,
+  runToExit,
+  startDevhot,
+  waitForBody,
+} from './helpers/cli.js';
+import { poll } from './helpers/poll.js';
 
 const SERVER = `import http from 'node:http';
 http
@@ -75,6 +87,8 @@ test('a busy channel port: exit 1, the message names the port, with a fix line a
   assert.match(run.stderr, /DEVHOT_ERR_PORT_IN_USE/);
   // The command's own report (src/cli.ts knows the supervisor's error class), not a stack trace.
   assert.doesNotMatch(run.stderr, /^\s+at /m);
+  // And the app process forked early for it does not outlive the command.
+  await poll(() => processesIn(fixture.root).length === 0, 'no process left in the fixture');
 });
 
 test('an env file (from the config file) that does not exist: exit 1 naming it', async (t) => {
