@@ -2,7 +2,7 @@
  * devhot's options: `DevhotOptions` as users write them (CLI flags, `devhot.config.ts`),
  * `resolveConfig()` → a frozen `ResolvedConfig` that nothing downstream can change.
  */
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -151,7 +151,7 @@ export async function loadConfigFile(file: string, root: string): Promise<Devhot
     });
   }
   mkdirSync(outDir, { recursive: true });
-  const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  const hash = digest('sha256', code, 'hex').slice(0, 16);
   const out = join(outDir, `config.${hash}.mjs`);
   const { writeFileSync } = await import('node:fs');
   writeFileSync(out, code);

@@ -9,7 +9,7 @@
  * string it read: building it again joined and copied every module's code once more (~20 MB
  * allocated in a warm start of 3,000 modules, and ~7 MB for the headers; Node 20, 2026-12-01).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CompiledModule } from './compile.js';
 import { RUNTIME } from './rewrite.js';
 
@@ -51,17 +51,16 @@ export function scriptOf(compiled: CompiledModule): ModuleScript {
  * so a devhot whose wrapper reads differently never takes a script (or a code cache made from one)
  * another wrote.
  */
-export const WRAPPER_SIGNATURE = createHash('sha256')
-  .update(
-    [
-      wrapperOf({ format: 'cjs' } as CompiledModule),
-      wrapperOf({ format: 'esm', async: true, module: { imports: [{ local: 'a' }, { local: 'b' }] } } as CompiledModule),
-      EAGER_LEVELS,
-      MAX_SCOPES,
-    ].join('\0'),
-  )
-  .digest('hex')
-  .slice(0, 16);
+export const WRAPPER_SIGNATURE = hash(
+  'sha256',
+  [
+    wrapperOf({ format: 'cjs' } as CompiledModule),
+    wrapperOf({ format: 'esm', async: true, module: { imports: [{ local: 'a' }, { local: 'b' }] } } as CompiledModule),
+    EAGER_LEVELS,
+    MAX_SCOPES,
+  ].join('\0'),
+  'hex',
+).slice(0, 16);
 
 /** The openings and closings around a module's code. */
 function wrapperOf(compiled: CompiledModule): [header: string, footer: string] {
