@@ -68,6 +68,9 @@ function externalFiles(files, outfile) {
   };
 }
 
+/** Folders below dist/src to `file`: a bundled module must sit as deep as its bundle. */
+const depth = (file) => relative(join(repo, 'dist/src'), resolve(repo, file)).split('/').length;
+
 for (const bundle of BUNDLES) {
   const outfile = resolve(repo, bundle.entry);
   const beside = await loadedBeside(bundle);
@@ -83,7 +86,6 @@ for (const bundle of BUNDLES) {
   });
   // A bundled module that reaches a file by a path relative to its own would now reach it from
   // the bundle's folder.
-  const depth = (file) => relative(join(repo, 'dist/src'), resolve(repo, file)).split('/').length;
   const misplaced = Object.keys(result.metafile.inputs).filter(
     (file) =>
       depth(file) !== depth(bundle.entry) && /\bimport\.meta\.(?:url|dirname|filename)\b/.test(readFileSync(join(repo, file), 'utf8')),

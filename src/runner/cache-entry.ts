@@ -216,9 +216,9 @@ function readMore(fd: number, have: number, end: number): number {
  * `transformMap` and `rewriteInput` (the rewrite's map is made from it: compile.ts, rewriteMapOf)
  * as getters that read them from `path` once, when a stack trace or the debugger needs them, for
  * a module compiled in this process once written there (an entry read from disk is a
- * CachedModule, whose getters do the same). Only the maps are kept then. Before its file goes (a prune, the
- * sweep), compile-cache.ts calls `mapsInMemory`; a file removed by anyone else gives no maps,
- * and the frame shows the compiled position.
+ * CachedModule, whose getters do the same). Only the maps are kept then. Before its file goes
+ * (a prune, the sweep), compile-cache.ts calls `mapsInMemory`; a file removed by anyone else
+ * gives no maps, and the frame shows the compiled position.
  */
 export function mapsFromDisk(compiled: CompiledModule, path: string): void {
   let maps: [string | null, string | null] | undefined;

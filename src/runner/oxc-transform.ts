@@ -50,7 +50,7 @@ export function oxcOptionsFor(tsconfigRaw: EsbuildTsconfig | undefined): OxcOpti
     sourceType: 'module',
     // As esbuild's: lower only what this Node cannot run.
     target: `node${major}.${minor}`,
-    // The map is made when first read (oxcSourceMap): the output is the same without it.
+    // The map is made when first read (oxcAgain): the output is the same without it.
     sourcemap: false,
     typescript: Object.freeze({
       onlyRemoveTypeImports: options.verbatimModuleSyntax === true,

@@ -4,9 +4,10 @@
  * compiles ahead, concurrently and with the asynchronous API, the user files a CommonJS module's
  * code names in `require("…")`, and theirs in turn; when the require comes, the compile cache has
  * them, and the transaction the source each was compiled from (a warm start read and hashed
- * every required file twice before: 1,163-1,222 against 1,078-1,168 ms, 6 pairs). esbuild's service compiles them on every core: 3,000 small TypeScript files as CommonJS
- * took 3.2-3.9 s one by one with `transformSync` and 1.7 s all at once with `transform` (Node 20,
- * 2 cores, 2026-12-01).
+ * every required file twice before: 1,163-1,222 against 1,078-1,168 ms, 6 pairs). esbuild's
+ * service compiles them on every core: 3,000 small TypeScript files as CommonJS took 3.2-3.9 s
+ * one by one with `transformSync` and 1.7 s all at once with `transform` (Node 20, 2 cores,
+ * 2026-12-01).
  *
  * Only TypeScript and JSX, which esbuild compiles. Only a head start: nothing here enters the
  * graph, runs, or reports. A file that does not resolve, cannot be read or does not compile is
