@@ -141,6 +141,33 @@ test("the app's young generation is bounded at 4 MB semi-spaces unless NODE_OPTI
   assert.deepEqual(heapFlags(own.execArgv), []);
 });
 
+/**
+ * Which of the modules behind node:http's lazy exports (Node 22+: `http.WebSocket` is undici's)
+ * the process has loaded, for a program that requires node:http as CommonJS code does.
+ */
+const LAZY_BUILTINS = `import { createRequire } from 'node:module';
+const http = createRequire(import.meta.url)('node:http');
+const names = ['internal/deps/undici/undici', 'http2', 'tls', 'zlib', 'assert'];
+const loaded = () => names.filter((m) => process.moduleLoadList.includes('NativeModule ' + m));
+http.createServer((_req, res) => res.end(JSON.stringify(loaded()))).listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+test("devhot's own code in the app loads none of Node's modules that the program under node does not (undici, http2, tls, zlib behind node:http's lazy exports)", async (t) => {
+  const fixture = createFixture(t, { 'server.mjs': LAZY_BUILTINS });
+  const nodePort = await freePort();
+  const node = spawn(process.execPath, ['server.mjs'], {
+    cwd: fixture.root,
+    env: { ...process.env, PORT: String(nodePort) },
+    stdio: 'ignore',
+  });
+  onCleanup(t, () => node.kill('SIGKILL'));
+  const underNode = await waitForBody(nodePort, (b) => b.startsWith('['));
+
+  const port = await freePort();
+  await startDevhot(t, { cwd: fixture.root, args: ['server.mjs'], env: { PORT: String(port) } });
+  assert.equal(await waitForBody(port, (b) => b.startsWith('[')), underNode);
+});
+
 test('a save while the first start is still running (the app serves already) updates that app once it has started, without a restart', async (t) => {
   // The entry listens, then its start goes on until the test creates `go` (a DB connection, a
   // cache warm-up): the supervisor has not taken the process as started yet.
