@@ -27,7 +27,7 @@
 // Node 20 unchanged (230 / 231 MB; its http has no lazy exports); starts unchanged
 // (start-pairs, 10 modules, 12 pairs: Node 24 176 / 181 ms, Node 20 302 / 300 ms), 2026-12-01.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -79,12 +79,36 @@ function externalFiles(files, outfile) {
 }
 
 /**
- * An esbuild plugin: `import { a } from 'node:x'` takes `a` from the builtin's CommonJS exports
- * when the bundle loads, as Node's ES module of it had it then. Only data properties are
- * exported: reading an accessor (`fs.promises`, `http.WebSocket`) would load what it stands for,
- * so a bundled module that imports one fails the build here, by name.
+ * What devhot's compiled modules import by name from each builtin (`import { a, b as c } from
+ * 'node:x'`), as tsc writes it, in every .js file under dist/src: a superset of any bundle's.
  */
-function builtinExports() {
+function builtinImports() {
+  const names = new Map();
+  const dir = join(repo, 'dist/src');
+  for (const file of readdirSync(dir, { recursive: true })) {
+    if (!file.endsWith('.js')) continue;
+    for (const [, list, builtin] of readFileSync(join(dir, file), 'utf8').matchAll(
+      /^import\s+(?:[\w$]+\s*,\s*)?\{([^}]*)\}\s*from\s*['"](node:[\w/]+)['"]/gm,
+    )) {
+      const set = names.get(builtin) ?? new Set();
+      for (const spec of list.split(',')) {
+        const name = spec.trim().split(/\s+as\s+/)[0];
+        if (name && !name.startsWith('type ')) set.add(name);
+      }
+      names.set(builtin, set);
+    }
+  }
+  return names;
+}
+
+/**
+ * An esbuild plugin: `import { a } from 'node:x'` takes `a` from the builtin's CommonJS exports
+ * when the bundle loads, as Node's ES module of it had it then. Only the names devhot imports
+ * are read (a builtin's other exports may be getters that load more or warn: `fs.F_OK` is data on
+ * Node 20 and a deprecation warning on Node 24, where a bundle built on Node 20 runs too), and a
+ * name that is not a plain value of the builtin here fails the build.
+ */
+function builtinExports(imported) {
   return {
     name: 'builtin-exports',
     setup(b) {
@@ -93,11 +117,15 @@ function builtinExports() {
       );
       b.onLoad({ filter: /.*/, namespace: 'builtin' }, ({ path }) => {
         const exports = process.getBuiltinModule(path);
-        const names = Object.keys(exports).filter(
-          (name) => name !== 'default' && /^[A-Za-z_$][\w$]*$/.test(name) && 'value' in Object.getOwnPropertyDescriptor(exports, name),
-        );
         const lines = [`const m = process.getBuiltinModule(${JSON.stringify(path)});`, 'export default m;'];
-        for (const name of names) lines.push(`export const ${name} = m.${name};`);
+        for (const name of imported.get(path) ?? []) {
+          if (!('value' in (Object.getOwnPropertyDescriptor(exports, name) ?? {}))) {
+            throw new Error(
+              `bundle: devhot imports ${name} from ${path}, which is not a plain export of it on Node ${process.version} (a getter, or absent). Read it from the default import where it is used.`,
+            );
+          }
+          lines.push(`export const ${name} = m.${name};`);
+        }
         return { contents: lines.join('\n'), loader: 'js' };
       });
     },
@@ -107,6 +135,7 @@ function builtinExports() {
 /** Folders below dist/src to `file`: a bundled module must sit as deep as its bundle. */
 const depth = (file) => relative(join(repo, 'dist/src'), resolve(repo, file)).split('/').length;
 
+const imported = builtinImports();
 for (const bundle of BUNDLES) {
   const outfile = resolve(repo, bundle.entry);
   const beside = await loadedBeside(bundle);
@@ -118,7 +147,7 @@ for (const bundle of BUNDLES) {
     allowOverwrite: true,
     sourcemap: 'linked',
     legalComments: 'none',
-    plugins: [externalFiles(beside, outfile), builtinExports()],
+    plugins: [externalFiles(beside, outfile), builtinExports(imported)],
   });
   // A bundled module that reaches a file by a path relative to its own would now reach it from
   // the bundle's folder.
