@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { createFixture, freePort, isUpdate, onCleanup, runDevhot, startDevhot, waitForBody } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
@@ -90,6 +92,31 @@ http.createServer((_req, res) => res.end(String(dir))).listen(Number(process.env
   const body = await waitForBody(port, (b) => b.length > 0);
   if (hasIt) assert.match(body, /node-compile-cache/, 'the app reports its compile cache directory');
   else assert.equal(body, 'undefined', 'Node 20 has no compile cache: nothing is enabled');
+});
+
+test("the app's compile cache is written when devhot stops it, so the next start reads devhot's modules and the app's packages from it", async (t) => {
+  const fixture = createFixture(t, {
+    'server.ts': `import http from 'node:http';
+import { greet } from 'greeter';
+http.createServer((_req, res) => res.end(greet())).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+    'node_modules/greeter/package.json': JSON.stringify({ name: 'greeter', main: 'index.js' }),
+    'node_modules/greeter/index.js': 'exports.greet = () => "hello";\n',
+    // Only the app's environment (the supervisor keeps its own cache where it was): what lands
+    // in this directory is the app's.
+    '.env': 'NODE_COMPILE_CACHE=app-compile-cache\n',
+  });
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts', '--env-file', '.env'], env: { PORT: String(port) } });
+  await waitForBody(port, 'hello');
+  devhot.child.kill('SIGINT');
+  await devhot.exited;
+  const cache = join(fixture.root, 'app-compile-cache');
+  const files = existsSync(cache) ? readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()) : [];
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  // Node writes the cache at a process's own exit, or on module.flushCompileCache() (22.10, 23.0).
+  if (major > 22 || (major === 22 && minor >= 10)) assert.ok(files.length > 0, `the app wrote its compile cache${devhot.describe()}`);
+  else assert.equal(files.length, 0, 'no flushCompileCache() on this Node: nothing is written');
 });
 
 /** Fills the young generation with objects that survive a scavenge or two, then reports its size. */

@@ -4,8 +4,10 @@
  * @nestjs/*), skip V8's compilation on every start after the first, and on every restart. Loading
  * @nestjs/core, common, platform-express and express took 335-451 ms without it and 295-298 ms
  * with it; devhot's runner 137-144 ms and 104-112 ms (Node 24.22, 2 cores, 2026-11-30).
- * Node's own switch turns it off: NODE_DISABLE_COMPILE_CACHE=1. And the heap flag the supervisor
- * starts it with (shared/app-heap.ts) leaves `process.execArgv`.
+ * Node's own switch turns it off: NODE_DISABLE_COMPILE_CACHE=1. Node writes it at a process's
+ * own exit, which the app never makes: main.ts writes it when the app is stopped
+ * (`flushCompileCache`). And the heap flag the supervisor starts it with (shared/app-heap.ts)
+ * leaves `process.execArgv`.
  *
  * The build makes `./main.js` one module, with the runner and everything else of devhot's it
  * imports (scripts/bundle.mjs): Node 20 loaded the ~90 files in 75-100 ms of every start,
