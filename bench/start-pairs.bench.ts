@@ -6,21 +6,28 @@
  * the floor.
  *
  *   node dist/bench/start-pairs.bench.js --builds .,../base [--modules 3000] [--layout flat]
- *     [--format esm|cjs] [--pairs 10] [--cold] [--node]
+ *     [--format esm|cjs] [--pairs 10] [--cold] [--node] [--project cli|nest] [--features 60]
+ *
+ * `--project nest`: the NestJS bench's project (bench/nest-project.ts, `--features` of them),
+ * made under this checkout's .devhot-tmp so that its packages resolve to node_modules here.
  *
  * Each build runs in a copy of the project of its own (the same sources), so builds whose cache
- * keys agree do not share a disk cache. Warm (the default): each copy's cache is written first,
- * by a run stopped with SIGINT; cold: removed before every run. Prints, per build, the median and
+ * keys agree do not share a disk cache, and with a Node compile cache of its own
+ * (NODE_COMPILE_CACHE): the packages sit at one path for every build, and one build's entries
+ * would serve the other. Warm (the default): each copy's caches are written first, by a run
+ * stopped with SIGINT; cold: both removed before every run. Prints, per build, the median and
  * range of spawn → first 200, and the CPU time of its processes at that moment (from /proc: NaN
  * off Linux).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createCliProject, type CliProject, type ModuleFormat } from './cli-project.js';
+import { createCliProject, type ModuleFormat } from './cli-project.js';
+import { createNestProject } from './nest-project.js';
 import type { Layout } from './generate.js';
 import { quantile } from './stats.js';
 
@@ -33,8 +40,12 @@ const { values: args } = parseArgs({
     pairs: { type: 'string', default: '10' },
     cold: { type: 'boolean', default: false },
     node: { type: 'boolean', default: false },
+    project: { type: 'string', default: 'cli' },
+    features: { type: 'string', default: '60' },
   },
 });
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** A start slower than this is reported as a failure (a hang), not waited for. */
 const START_DEADLINE_MS = 120_000;
@@ -46,6 +57,8 @@ interface Runner {
   name: string;
   root: string;
   command: string[];
+  /** Its NODE_COMPILE_CACHE directory (devhot's builds). */
+  compileCache?: string;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -108,7 +121,8 @@ async function startOnce(runner: Runner, hold?: number): Promise<{ ms: number; c
   const port = PORT_BASE + Math.floor(Math.random() * PORT_SPAN);
   const t0 = wall();
   const [command, ...rest] = runner.command as [string, ...string[]];
-  const child = spawn(command, rest, { cwd: runner.root, env: { ...process.env, PORT: String(port) }, stdio: 'ignore', detached: true });
+  const env = { ...process.env, PORT: String(port), ...(runner.compileCache ? { NODE_COMPILE_CACHE: runner.compileCache } : {}) };
+  const child = spawn(command, rest, { cwd: runner.root, env, stdio: 'ignore', detached: true });
   try {
     while ((await get(port)) !== 200) {
       if (wall() - t0 > START_DEADLINE_MS) throw new Error(`${runner.name}: no response on port ${port} after ${START_DEADLINE_MS} ms`);
@@ -125,7 +139,9 @@ async function startOnce(runner: Runner, hold?: number): Promise<{ ms: number; c
   }
 }
 
-function project(dir: string): CliProject {
+function project(dir: string): { root: string; entry: string } {
+  if (args.project === 'nest') return createNestProject(dir, { features: Number(args.features) });
+  if (args.project !== 'cli') throw new Error(`--project ${args.project}: cli or nest`);
   return createCliProject(dir, {
     modules: Number(args.modules),
     branching: 4,
@@ -139,12 +155,17 @@ function project(dir: string): CliProject {
 }
 
 async function main(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'devhot-start-pairs-'));
+  if (args.node && args.project !== 'cli') throw new Error("--node runs the CLI project's JS variant: not with --project nest");
+  // The Nest project's packages come from this checkout's node_modules.
+  const parent = args.project === 'nest' ? join(repo, '.devhot-tmp') : tmpdir();
+  mkdirSync(parent, { recursive: true });
+  const work = mkdtempSync(join(parent, 'devhot-start-pairs-'));
   const runners: Runner[] = args.builds!.split(',').map((build, i) => {
     const dir = resolve(build);
     if (!existsSync(join(dir, 'bin/devhot.js'))) throw new Error(`${dir} has no bin/devhot.js: pass devhot checkouts, built`);
     const p = project(join(work, `build-${i}`));
-    return { name: `devhot ${build}`, root: p.root, command: [process.execPath, join(dir, 'bin/devhot.js'), p.entry] };
+    const compileCache = join(work, `compile-cache-${i}`);
+    return { name: `devhot ${build}`, root: p.root, command: [process.execPath, join(dir, 'bin/devhot.js'), p.entry], compileCache };
   });
   if (args.node) {
     const js = createCliProject(join(work, 'node'), {
@@ -166,7 +187,10 @@ async function main(): Promise<void> {
       // Every other pair in reverse, so no build always runs right after another.
       const order = pair % 2 === 0 ? runners : [...runners].reverse();
       for (const r of order) {
-        if (args.cold) rmSync(cacheOf(r), { recursive: true, force: true });
+        if (args.cold) {
+          rmSync(cacheOf(r), { recursive: true, force: true });
+          if (r.compileCache) rmSync(r.compileCache, { recursive: true, force: true });
+        }
         results.get(r)!.push(await startOnce(r));
       }
     }
@@ -175,7 +199,7 @@ async function main(): Promise<void> {
       0.5,
     )!;
     console.log(
-      `${args.cold ? 'empty-cache' : 'warm'} start, ${args.modules} modules, ${args.layout}, ${args.format}, Node ${process.version}, ${args.pairs} rounds`,
+      `${args.cold ? 'empty-cache' : 'warm'} start, ${args.project === 'nest' ? `NestJS project, ${args.features} features` : `${args.modules} modules, ${args.layout}, ${args.format}`}, Node ${process.version}, ${args.pairs} rounds`,
     );
     console.log('| runner | spawn → first 200, median (min-max) | ratio | CPU of its processes, median |');
     console.log('| --- | ---: | ---: | ---: |');
