@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createFixture, freePort, isUpdate, onCleanup, runDevhot, startDevhot, waitForBody } from './helpers/cli.js';
+import { cliEnv, createFixture, freePort, isUpdate, onCleanup, runDevhot, startDevhot, waitForBody } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
 
 const THROWS = `import http from 'node:http';
@@ -182,11 +182,8 @@ http.createServer((_req, res) => res.end(JSON.stringify(loaded()))).listen(Numbe
 test("devhot's own code in the app loads none of Node's modules that the program under node does not (undici, http2, tls, zlib behind node:http's lazy exports)", async (t) => {
   const fixture = createFixture(t, { 'server.mjs': LAZY_BUILTINS });
   const nodePort = await freePort();
-  const node = spawn(process.execPath, ['server.mjs'], {
-    cwd: fixture.root,
-    env: { ...process.env, PORT: String(nodePort) },
-    stdio: 'ignore',
-  });
+  // The environment devhot gets (cliEnv), so the two runs differ in nothing but devhot.
+  const node = spawn(process.execPath, ['server.mjs'], { cwd: fixture.root, env: cliEnv({ PORT: String(nodePort) }), stdio: 'ignore' });
   onCleanup(t, () => node.kill('SIGKILL'));
   const underNode = await waitForBody(nodePort, (b) => b.startsWith('['));
 
