@@ -5,7 +5,7 @@
  * does not take must not outlive it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -109,4 +109,32 @@ test('devhot stops on a bad configuration: the early app process does not outliv
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr + run.stdout, /delay/);
   await poll(() => processesIn(fixture.root).length === 0, 'no process left in the fixture');
+});
+
+test('an app process that dies before it reads its configuration: devhot says how it ended, as node would, and keeps running', async (t) => {
+  // A preload (NODE_OPTIONS reaches the app) that ends every forked process at once: the early
+  // process dies while devhot hands it its configuration. Writing it took devhot down with an
+  // unhandled EPIPE.
+  const fixture = createFixture(t, {
+    'server.mjs': REPORT,
+    'pre.cjs': `if (typeof process.send === 'function') process.exit(7);\n`,
+  });
+  const pre = path.join(fixture.root, 'pre.cjs');
+  // Node, with the same preload in a forked process: how that process ends.
+  const node = await new Promise<number | null>((resolve) => {
+    const child = fork('server.mjs', [], { cwd: fixture.root, env: cliEnv(), execArgv: ['--require', pre], stdio: 'ignore' });
+    child.once('exit', (code) => resolve(code));
+  });
+  assert.equal(node, 7);
+
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.mjs'], env: { NODE_OPTIONS: `--require ${pre}` } });
+  const exit = await devhot.waitEvent((e) => e.event === 'exit', 'the app exit event');
+  assert.equal(exit.code, node, devhot.describe());
+  assert.equal(devhot.find((e) => e.event === 'start')[0]?.app, 'exited');
+  // Still watching, not crashed: a save starts the app again, which ends the same way.
+  const from = devhot.mark();
+  fs.appendFileSync(path.join(fixture.root, 'server.mjs'), '// saved\n');
+  await devhot.waitEvent((e) => e.event === 'restart' && e.phase === 'failed', 'the next start, after a save, to fail too', { from });
+  assert.equal(devhot.exitCode(), undefined, devhot.describe());
+  assert.doesNotMatch(devhot.stderr(), /Unhandled|EPIPE/);
 });

@@ -88,7 +88,12 @@ export function appProcess(spawn: AppSpawn, config: AppConfig): ChildProcess {
   early = undefined;
   if (candidate && fits(candidate.child, candidate.spawn, spawn)) {
     const launch: AppLaunch = { config, env: spawn.env as Record<string, string> };
-    (candidate.child.stdio as unknown as Writable[])[CONFIG_FD]!.end(JSON.stringify(launch));
+    const pipe = (candidate.child.stdio as unknown as Writable[])[CONFIG_FD]!;
+    // A process that died before it read this (a NODE_OPTIONS preload that ends forked
+    // processes, say) closed its end: EPIPE. Its exit, with its code, is what devhot reports
+    // (app-process.ts); the write's error took devhot down instead.
+    pipe.on('error', () => {});
+    pipe.end(JSON.stringify(launch));
     return candidate.child;
   }
   if (candidate?.child.pid) killQuietly(-candidate.child.pid);

@@ -68,6 +68,8 @@ export class AppProcess {
   hung = false;
   /** Why the spawn failed, when it did. */
   spawnFailure: ErrorPayload | undefined;
+  /** How the process ended, once it has: its exit code, or the signal that ended it. */
+  exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   readonly exitPromise: Promise<void>;
   private resolveExit!: () => void;
 
@@ -102,6 +104,7 @@ export class AppProcess {
   private markExited(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.exited) return;
     this.exited = true;
+    this.exitStatus = { code, signal };
     this.startWaiter?.({ ok: false, error: this.spawnFailure, exited: true });
     this.startWaiter = undefined;
     this.drainWaiter?.();

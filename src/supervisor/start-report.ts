@@ -35,7 +35,11 @@ export function reportStart({ config, logger, version, bridge, reports, channel,
   reports.startFailure(outcome, false);
   // A start that hung is stopped: it counts as exited.
   const exited = !outcome.ok && (outcome.exited || !!app?.hung);
-  if (exited) logger.log({ event: 'exit', code: null, signal: null, reason: 'the app exited while starting; waiting for a change' });
+  if (exited) {
+    // The code or signal it ended with, as node would have; none yet for a start that hung (being stopped).
+    const { code = null, signal = null } = app?.exitStatus ?? {};
+    logger.log({ event: 'exit', code, signal, reason: 'the app exited while starting; waiting for a change' });
+  }
   logger.log({
     event: 'start',
     app: outcome.ok ? 'ready' : exited ? 'exited' : 'failed',
