@@ -134,7 +134,10 @@ test('an app process that dies before it reads its configuration: devhot says ho
   // Still watching, not crashed: a save starts the app again, which ends the same way.
   const from = devhot.mark();
   fs.appendFileSync(path.join(fixture.root, 'server.mjs'), '// saved\n');
-  await devhot.waitEvent((e) => e.event === 'restart' && e.phase === 'failed', 'the next start, after a save, to fail too', { from });
+  const failed = await devhot.waitEvent((e) => e.event === 'restart' && e.phase === 'failed', 'the next start, after a save, to fail too', {
+    from,
+  });
+  assert.match(failed.reason, new RegExp(`exited \\(code ${node}\\) while starting`), devhot.describe());
   assert.equal(devhot.exitCode(), undefined, devhot.describe());
   assert.doesNotMatch(devhot.stderr(), /Unhandled|EPIPE/);
 });

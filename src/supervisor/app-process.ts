@@ -50,6 +50,11 @@ function notApplied(reason: string): UpdateResult {
   return { status: 'needs-restart', rung: 'restart', reason, files: [], duration: 0 };
 }
 
+/** How a process ended, as the exit event prints it: `code 7`, or the signal's name. */
+export function endedBy(status: { code: number | null; signal: NodeJS.Signals | null }): string {
+  return status.signal ?? `code ${status.code}`;
+}
+
 export class AppProcess {
   readonly child: ChildProcess;
   private nextId = 1;

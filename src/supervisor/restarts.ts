@@ -12,7 +12,7 @@ import { isDevhotError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseListenKey } from '../shared/ipc.js';
 import type { ErrorPayload } from '../shared/results.js';
-import type { AppProcess, StartOutcome } from './app-process.js';
+import { type AppProcess, endedBy, type StartOutcome } from './app-process.js';
 import type { AppReports } from './app-reports.js';
 import type { AppSlot } from './app-slot.js';
 import type { Deadlines } from './deadlines.js';
@@ -106,9 +106,11 @@ export class Restarts {
     if (next && (decision.keep === 'previous' || next.hung || next.exited)) void apps.stop(next, 'exit');
     else if (next) apps.promote(next);
     if (previous?.hung) apps.retire(previous);
-    logger.log({ event: 'restart', phase: 'failed', reason: decision.reason });
+    // A process that exited while starting says how, as node would have (a preload's exit code, a signal).
+    const exited = !outcome.ok && outcome.exited && next?.exitStatus ? `it exited (${endedBy(next.exitStatus)}) while starting` : undefined;
+    logger.log({ event: 'restart', phase: 'failed', reason: exited ? `${exited}; ${decision.reason}` : decision.reason });
     this.host.emit({ type: 'restart', phase: 'failed', reason });
-    const why = outcome.ok ? '' : `: ${outcome.error?.message ?? 'it exited while starting'}`;
+    const why = outcome.ok ? '' : `: ${outcome.error?.message ?? exited ?? 'it exited while starting'}`;
     this.showFallback(`The app could not be restarted (${reason})${why}.`);
     return false;
   }
