@@ -50,7 +50,8 @@ export interface Logger {
  * app has not started there is no previous version: say what happens instead.
  */
 export function startFix(fix: string | undefined): string {
-  const stripped = fix?.replace(/[;,.]?\s*the previous version keeps running(?: until then)?\.?$/i, '');
+  // And a fix's own full stop ("devhot tried: a.ts, b.ts."), which read ".;" before the clause.
+  const stripped = fix?.replace(/[;,.]?\s*the previous version keeps running(?: until then)?\.?$/i, '').replace(/\.$/, '');
   return `${stripped || 'Fix the error and save again'}; the app starts with the next save.`;
 }
 

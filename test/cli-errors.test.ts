@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
   REPO_ROOT,
+  cliEnv,
   createFixture,
   freePort,
   get,
@@ -217,4 +219,50 @@ http
   assert.match(rejection.error.message, /a rejection nobody handled/);
   assert.equal((await get(port)).body, before);
   assert.equal(devhot.find((e) => e.event === 'exit' || e.event === 'restart').length, 0, devhot.describe());
+});
+
+test('a missing import: the error names what node names and points at the import with a code frame, not at devhot; at the start and in a save', async (t) => {
+  const server = (imports: string) =>
+    `import http from 'node:http';\n${imports}http.createServer((_q, s) => s.end(value)).listen(Number(process.env.PORT), '127.0.0.1');\n`;
+  const fixture = createFixture(t, {
+    'package.json': '{ "type": "module" }\n',
+    'server.ts': server(`import { value } from './gone.js';\n`),
+    // The same program as JavaScript, for node.
+    'server.mjs': server(`import { value } from './gone.js';\n`),
+  });
+  const node = spawnSync(process.execPath, ['server.mjs'], { cwd: fixture.root, encoding: 'utf8', env: cliEnv() });
+  assert.match(node.stderr, /ERR_MODULE_NOT_FOUND/);
+  assert.match(node.stderr, /Cannot find module '.*gone\.js' imported from .*server\.mjs/);
+
+  const port = await freePort();
+  const devhot = await startDevhot(t, { cwd: fixture.root, args: ['server.ts'], env: { PORT: String(port) } });
+  const atStart = await devhot.waitEvent((e) => e.event === 'error' && e.source === 'start', 'the start error');
+  const own = path.join(REPO_ROOT, 'dist');
+  const pointsAtImport = (error: Record<string, string | number>, line: number, text: string): void => {
+    assert.equal(error.code, 'DEVHOT_ERR_RESOLVE');
+    // What node's message names: the specifier and the importer.
+    assert.ok(
+      String(error.message).startsWith(`Cannot find module '${text.split("'")[1]}' imported from server.ts`),
+      String(error.message),
+    );
+    assert.equal(error.file, fixture.file('server.ts'));
+    assert.equal(error.line, line);
+    assert.ok(String(error.frame).includes(`> ${line} | ${text}`), String(error.frame));
+    assert.ok(!String(error.stack ?? '').includes(own), `devhot's own frames: ${error.stack}`);
+  };
+  pointsAtImport(atStart.error, 2, `import { value } from './gone.js';`);
+
+  // The file comes: the next save starts the app.
+  let from = devhot.mark();
+  fixture.write('gone.ts', `export const value = 'here';\n`);
+  fixture.write('server.ts', server(`import { value } from './gone.ts';\n`));
+  await devhot.waitEvent(isUpdate('applied'), 'the start after the save', { from });
+  await waitForBody(port, (b) => b === 'here');
+
+  // A save that imports a file that is not there: the previous version keeps serving.
+  from = devhot.mark();
+  fixture.write('server.ts', server(`import { value } from './gone.ts';\nimport { other } from './absent.js';\nconsole.log(other);\n`));
+  const inSave = await devhot.waitEvent(isUpdate('error'), 'the failed update', { from });
+  pointsAtImport(inSave.result.error, 3, `import { other } from './absent.js';`);
+  assert.equal((await get(port)).body, 'here');
 });

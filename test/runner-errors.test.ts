@@ -178,6 +178,10 @@ test('an unresolvable import at start: DEVHOT_ERR_RESOLVE naming the specifier a
   assert.equal(error.code, ErrorCodes.RESOLVE);
   assert.match(error.message, /\.\/not-there/);
   assert.match(error.message, /helper\.ts/);
+  // At the import, as written (a code frame of it follows): line 1, the specifier's quote.
+  assert.deepEqual(error.loc && { line: error.loc.line, column: error.loc.column }, { line: 1, column: 19 });
+  assert.ok(error.loc?.file.endsWith('helper.ts'), error.loc?.file);
+  assert.match(error.frame ?? '', /> 1 \| import \{ x \} from '\.\/not-there';/);
 });
 
 test('importing an unsupported file type is an error naming the file', async (t) => {

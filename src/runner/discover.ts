@@ -18,6 +18,7 @@ import type { RunnerState } from './state.js';
 import { LoadError, type Transaction } from './transaction.js';
 import { SafePromise, safeSetTimeout } from './intrinsics.js';
 import { prefetchRequires } from './prefetch.js';
+import { atImportSite } from './import-site.js';
 
 /** A dependency Node loads itself, before it is loaded. */
 interface NativeRef {
@@ -69,7 +70,7 @@ async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<Mo
   } catch (error) {
     throw new LoadError('transform', error, node.file);
   }
-  const refs = resolveDependencies(txn, node, compiled, 'import');
+  const refs = resolveDependencies(txn, node, source, compiled, 'import');
   const deps = await SafePromise.all(
     refs.map((ref) =>
       ref instanceof ModuleNode
@@ -97,7 +98,7 @@ export function discoverSync(txn: Transaction, node: ModuleNode): void {
   } catch (error) {
     throw new LoadError('transform', error, node.file);
   }
-  const refs = resolveDependencies(txn, node, compiled, 'require');
+  const refs = resolveDependencies(txn, node, source, compiled, 'require');
   const deps = refs.map((ref) => {
     if (ref instanceof ModuleNode) return ref;
     try {
@@ -114,6 +115,7 @@ export function discoverSync(txn: Transaction, node: ModuleNode): void {
 function resolveDependencies(
   txn: Transaction,
   node: ModuleNode,
+  source: string,
   compiled: CompiledModule,
   kind: 'import' | 'require',
 ): Array<ModuleNode | NativeRef> {
@@ -122,7 +124,7 @@ function resolveDependencies(
     try {
       resolved = txn.state.resolver.resolve(specifier, node.file, kind);
     } catch (error) {
-      throw new LoadError('link', error, node.file);
+      throw new LoadError('link', atImportSite(error, node.file, source, specifier), node.file);
     }
     if (resolved.kind !== 'user') return { id: resolved.kind === 'builtin' ? resolved.id : resolved.url, specifier, attributes };
     try {

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { DevhotError, ErrorCodes, type SourceLocation } from '../errors.js';
 import { kLinkLocation } from './link.js';
@@ -27,10 +28,12 @@ export function toErrorPayload(error: unknown, context: { root: string; file: st
   const own = (err as { code?: unknown }).code;
   if (!(err instanceof DevhotError) && typeof own === 'string') payload.errorCode = own;
   const stack = typeof err.stack === 'string' ? strip(err.stack) : undefined;
-  if (stack) payload.stack = stack;
+  if (stack) payload.stack = err instanceof DevhotError ? withoutOwnFrames(stack) : stack;
   if (err instanceof DevhotError) {
     if (err.fix) payload.fix = err.fix;
-    if (err.loc) Object.assign(payload, { file: err.loc.file, line: err.loc.line, column: err.loc.column });
+    // Raised where user code called devhot (a require() of a missing file): that call's place.
+    const loc = err.loc ?? firstUserFrame(err);
+    if (loc) Object.assign(payload, { file: loc.file, line: loc.line, column: loc.column });
     if (err.frame) payload.frame = err.frame;
   } else if (kLinkLocation in err) {
     // Node's link error (a missing or ambiguous export): at the importer's line.
@@ -66,6 +69,20 @@ export function toErrorPayload(error: unknown, context: { root: string; file: st
 
 function strip(text: string): string {
   return text.replace(ANSI, '');
+}
+
+/** devhot's own files (dist/src/, bundled or not), by path and by URL. */
+const OWN = [fileURLToPath(new URL('..', import.meta.url)), new URL('..', import.meta.url).href];
+
+/**
+ * A DevhotError's stack without devhot's own frames: it reports a problem with the user's input
+ * (a missing file, a bad import), and where in devhot that was found is no help to them.
+ */
+function withoutOwnFrames(stack: string): string {
+  return stack
+    .split('\n')
+    .filter((line, i) => i === 0 || !(line.trimStart().startsWith('at ') && OWN.some((own) => line.includes(own))))
+    .join('\n');
 }
 
 /**
