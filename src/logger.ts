@@ -189,7 +189,8 @@ class HumanFormat {
     const message = loc && error.message.endsWith(`(${loc})`) ? error.message.slice(0, -(loc.length + 3)) : error.message;
     const parts = [`${c.red(c.bold('error'))}${loc ? ` ${c.cyan(loc)}` : ''} ${message}`];
     if (error.frame) parts.push(c.yellow(error.frame));
-    if (!error.frame && error.stack) parts.push(c.dim(error.stack.split('\n').slice(1, 6).join('\n')));
+    const frames = error.frame ? '' : (error.stack?.split('\n').slice(1, 6).join('\n') ?? '');
+    if (frames) parts.push(c.dim(frames));
     if (error.fix) parts.push(c.dim(`fix: ${error.fix}`));
     if (error.code) parts.push(c.dim(error.code));
     return parts.join('\n');

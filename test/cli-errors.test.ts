@@ -249,6 +249,7 @@ test('a missing import: the error names what node names and points at the import
     assert.equal(error.line, line);
     assert.ok(String(error.frame).includes(`> ${line} | ${text}`), String(error.frame));
     assert.ok(!String(error.stack ?? '').includes(own), `devhot's own frames: ${error.stack}`);
+    assert.doesNotMatch(String(error.stack ?? ''), /node:internal/);
   };
   pointsAtImport(atStart.error, 2, `import { value } from './gone.js';`);
 

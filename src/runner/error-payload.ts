@@ -75,13 +75,16 @@ function strip(text: string): string {
 const OWN = [fileURLToPath(new URL('..', import.meta.url)), new URL('..', import.meta.url).href];
 
 /**
- * A DevhotError's stack without devhot's own frames: it reports a problem with the user's input
- * (a missing file, a bad import), and where in devhot that was found is no help to them.
+ * A DevhotError's stack without devhot's own frames, or Node's internal ones below them: it
+ * reports a problem with the user's input (a missing file, a bad import), and where in devhot
+ * that was found is no help to them.
  */
 function withoutOwnFrames(stack: string): string {
+  const own = (line: string): boolean =>
+    line.trimStart().startsWith('at ') && (line.includes('(node:internal/') || OWN.some((dir) => line.includes(dir)));
   return stack
     .split('\n')
-    .filter((line, i) => i === 0 || !(line.trimStart().startsWith('at ') && OWN.some((own) => line.includes(own))))
+    .filter((line, i) => i === 0 || !own(line))
     .join('\n');
 }
 
