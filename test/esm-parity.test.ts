@@ -271,6 +271,15 @@ describe('names and scope', () => {
     });
   });
 
+  it("import.meta has node's properties in node's order (with devhot's hot added), main only on a Node that has it", async () => {
+    const out = await sameAsNode({
+      'lib.js': `export const keys = Object.keys(import.meta).filter((k) => k !== 'hot');\nexport const spread = Object.keys({ ...import.meta }).filter((k) => k !== 'hot');\n`,
+      // Not main's own value: the driver imports main.js under node, where it is no main module.
+      'main.js': `import { keys, spread } from './lib.js';\nconsole.log(keys.join(), spread.join(), 'main' in import.meta, typeof import.meta.resolve);\n`,
+    });
+    assert.match(out.lines[0]!, /^dirname,filename,(main,)?resolve,url /);
+  });
+
   it("a var declared anywhere in a function shadows an import there; a module's vars are its exports", async () => {
     // Assigning an import throws, so a var the rewrite misses would throw where Node does not.
     const out = await sameAsNode({

@@ -110,19 +110,26 @@ export function cjsScope(
   return { require: requireFor(state, instance.node), runtime: new Runtime(state, instance) };
 }
 
-/** `import.meta`: an object with a null prototype, as Node's is. */
+/** Whether this Node gives ES modules `import.meta.main` (22.18 and 24.2 on; not 20): devhot's own module tells. */
+const NODE_HAS_MAIN = 'main' in import.meta;
+
+/**
+ * `import.meta`: an object with a null prototype, as Node's is, with Node's properties in Node's
+ * order (alphabetical: lib/internal/modules/esm/initialize_import_meta.js), `main` only where
+ * Node has it, then devhot's `hot`. Code that lists or spreads it sees what it sees under node.
+ */
 function importMeta(state: RunnerState, node: ModuleNode, instance: ModuleInstance): object {
-  return Object.assign(Object.create(null) as object, {
-    url: pathToFileURL(node.file).href,
-    filename: node.file,
-    dirname: dirname(node.file),
-    main: node.file === state.options.entry,
-    hot: instance.hot,
-    resolve(specifier: string): string {
-      const r = state.resolver.resolve(specifier, node.file, 'import');
-      return r.kind === 'user' ? pathToFileURL(r.file).href : r.kind === 'builtin' ? r.id : r.url;
-    },
-  });
+  const meta = Object.create(null) as Record<string, unknown>;
+  meta.dirname = dirname(node.file);
+  meta.filename = node.file;
+  if (NODE_HAS_MAIN) meta.main = node.file === state.options.entry;
+  meta.resolve = function resolve(specifier: string): string {
+    const r = state.resolver.resolve(specifier, node.file, 'import');
+    return r.kind === 'user' ? pathToFileURL(r.file).href : r.kind === 'builtin' ? r.id : r.url;
+  };
+  meta.url = pathToFileURL(node.file).href;
+  meta.hot = instance.hot;
+  return meta;
 }
 
 /** `require` inside a CommonJS user file: user files through devhot, the rest through Node. */
