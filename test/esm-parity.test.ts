@@ -243,6 +243,50 @@ describe('require() of an ES module', () => {
   });
 });
 
+describe('the names of a CommonJS user module, as ES modules import it', () => {
+  const PKG = { 'package.json': '{ "type": "module" }\n' };
+
+  it('a namespace import lists them before the module has run, with __esModule, and default is module.exports', async () => {
+    const out = await sameAsNode({
+      ...PKG,
+      'plain.cjs': `exports.a = 1;\n`,
+      'flagged.cjs': `Object.defineProperty(exports, '__esModule', { value: true });\nexports.b = 2;\nexports.default = 'not the default';\n`,
+      'main.js': `import * as plain from './plain.cjs';\nimport * as flagged from './flagged.cjs';\nconsole.log(Object.keys(plain).join(), plain.a, Object.keys(flagged).join(), flagged.b, JSON.stringify(flagged.default));\n`,
+    });
+    assert.match(
+      out.lines[0]!,
+      /^a,default(,module\.exports)? 1 __esModule,b,default(,module\.exports)? 2 \{"b":2,"default":"not the default"\}$/,
+    );
+  });
+
+  it('export * passes them on; a name set by a computed key is not one (undefined in the namespace, as under node)', async () => {
+    await sameAsNode({
+      ...PKG,
+      'c.cjs': `const k = 'late';\nexports[k] = 2;\nexports.early = 1;\n`,
+      're.js': `export * from './c.cjs';\n`,
+      'main.js': `import { early } from './re.js';\nimport * as re from './re.js';\nimport * as c from './c.cjs';\nconsole.log(early, Object.keys(re).join(), Object.keys(c).join(), c.late, c.default.late);\n`,
+    });
+  });
+
+  it('names re-exported from another file (module.exports = require(...)) are followed as Node follows them', async () => {
+    await sameAsNode({
+      ...PKG,
+      'inner.cjs': `exports.deep = 'deep';\n`,
+      'outer.cjs': `module.exports = require('./inner.cjs');\n`,
+      'main.js': `import { deep } from './outer.cjs';\nimport * as outer from './outer.cjs';\nconsole.log(deep, Object.keys(outer).join());\n`,
+    });
+  });
+
+  it("a name the lexer cannot see is a SyntaxError at link, in Node's words", async () => {
+    const out = await sameAsNode({
+      ...PKG,
+      'c.cjs': `module.exports = { ['x' + 'y']: 1 };\n`,
+      'main.js': `console.log('never runs');\nimport { xy as renamed } from './c.cjs';\n`,
+    });
+    assert.equal(out.lines.length, 0);
+  });
+});
+
 describe('export * edge cases', () => {
   it('an ambiguous name is left out of the namespace; a star re-export cycle ends', async () => {
     await sameAsNode({

@@ -23,7 +23,8 @@ export function currentValue(target: BindingTarget): unknown {
     case 'native':
       return target.name === null ? target.ns : target.ns[target.name];
     case 'synthetic':
-      return target.instance.synthetic![target.name];
+      // Undefined before the module has run, as Node's namespace of a CommonJS module reads then.
+      return target.instance.synthetic?.[target.name];
     default: {
       const unknown: never = target;
       return unknown;

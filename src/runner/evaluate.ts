@@ -13,6 +13,7 @@ import Module from 'node:module';
 import { dirname } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { syntheticReady } from './bindings.js';
+import { cjsExportNames } from './cjs-exports.js';
 import { ModuleNode } from './graph.js';
 import type { Capability, ModuleInstance } from './instance.js';
 import { cjsScope } from './module-scope.js';
@@ -203,7 +204,7 @@ function executeBody(state: RunnerState, instance: ModuleInstance): void {
   module.require = require;
   instance.cjsFn!.call(module.exports, module.exports, require, module, node.file, dirname(node.file), runtime);
   module.loaded = true;
-  instance.synthetic = cjsNames(module.exports);
+  instance.synthetic = cjsNames(module.exports, cjsExportNames(compiled));
   syntheticReady(instance);
 }
 
@@ -229,13 +230,24 @@ function cjsModule(state: RunnerState, instance: ModuleInstance): NodeModule {
   return module;
 }
 
-/** What importers of a CommonJS module see: `default` (module.exports) and its own keys, once it has run. */
-function cjsNames(exports: unknown): Record<string, unknown> {
+/**
+ * What importers of a CommonJS module see once it has run, as Node sets it: each name its lexer
+ * found that `module.exports` has as its own (a getter that throws gives undefined), `default`
+ * and `'module.exports'` the object itself.
+ */
+function cjsNames(exports: unknown, found: ReadonlySet<string>): Record<string, unknown> {
   const names: Record<string, unknown> = Object.create(null);
-  if (exports && (typeof exports === 'object' || typeof exports === 'function')) {
-    for (const key of Object.keys(exports)) if (key !== 'default') names[key] = (exports as Record<string, unknown>)[key];
+  const object = exports !== null && (typeof exports === 'object' || typeof exports === 'function');
+  for (const name of found) {
+    if (name === 'default' || name === 'module.exports' || !object || !Object.hasOwn(exports, name)) continue;
+    try {
+      names[name] = (exports as Record<string, unknown>)[name];
+    } catch {
+      // Node leaves it undefined.
+    }
   }
   names.default = exports;
+  if (found.has('module.exports')) names['module.exports'] = exports;
   return names;
 }
 

@@ -13,6 +13,7 @@
  *      declarations hoisted, export getters registered);
  *   4. bind: each import binding is initialised now if what it resolves to is, or when it is.
  */
+import { readFileSync } from 'node:fs';
 import { bindImports, targetOf } from './bindings.js';
 import type { ModuleNode } from './graph.js';
 import { type BindingTarget, ModuleInstance, compileBody } from './instance.js';
@@ -100,8 +101,35 @@ function checkName(instance: ModuleInstance, request: number, name: string, at: 
       ? `The requested module '${specifier}' contains conflicting star exports for name '${name}'`
       : context.cycle
         ? `Detected cycle while resolving name '${name}' in '${specifier}'`
-        : `The requested module '${specifier}' does not provide an export named '${name}'`;
+        : dep instanceof ModuleInstance && dep.version.compiled.format === 'cjs' && !process.sourceMapsEnabled
+          ? cjsNameMissing(name, specifier, importLine(instance, at))
+          : `The requested module '${specifier}' does not provide an export named '${name}'`;
   throw new LoadError('link', linkError(instance, message, at), instance.node.file);
+}
+
+/**
+ * Node's words for a name its lexer did not find in a CommonJS module (its module_job.js, which
+ * keeps V8's when source maps are on, as under `--enable-source-maps` and tsx), with
+ * the destructuring it suggests made from the import's line as Node makes it (`{ a as b }` on
+ * that line becomes `const { a: b } = pkg;`).
+ */
+function cjsNameMissing(name: string, specifier: string, line: string): string {
+  const named = /{.*}/.exec(line)?.[0].replace(/\s+as\s+/g, ': ');
+  return (
+    `Named export '${name}' not found. The requested module '${specifier}' is a CommonJS module, which may not support` +
+    ' all module.exports as named exports.\nCommonJS modules can always be imported via the default export, for example using:' +
+    `\n\nimport pkg from '${specifier}';\n${named ? `const ${named} = pkg;\n` : ''}`
+  );
+}
+
+/** The user's line of source at `at` (a position in the transform's output). */
+function importLine(instance: ModuleInstance, at: CodePosition): string {
+  const loc = sourcePosition(instance.version.compiled, at.line, at.column);
+  try {
+    return readFileSync(loc.file, 'utf8').split(/\r?\n/)[loc.line - 1] ?? '';
+  } catch {
+    return '';
+  }
 }
 
 function linkError(instance: ModuleInstance, message: string, at: CodePosition): SyntaxError {

@@ -4,13 +4,12 @@
  * GetExportedNames (§16.2.1.6.2). A name two `export *` sources export differently is ambiguous:
  * left out of the namespace, and an error to import.
  *
- * Modules Node loaded resolve by their namespace's names. A CommonJS user module's names are
- * those of its `module.exports` once it has run (Node takes them from a static scan of the
- * source instead; see README, "Known differences"), so a named import of one is not checked
- * before it runs.
+ * Modules Node loaded resolve by their namespace's names; a CommonJS user module by the names
+ * Node's lexer finds in it before it runs (cjs-exports.ts), as Node links it.
  */
 import { ModuleNode } from './graph.js';
 import { type BindingTarget, ModuleInstance } from './instance.js';
+import { cjsExportNames } from './cjs-exports.js';
 
 /** A module as the link step sees it: a user module's instance, or the namespace of one Node loaded. */
 export type ModuleRecord = ModuleInstance | Record<string, unknown>;
@@ -43,15 +42,13 @@ export function resolveExport(
   name: string,
   context: ResolveContext = { cycle: false },
   seen: Array<[ModuleRecord, string]> = [],
-  viaStar = false,
 ): Resolution {
   if (!isInstance(record)) return name in record ? { kind: 'native', ns: record, name } : null;
   const { compiled } = record.version;
   if (compiled.format === 'json') return name === 'default' ? { kind: 'synthetic', instance: record, name } : null;
   if (compiled.format === 'cjs') {
-    // Before it has run its names are unknown: a direct import is taken on trust, a star one is not.
-    if (!viaStar || (record.synthetic && name in record.synthetic)) return { kind: 'synthetic', instance: record, name };
-    return null;
+    // Its names as Node's lexer finds them before it runs (cjs-exports.ts).
+    return cjsExportNames(compiled).has(name) ? { kind: 'synthetic', instance: record, name } : null;
   }
   for (const [m, n] of seen) {
     if (m === record && n === name) {
@@ -73,7 +70,7 @@ export function resolveExport(
   for (const star of info.starExports) {
     const dep = requested(record, star.request);
     if (!dep) continue;
-    const resolution = resolveExport(dep, name, context, seen, true);
+    const resolution = resolveExport(dep, name, context, seen);
     if (resolution === 'ambiguous') return 'ambiguous';
     if (resolution === null) continue;
     if (found === null) found = resolution;
@@ -87,7 +84,7 @@ export function exportedNames(record: ModuleRecord, seen = new Set<ModuleRecord>
   if (!isInstance(record)) return Object.keys(record);
   const { compiled } = record.version;
   if (compiled.format === 'json') return ['default'];
-  if (compiled.format === 'cjs') return record.synthetic ? Object.keys(record.synthetic) : ['default'];
+  if (compiled.format === 'cjs') return [...cjsExportNames(compiled)];
   if (seen.has(record)) return [];
   seen.add(record);
   const info = compiled.module!;

@@ -13,6 +13,7 @@ import type * as Esbuild from 'esbuild';
 import type MagicStringClass from 'magic-string';
 import type * as Meriyah from 'meriyah';
 import type * as Oxc from 'oxc-transform';
+import type * as CjsLexer from 'cjs-module-lexer';
 
 const require = createRequire(import.meta.url);
 
@@ -21,6 +22,7 @@ let meriyah: typeof Meriyah | undefined;
 let magicString: typeof MagicStringClass | undefined;
 let remappingFn: typeof Remapping | undefined;
 let oxc: typeof Oxc | undefined;
+let cjsLexer: typeof CjsLexer | undefined;
 
 export const esbuildVersion: string = (require('esbuild/package.json') as { version: string }).version;
 
@@ -34,6 +36,9 @@ export const loadEsbuild = (): typeof Esbuild => (esbuildApi ??= require('esbuil
 export const esbuildLoaded = (): boolean => esbuildApi !== undefined;
 
 export const loadMeriyah = (): typeof Meriyah => (meriyah ??= require('meriyah') as typeof Meriyah);
+
+/** Node's own lexer of CommonJS export names (Node vendors it: deps/cjs-module-lexer), its JavaScript build: no init. */
+export const loadCjsLexer = (): typeof CjsLexer => (cjsLexer ??= require('cjs-module-lexer') as typeof CjsLexer);
 
 /** Whether Oxc's transformer and the rewrite's parser were loaded (something was compiled). */
 export const compileToolsLoaded = (): boolean => oxc !== undefined && meriyah !== undefined;
