@@ -243,6 +243,20 @@ describe('require() of an ES module', () => {
   });
 });
 
+describe("a CommonJS user module's own scope", () => {
+  it("has node's five wrapper arguments, and module and require list node's keys in node's order", async () => {
+    await sameAsNode(
+      {
+        'main.cjs': [
+          `console.log(arguments.length, typeof arguments[4], this === module.exports);`,
+          `console.log(Object.keys(module).join(), Object.keys(require).join(), typeof module.require);`,
+        ].join('\n'),
+      },
+      'main.cjs',
+    );
+  });
+});
+
 describe('the names of a CommonJS user module, as ES modules import it', () => {
   const PKG = { 'package.json': '{ "type": "module" }\n' };
 

@@ -15,7 +15,7 @@ import { DevhotError, ErrorCodes } from '../errors.js';
 import { syntheticReady } from './bindings.js';
 import { cjsExportNames } from './cjs-exports.js';
 import { ModuleNode } from './graph.js';
-import type { Capability, ModuleInstance } from './instance.js';
+import type { Capability, CompiledBody, ModuleInstance } from './instance.js';
 import { cjsScope } from './module-scope.js';
 import { runAs } from './resource-tracking.js';
 import type { RunnerState } from './state.js';
@@ -201,8 +201,10 @@ function executeBody(state: RunnerState, instance: ModuleInstance): void {
   }
   const module = cjsModule(state, instance);
   const { require, runtime } = cjsScope(state, instance);
-  module.require = require;
-  instance.cjsFn!.call(module.exports, module.exports, require, module, node.file, dirname(node.file), runtime);
+  // Node's module.require is the prototype's: not one of the keys code lists.
+  Object.defineProperty(module, 'require', { value: require, writable: true, configurable: true, enumerable: false });
+  const wrapper = instance.cjsFn!(runtime) as CompiledBody;
+  wrapper.call(module.exports, module.exports, require, module, node.file, dirname(node.file));
   module.loaded = true;
   instance.synthetic = cjsNames(module.exports, cjsExportNames(compiled));
   syntheticReady(instance);
@@ -220,8 +222,14 @@ function cjsModule(state: RunnerState, instance: ModuleInstance): NodeModule {
   module.filename = file;
   module.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(file));
   module.loaded = false;
-  // webpack's HMR API, as bundlers give CommonJS modules (webpack-hot.ts).
-  (module as NodeModule & { hot?: unknown }).hot = webpackHot(instance.hot, instance.previous === undefined);
+  // webpack's HMR API, as bundlers give CommonJS modules (webpack-hot.ts); not enumerable, so
+  // `Object.keys(module)` lists what node's does.
+  Object.defineProperty(module, 'hot', {
+    value: webpackHot(instance.hot, instance.previous === undefined),
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
   instance.cjsModule = module as unknown as ModuleInstance['cjsModule'];
   if (isMain) {
     state.mainModule = module;

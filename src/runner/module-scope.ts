@@ -145,10 +145,10 @@ function requireFor(state: RunnerState, node: ModuleNode): NodeJS.Require {
     return resolved.kind === 'user' ? resolved.file : native.resolve(specifier);
   }) as NodeJS.RequireResolve;
   require.resolve.paths = native.resolve.paths;
-  require.cache = native.cache;
-  require.extensions = native.extensions;
-  // The entry's module when it is CommonJS (set when it starts), undefined for an ES module
-  // entry: what node gives.
+  // In Node's order: resolve, main, extensions, cache. `main` is the entry's module when it is
+  // CommonJS (set when it starts), undefined for an ES module entry: what node gives.
   Object.defineProperty(require, 'main', { get: () => state.mainModule, enumerable: true, configurable: true });
+  require.extensions = native.extensions;
+  require.cache = native.cache;
   return require;
 }

@@ -64,7 +64,10 @@ export const WRAPPER_SIGNATURE = hash(
 
 /** The openings and closings around a module's code. */
 function wrapperOf(compiled: CompiledModule): [header: string, footer: string] {
-  if (compiled.format !== 'esm') return [`(function (exports, require, module, __filename, __dirname, ${RUNTIME}) {`, '})'];
+  // Node's five parameters, the runtime closed over: `arguments.length` and the wrapper's `length`
+  // read 5 at a CommonJS file's top level, as under node (6 when the runtime was a sixth).
+  if (compiled.format !== 'esm')
+    return [`(function (${RUNTIME}) { return function (exports, require, module, __filename, __dirname) {`, '}; })'];
   const imports = compiled.module?.imports ?? [];
   const [o, c] = imports.length <= EAGER_LEVELS ? ['(', ')'] : ['', ''];
   const scopes = scopeCount(imports.length);
