@@ -338,6 +338,17 @@ describe('names and scope', () => {
     assert.match(out.lines[0]!, /^dirname,filename,(main,)?resolve,url /);
   });
 
+  it('import.meta.resolve: a file, a path with no file there (its URL, as node), a builtin, a package that is not there (ERR_MODULE_NOT_FOUND)', async () => {
+    await sameAsNode({
+      'a.js': 'export const a = 1;\n',
+      'main.js': [
+        `const show = (f) => { try { return f().replace(/.*\\//, ''); } catch (e) { return e.code + ' ' + e.constructor.name + ' ' + e.message.replace(/ imported from .*/, ''); } };`,
+        `console.log(show(() => import.meta.resolve('./a.js')), show(() => import.meta.resolve('./missing.js')), show(() => import.meta.resolve('../elsewhere/x.js')));`,
+        `console.log(show(() => import.meta.resolve('node:fs')), show(() => import.meta.resolve('fs')), show(() => import.meta.resolve('no-such-pkg/sub')));`,
+      ].join('\n'),
+    });
+  });
+
   it("a var declared anywhere in a function shadows an import there; a module's vars are its exports", async () => {
     // Assigning an import throws, so a var the rewrite misses would throw where Node does not.
     const out = await sameAsNode({

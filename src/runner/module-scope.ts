@@ -11,11 +11,13 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DevhotError, ErrorCodes } from '../errors.js';
 import { changedLocals, initializedLocal, registerSetter, currentValue } from './bindings.js';
 import type { ModuleNode } from './graph.js';
 import type { ModuleInstance, ModuleRuntime } from './instance.js';
 import { dynamicImport, requireUser } from './load.js';
 import { noticeNative } from './native.js';
+import { moduleNotFound } from './node-errors.js';
 import type { RunnerState } from './state.js';
 
 /** `__dh__.k`: the target of an assignment to an imported binding, which Node refuses. */
@@ -124,7 +126,16 @@ function importMeta(state: RunnerState, node: ModuleNode, instance: ModuleInstan
   meta.filename = node.file;
   if (NODE_HAS_MAIN) meta.main = node.file === state.options.entry;
   meta.resolve = function resolve(specifier: string): string {
-    const r = state.resolver.resolve(specifier, node.file, 'import');
+    let r: ReturnType<RunnerState['resolver']['resolve']>;
+    try {
+      r = state.resolver.resolve(specifier, node.file, 'import');
+    } catch (error) {
+      if (!(error instanceof DevhotError) || error.code !== ErrorCodes.RESOLVE) throw error;
+      // As Node's: a path gives the URL it names even with no file there; a package that is not
+      // there throws ERR_MODULE_NOT_FOUND.
+      if (/^(?:\.\.?\/|\/|file:)/.test(specifier)) return new URL(specifier, pathToFileURL(node.file)).href;
+      throw moduleNotFound(specifier, node.file);
+    }
     return r.kind === 'user' ? pathToFileURL(r.file).href : r.kind === 'builtin' ? r.id : r.url;
   };
   meta.url = pathToFileURL(node.file).href;
