@@ -349,6 +349,12 @@ describe('names and scope', () => {
     });
   });
 
+  it('a hashbang line starts an ES module and a CommonJS file, as node allows (a CLI entry), and keeps the line numbers', async () => {
+    const line = `console.log('runs', new Error('here').stack.split('\\n')[1].match(/:(\\d+):\\d+\\)?$/)[1]);\n`;
+    await sameAsNode({ 'main.js': `#!/usr/bin/env node\n${line}` });
+    await sameAsNode({ 'main.cjs': `#!/usr/bin/env node\n${line}` }, 'main.cjs');
+  });
+
   it("a var declared anywhere in a function shadows an import there; a module's vars are its exports", async () => {
     // Assigning an import throws, so a var the rewrite misses would throw where Node does not.
     const out = await sameAsNode({

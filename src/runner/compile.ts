@@ -27,7 +27,7 @@ import { compileToolsLoaded, oxcVersion } from './toolchain.js';
 import { type ModuleScript, WRAPPER_SIGNATURE } from './module-wrapper.js';
 
 /** Bump when the rewrite's output or the choice of transformer changes, so stale disk caches are not reused. */
-const COMPILER_VERSION = '13';
+const COMPILER_VERSION = '14';
 
 export interface CompiledModule {
   file: string;

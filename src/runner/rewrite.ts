@@ -96,6 +96,9 @@ export function rewriteModule(code: string, options: RewriteOptions): RewriteRes
   const walker = new ReferenceWalker(s, RUNTIME, syntax.importedNames, syntax.exportedLocals);
   walker.walkProgram(body);
   const format: ModuleFormat = syntax.hasModuleSyntax || walker.usesImportMeta || walker.topLevelAwait ? 'esm' : options.defaultFormat;
+  // A hashbang (`#!/usr/bin/env node`) is valid only at the very start of a script or module,
+  // and the code runs inside a wrapper: a comment of the same length keeps every position.
+  if (code.startsWith('#!')) s.overwrite(0, 2, '//');
   if (format === 'esm') {
     syntax.notifyDeclarations();
     for (const ref of walker.argumentsRefs) {
