@@ -355,6 +355,20 @@ describe('names and scope', () => {
     await sameAsNode({ 'main.cjs': `#!/usr/bin/env node\n${line}` }, 'main.cjs');
   });
 
+  it("stack frames name an ES module by its URL and a CommonJS file by its path, as node's do", async () => {
+    // The frames' files with the fixture's directory taken out, and what CallSite.getFileName() gives.
+    const lib = [
+      `const dir = (s) => s.split(__dirname).join('');`,
+      `const frames = () => new Error('x').stack.split('\\n').slice(1, 3).map((l) => dir(l.trim())).join(' | ');`,
+      `const site = () => { const p = Error.prepareStackTrace; Error.prepareStackTrace = (_, s) => s; const s = new Error().stack[2]; Error.prepareStackTrace = p; return dir(s.getFileName()); };`,
+    ].join('\n');
+    const out = await sameAsNode({
+      'lib.cjs': `${lib}\nmodule.exports = { frames, site };\n`,
+      'main.js': `import { createRequire } from 'node:module';\nconst { frames, site } = createRequire(import.meta.url)('./lib.cjs');\nfunction named() { return [frames(), site()]; }\nconsole.log(named().join(' | '));\n`,
+    });
+    assert.match(out.lines[0]!, /^at frames \(\/lib\.cjs:2:\d+\) \| at named \(file:\/\/\/main\.js:3:\d+\) \| file:\/\/\/main\.js$/);
+  });
+
   it("a var declared anywhere in a function shadows an import there; a module's vars are its exports", async () => {
     // Assigning an import throws, so a var the rewrite misses would throw where Node does not.
     const out = await sameAsNode({

@@ -14,6 +14,7 @@
  *   4. bind: each import binding is initialised now if what it resolves to is, or when it is.
  */
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { bindImports, targetOf } from './bindings.js';
 import type { ModuleNode } from './graph.js';
 import { type BindingTarget, ModuleInstance, compileBody } from './instance.js';
@@ -146,7 +147,10 @@ function start(txn: Transaction, instance: ModuleInstance): void {
   const { compiled } = version;
   if (compiled.format === 'json') return;
   if (!version.body) {
-    const filename = version.number === 1 ? node.file : `${node.file}?v=${version.number}`;
+    // An ES module by its URL, as Node names ES modules in stack frames and to the debugger
+    // (`file:///app/src/x.ts:3:5`); a CommonJS file by its path, as Node names those.
+    const name = compiled.format === 'esm' ? pathToFileURL(node.file).href : node.file;
+    const filename = version.number === 1 ? name : `${name}?v=${version.number}`;
     txn.state.stacks.register(filename, compiled);
     try {
       const { compiler } = txn.state;

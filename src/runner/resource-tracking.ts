@@ -164,11 +164,14 @@ function ownerOnStack(t: Tracking, deep: boolean): ModuleInstance | undefined {
   return undefined;
 }
 
-/** The current instance of the compiled script `name` (`/abs/file.ts`, or `…?v=N` for later versions). */
+/**
+ * The current instance of the compiled script `name` (`/abs/file.cjs` or `file:///abs/file.ts`,
+ * with `?v=N` for later versions: link.ts).
+ */
 function instanceOf(t: Tracking, name: string | null | undefined): ModuleInstance | undefined {
   if (!name) return undefined;
   const match = /^(.*?)(?:\?v=(\d+))?$/.exec(name)!;
-  const file = match[1]!;
+  const file = name.startsWith('file:') ? fileURLToPath(match[1]!) : match[1]!;
   const number = match[2] ? Number(match[2]) : 1;
   for (const state of t.runners) {
     const instance = state.nodes.get(file)?.instance;

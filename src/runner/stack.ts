@@ -12,6 +12,7 @@
 import { SourceMap } from 'node:module';
 import { type CompiledModule, rewriteMapOf } from './compile.js';
 import type { SourceLocation } from '../errors.js';
+import { pathToFileURL } from 'node:url';
 
 interface Entry {
   compiled: CompiledModule;
@@ -120,7 +121,9 @@ function installHook(
       mapped.push(loc);
       const text = String(site);
       const original = `${name}:${line}:${column}`;
-      return `    at ${text.includes(original) ? text.replace(original, `${loc.file}:${loc.line}:${loc.column}`) : text}`;
+      // In the form the script was named in: an ES module's URL, a CommonJS file's path.
+      const file = name.startsWith('file:') ? pathToFileURL(loc.file).href : loc.file;
+      return `    at ${text.includes(original) ? text.replace(original, `${file}:${loc.line}:${loc.column}`) : text}`;
     });
     if (mapped.length === 0) {
       if (previous) return previous(error, callSites);
