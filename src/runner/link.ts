@@ -14,8 +14,8 @@
  *   4. bind: each import binding is initialised now if what it resolves to is, or when it is.
  */
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { bindImports, targetOf } from './bindings.js';
+import { fileUrlOf } from './file-url.js';
 import type { ModuleNode } from './graph.js';
 import { type BindingTarget, ModuleInstance, compileBody } from './instance.js';
 import { scopeCount } from './module-wrapper.js';
@@ -149,7 +149,7 @@ function start(txn: Transaction, instance: ModuleInstance): void {
   if (!version.body) {
     // An ES module by its URL, as Node names ES modules in stack frames and to the debugger
     // (`file:///app/src/x.ts:3:5`); a CommonJS file by its path, as Node names those.
-    const name = compiled.format === 'esm' ? pathToFileURL(node.file).href : node.file;
+    const name = compiled.format === 'esm' ? fileUrlOf(node.file) : node.file;
     const filename = version.number === 1 ? name : `${name}?v=${version.number}`;
     txn.state.stacks.register(filename, compiled);
     try {

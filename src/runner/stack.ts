@@ -12,7 +12,7 @@
 import { SourceMap } from 'node:module';
 import { type CompiledModule, rewriteMapOf } from './compile.js';
 import type { SourceLocation } from '../errors.js';
-import { pathToFileURL } from 'node:url';
+import { fileUrlOf } from './file-url.js';
 
 interface Entry {
   compiled: CompiledModule;
@@ -122,7 +122,7 @@ function installHook(
       const text = String(site);
       const original = `${name}:${line}:${column}`;
       // In the form the script was named in: an ES module's URL, a CommonJS file's path.
-      const file = name.startsWith('file:') ? pathToFileURL(loc.file).href : loc.file;
+      const file = name.startsWith('file:') ? fileUrlOf(loc.file) : loc.file;
       return `    at ${text.includes(original) ? text.replace(original, `${file}:${loc.line}:${loc.column}`) : text}`;
     });
     if (mapped.length === 0) {
