@@ -14,6 +14,7 @@
  *   4. bind: each import binding is initialised now if what it resolves to is, or when it is.
  */
 import { readFileSync } from 'node:fs';
+import type { SourceLocation } from '../errors.js';
 import { bindImports, targetOf } from './bindings.js';
 import { fileUrlOf } from './file-url.js';
 import type { ModuleNode } from './graph.js';
@@ -96,6 +97,8 @@ function checkName(instance: ModuleInstance, request: number, name: string, at: 
   const resolution = resolveExport(dep, name, context);
   if (resolution !== null && resolution !== 'ambiguous') return resolution;
   const specifier = instance.version.compiled.deps[request]!.specifier;
+  // The import's place in the user's source: where the error points, and the line Node's CommonJS message quotes.
+  const loc = sourcePosition(instance.version.compiled, at.line, at.column);
   // V8's words, so the message reads as it would under node.
   const message =
     resolution === 'ambiguous'
@@ -103,9 +106,9 @@ function checkName(instance: ModuleInstance, request: number, name: string, at: 
       : context.cycle
         ? `Detected cycle while resolving name '${name}' in '${specifier}'`
         : dep instanceof ModuleInstance && dep.version.compiled.format === 'cjs' && !process.sourceMapsEnabled
-          ? cjsNameMissing(name, specifier, importLine(instance, at))
+          ? cjsNameMissing(name, specifier, lineAt(loc))
           : `The requested module '${specifier}' does not provide an export named '${name}'`;
-  throw new LoadError('link', linkError(instance, message, at), instance.node.file);
+  throw new LoadError('link', linkError(message, loc), instance.node.file);
 }
 
 /**
@@ -123,9 +126,8 @@ function cjsNameMissing(name: string, specifier: string, line: string): string {
   );
 }
 
-/** The user's line of source at `at` (a position in the transform's output). */
-function importLine(instance: ModuleInstance, at: CodePosition): string {
-  const loc = sourcePosition(instance.version.compiled, at.line, at.column);
+/** The line of the user's source at `loc`. */
+function lineAt(loc: SourceLocation): string {
   try {
     return readFileSync(loc.file, 'utf8').split(/\r?\n/)[loc.line - 1] ?? '';
   } catch {
@@ -133,9 +135,8 @@ function importLine(instance: ModuleInstance, at: CodePosition): string {
   }
 }
 
-function linkError(instance: ModuleInstance, message: string, at: CodePosition): SyntaxError {
+function linkError(message: string, loc: SourceLocation): SyntaxError {
   const error = new SyntaxError(message);
-  const loc = sourcePosition(instance.version.compiled, at.line, at.column);
   Object.defineProperty(error, kLinkLocation, { value: loc });
   error.stack = `SyntaxError: ${message}\n    at ${loc.file}:${loc.line}:${loc.column}`;
   return error;

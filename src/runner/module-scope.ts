@@ -10,13 +10,14 @@
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { changedLocals, initializedLocal, registerSetter, currentValue } from './bindings.js';
 import type { ModuleNode } from './graph.js';
 import type { ModuleInstance, ModuleRuntime } from './instance.js';
 import { dynamicImport, requireUser } from './load.js';
 import { noticeNative } from './native.js';
+import { fileUrlOf } from './file-url.js';
+import { isRelative } from './resolve.js';
 import { moduleNotFound } from './node-errors.js';
 import type { RunnerState } from './state.js';
 
@@ -133,12 +134,14 @@ function importMeta(state: RunnerState, node: ModuleNode, instance: ModuleInstan
       if (!(error instanceof DevhotError) || error.code !== ErrorCodes.RESOLVE) throw error;
       // As Node's: a path gives the URL it names even with no file there; a package that is not
       // there throws ERR_MODULE_NOT_FOUND.
-      if (/^(?:\.\.?\/|\/|file:)/.test(specifier)) return new URL(specifier, pathToFileURL(node.file)).href;
+      if (isRelative(specifier) || specifier.startsWith('/') || specifier.startsWith('file:'))
+        return new URL(specifier, meta.url as string).href;
       throw moduleNotFound(specifier, node.file);
     }
-    return r.kind === 'user' ? pathToFileURL(r.file).href : r.kind === 'builtin' ? r.id : r.url;
+    return r.kind === 'user' ? fileUrlOf(r.file) : r.kind === 'builtin' ? r.id : r.url;
   };
-  meta.url = pathToFileURL(node.file).href;
+  // The URL the module's script is named by (link.ts), so frames and import.meta.url agree.
+  meta.url = fileUrlOf(node.file);
   meta.hot = instance.hot;
   return meta;
 }

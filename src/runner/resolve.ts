@@ -335,6 +335,6 @@ class DevhotResolver implements Resolver {
   }
 }
 
-function isRelative(specifier: string): boolean {
+export function isRelative(specifier: string): boolean {
   return specifier === '.' || specifier === '..' || specifier.startsWith('./') || specifier.startsWith('../');
 }
