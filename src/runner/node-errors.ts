@@ -2,7 +2,8 @@
  * The errors Node's ESM loader gives, so code that checks them (`if (e.code !==
  * 'ERR_MODULE_NOT_FOUND') throw e`, the optional-dependency idiom) works the same under devhot.
  * Their codes and words changed between Node 20 and 22 (import "assertions" became import
- * "attributes"); each is made as the running Node makes it (checked on 20.20 and 24.22).
+ * "attributes"); each is made as the running Node makes it (checked on 20.20, 22.23 and 24.22),
+ * and V8's own (a bad second argument of `import()`) as the running V8 makes it.
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -55,11 +56,20 @@ export function attributeUnsupported(key: string, value: string, file: string): 
   return nodeError(new TypeError(`Import attribute "${key}" with value "${value}" is not supported`), 'ERR_IMPORT_ATTRIBUTE_UNSUPPORTED');
 }
 
+const [V8_MAJOR = 0, V8_MINOR = 0] = process.versions.v8.split('.').map(Number);
+/**
+ * V8's own words for `import()`'s options follow V8, not Node: they still speak of assertions
+ * in V8 12.4 (Node 22.23) as in 11.3 (Node 20), and of attributes in 13.6 (Node 24). The turn is
+ * taken at 12.6, the V8 that dropped the `assert` syntax (Chrome 126).
+ */
+const V8_ATTRIBUTES = V8_MAJOR > 12 || (V8_MAJOR === 12 && V8_MINOR >= 6);
+
 /** V8's TypeErrors for a bad second argument of `import()`. */
 export const importOptionErrors = {
   notObject: () => new TypeError('The second argument to import() must be an object'),
-  withNotObject: () => new TypeError(ATTRIBUTES ? "The 'with' option must be an object" : "The 'assert' option must be an object"),
-  valueNotString: () => new TypeError(ATTRIBUTES ? 'Import attribute value must be a string' : 'Import assertion value must be a string'),
+  withNotObject: () => new TypeError(V8_ATTRIBUTES ? "The 'with' option must be an object" : "The 'assert' option must be an object"),
+  valueNotString: () =>
+    new TypeError(V8_ATTRIBUTES ? 'Import attribute value must be a string' : 'Import assertion value must be a string'),
 };
 
 function packageName(specifier: string): string {
