@@ -243,6 +243,90 @@ describe('require() of an ES module', () => {
   });
 });
 
+describe('a package, imported by an ES module that require() loads', () => {
+  // Node links and runs such a module at once: its imports resolve with the import conditions,
+  // and a CommonJS package's namespace holds the names Node's lexer finds, as any import's does.
+  const PACKAGES = {
+    'node_modules/lexed/package.json': `{ "name": "lexed", "main": "index.js" }\n`,
+    'node_modules/lexed/index.js': `exports.a = 1;\nif (false) exports.b = 2;\nconst k = 'hid' + 'den';\nexports[k] = 3;\n`,
+    'node_modules/cond/package.json': `{ "name": "cond", "exports": { "import": "./esm.mjs", "require": "./cjs.cjs" } }\n`,
+    'node_modules/cond/esm.mjs': `export const flavour = 'esm';\n`,
+    'node_modules/cond/cjs.cjs': `exports.flavour = 'cjs';\n`,
+    'node_modules/esmonly/package.json': `{ "name": "esmonly", "type": "module", "exports": { "import": "./index.js" } }\n`,
+    'node_modules/esmonly/index.js': `export const only = 'esm only';\nexport default 'd';\n`,
+  };
+
+  it("a CommonJS package's namespace has the names Node's lexer finds, not the keys after its run", async () => {
+    const out = await sameAsNode(
+      {
+        ...PACKAGES,
+        'esm.mjs': `import * as ns from 'lexed';\nexport const keys = Object.keys(ns).join();\nexport const values = [ns.a, ns.b, ns.hidden, typeof ns.default.hidden];\n`,
+        'main.cjs': `const m = require('./esm.mjs');\nconsole.log(m.keys, JSON.stringify(m.values));\n`,
+      },
+      'main.cjs',
+    );
+    assert.match(out.lines[0]!, /^a,b,default(,module\.exports)? \[1,null,null,"number"\]$/);
+  });
+
+  it("a name the lexer cannot see is a SyntaxError in Node's words", async () => {
+    const out = await sameAsNode(
+      {
+        ...PACKAGES,
+        'esm.mjs': `import { hidden } from 'lexed';\nexport { hidden };\n`,
+        'main.cjs': `try { require('./esm.mjs'); console.log('loaded'); } catch (e) { console.log(e.name, e.message.split('\\n')[0]); }\n`,
+      },
+      'main.cjs',
+    );
+    assert.match(out.lines[0]!, /^SyntaxError /);
+  });
+
+  it('its imports resolve with the import conditions, so an ES-only package loads', async () => {
+    const out = await sameAsNode(
+      {
+        ...PACKAGES,
+        'esm.mjs': `import { flavour } from 'cond';\nimport d, { only } from 'esmonly';\nexport { flavour, only, d };\n`,
+        'main.cjs': `const m = require('./esm.mjs');\nconsole.log(m.flavour, m.only, m.d);\n`,
+      },
+      'main.cjs',
+    );
+    assert.deepEqual(out.lines, ['esm esm only d']);
+  });
+
+  it('one namespace per package, shared with import(), and built-ins list their names sorted, as namespaces do', async () => {
+    const out = await sameAsNode(
+      {
+        ...PACKAGES,
+        'a.mjs': `import * as ns from 'lexed';\nimport * as path from 'node:path';\nexport { ns };\nexport const pathKeys = Object.keys(path).join();\n`,
+        'b.mjs': `import * as ns from 'lexed';\nexport { ns };\n`,
+        'c.mjs': `import * as ns from 'lexed';\nimport * as path from 'path';\nexport { ns };\nexport const pathKeys = Object.keys(path).join();\n`,
+        'main.cjs': [
+          `const a = require('./a.mjs');`,
+          `const b = require('./b.mjs');`,
+          `import('./c.mjs').then((c) => {`,
+          `  console.log(a.ns === b.ns, a.ns === c.ns, Object.prototype.toString.call(a.ns), Object.isExtensible(a.ns));`,
+          `  console.log(a.pathKeys === c.pathKeys, a.pathKeys.startsWith('_makeLong,basename,default,'));`,
+          `});`,
+        ].join('\n'),
+      },
+      'main.cjs',
+    );
+    assert.deepEqual(out.lines, ['true true [object Module] false', 'true true']);
+  });
+
+  it("a package's JSON file has a namespace of default alone", async () => {
+    const out = await sameAsNode(
+      {
+        'node_modules/jsonpkg/package.json': `{ "name": "jsonpkg" }\n`,
+        'node_modules/jsonpkg/data.json': `{ "a": 1, "b": 2 }\n`,
+        'esm.mjs': `import data from 'jsonpkg/data.json' with { type: 'json' };\nimport * as ns from 'jsonpkg/data.json' with { type: 'json' };\nexport const keys = Object.keys(ns).join();\nexport { data };\n`,
+        'main.cjs': `const m = require('./esm.mjs');\nconsole.log(m.keys, JSON.stringify(m.data));\n`,
+      },
+      'main.cjs',
+    );
+    assert.deepEqual(out.lines, ['default {"a":1,"b":2}']);
+  });
+});
+
 describe("a CommonJS user module's own scope", () => {
   it("has node's five wrapper arguments, and module and require list node's keys in node's order", async () => {
     await sameAsNode(

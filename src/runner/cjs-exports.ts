@@ -36,6 +36,22 @@ export function cjsExportNames(compiled: CompiledModule): ReadonlySet<string> {
   return found;
 }
 
+/**
+ * The export names of a CommonJS file Node loads itself (a package's), as an ES module importing
+ * it sees them: what Node's CommonJS translator finds, in the same way.
+ */
+export function cjsFileExportNames(file: string): string[] {
+  let code: string;
+  try {
+    code = readFileSync(file, 'utf8');
+  } catch {
+    code = '';
+  }
+  const set = new Set<string>(['default', ...lexed(file, code, new Set())]);
+  if (MODULE_EXPORTS_NAME) set.add('module.exports');
+  return [...set];
+}
+
 /** The lexer's names of `code` (the file `file`), with those of the files it re-exports that Node reads. */
 function lexed(file: string, code: string, seen: Set<string>): string[] {
   seen.add(file);

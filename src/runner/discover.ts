@@ -11,7 +11,7 @@ import { DevhotError, ErrorCodes } from '../errors.js';
 import { sourceHash } from '../shared/source-hash.js';
 import type { CompiledModule } from './compile.js';
 import { ModuleNode } from './graph.js';
-import { importNative, requireNative } from './native.js';
+import { importNative, importNativeSync } from './native.js';
 import { checkAttributes } from './import-attributes.js';
 import type { ResolveResult } from './resolve.js';
 import type { RunnerState } from './state.js';
@@ -98,11 +98,12 @@ export function discoverSync(txn: Transaction, node: ModuleNode): void {
   } catch (error) {
     throw new LoadError('transform', error, node.file);
   }
-  const refs = resolveDependencies(txn, node, source, compiled, 'require');
+  // An ES module's imports resolve with Node's import conditions, also when require() loads it.
+  const refs = resolveDependencies(txn, node, source, compiled, compiled.format === 'cjs' ? 'require' : 'import');
   const deps = refs.map((ref) => {
     if (ref instanceof ModuleNode) return ref;
     try {
-      return requireNative(txn.state.nativeCache, ref.id, node.file, ref.specifier);
+      return importNativeSync(txn.state.nativeCache, ref.id, node.file, ref.specifier, txn.state.formatOf);
     } catch (error) {
       throw new LoadError('link', error, node.file);
     }

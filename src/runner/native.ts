@@ -4,6 +4,10 @@
  * by `import` (async) or by `require()` (sync).
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { cjsFileExportNames } from './cjs-exports.js';
+import { createNamespace } from './namespace.js';
+import type { ModuleFormat } from './rewrite.js';
 import { noticeNestCore } from './nest-apps.js';
 import { appOwner } from './resource-tracking.js';
 
@@ -27,27 +31,70 @@ export async function importNative(
 }
 
 /**
- * `require()` a native module as `importer` would (the namespace an import of it would give, so
- * that a static import in a CommonJS-compiled file sees the same names).
+ * The namespace an `import` of a native module gives, made synchronously: for the static imports
+ * of an ES module that CommonJS `require()`s, which Node links and runs at once. `id` is what
+ * the resolver found for the import (its conditions, as Node resolves an ES module's imports
+ * even when a require loads it): a built-in's `node:` id or a package file's URL. Once per
+ * module, shared with `importNative`: Node has one namespace per module.
+ *
+ * - An ES module file: `require()` of it gives Node's own namespace (Node >= 20.19).
+ * - A CommonJS file: a namespace made as Node's CommonJS translator makes it, the names its
+ *   lexer finds before the file runs (cjs-exports.ts), each the file's own export after it ran,
+ *   `default` the whole `module.exports`. From the keys after the run instead, a name set with a
+ *   computed key was importable where node refuses it, and one the lexer sees but the run did not
+ *   set was missing from `import *`.
+ * - A JSON file: `default` alone.
+ * - A built-in: its exports' keys and `default`, read live, as Node keeps them in step.
  */
-export function requireNative(cache: Map<string, object>, id: string, importer: string, specifier: string): object {
+export function importNativeSync(
+  cache: Map<string, object>,
+  id: string,
+  importer: string,
+  specifier: string,
+  formatOf: (file: string) => ModuleFormat,
+): object {
   const cached = cache.get(id);
   if (cached) return cached;
-  // Node >= 20.19 can require() ES modules too; its namespace is what an import would give.
-  const exports = noticeNative(specifier, createRequire(importer)(specifier) as unknown);
-  return isNamespace(exports) ? (exports as object) : cjsNamespace(exports);
+  const require = createRequire(importer);
+  let ns: object;
+  if (id.startsWith('file:')) {
+    const file = fileURLToPath(id);
+    const exports = noticeNative(specifier, require(file) as unknown);
+    if (file.endsWith('.json')) ns = createNamespace(['default'], () => exports);
+    else if (formatOf(file) === 'esm' && isNamespace(exports)) ns = exports as object;
+    else ns = cjsNamespace(exports, cjsFileExportNames(file));
+  } else {
+    // A built-in (or a data: URL, which require cannot load either way: Node's error says so).
+    const exports = noticeNative(specifier, require(id) as unknown);
+    ns = isNamespace(exports) ? (exports as object) : builtinNamespace(exports);
+  }
+  cache.set(id, ns);
+  return ns;
 }
 
 function isNamespace(value: unknown): boolean {
   return !!value && typeof value === 'object' && (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'Module';
 }
 
-/** The namespace `import` gives for CommonJS exports: their own keys, and `default`. */
-function cjsNamespace(exports: unknown): object {
-  const ns: Record<string, unknown> = Object.create(null);
-  if (exports && (typeof exports === 'object' || typeof exports === 'function')) {
-    for (const key of Object.keys(exports)) ns[key] = (exports as Record<string, unknown>)[key];
+/** A CommonJS module's namespace: `names` as its own exports were when it had run, `default` and `'module.exports'` the whole. */
+function cjsNamespace(exports: unknown, names: readonly string[]): object {
+  const values = new Map<string, unknown>();
+  const isObject = !!exports && (typeof exports === 'object' || typeof exports === 'function');
+  for (const name of names) {
+    if (name === 'default' || name === 'module.exports') values.set(name, exports);
+    else if (isObject && Object.hasOwn(exports, name)) {
+      try {
+        values.set(name, (exports as Record<string, unknown>)[name]);
+      } catch {
+        // A getter that throws: undefined, as Node's translator leaves it
+      }
+    }
   }
-  ns.default = exports;
-  return ns;
+  return createNamespace(names, (name) => values.get(name));
+}
+
+/** A built-in's namespace: its exports' keys and `default`, read live. */
+function builtinNamespace(exports: unknown): object {
+  const record = exports as Record<string, unknown>;
+  return createNamespace(['default', ...Object.keys(record)], (name) => (name === 'default' ? exports : record[name]));
 }

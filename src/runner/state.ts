@@ -18,6 +18,7 @@ import { noneReleased, type ReleasedCounts } from './owned.js';
 import type { ResolvedRunnerOptions } from './options.js';
 import { createFormatLookup } from './package-type.js';
 import { createResolver, type Resolver } from './resolve.js';
+import type { ModuleFormat } from './rewrite.js';
 import { createPackageJsonReader, type PackageJsonReader } from '../shared/package-json.js';
 import { createStackRegistry, type StackRegistry } from './stack.js';
 import type { Transaction } from './transaction.js';
@@ -37,6 +38,8 @@ export class RunnerState {
   readonly nativeCache = new Map<string, object>();
   /** The one package.json reader of this runner, shared by the resolver and the format lookup. */
   readonly packages: PackageJsonReader;
+  /** Node's module format of a file (extension, then the nearest package.json "type"). */
+  readonly formatOf: (file: string) => ModuleFormat;
   readonly resolver: Resolver;
   readonly esbuildTsconfig: EsbuildTsconfigResult;
   /** A tsconfig that cannot be read (a missing base, a loop): the start fails with it, as tsc would. */
@@ -87,6 +90,7 @@ export class RunnerState {
     this.rootPrefix = options.root + sep;
     this.packages = createPackageJsonReader({ root: options.root });
     this.resolver = createResolver({ root: options.root, tsconfig: options.tsconfig, packages: this.packages });
+    this.formatOf = createFormatLookup(this.packages);
     let tsconfig: EsbuildTsconfigResult = { raw: undefined, files: [], compilerOptions: {} };
     try {
       tsconfig = loadTsconfigForEsbuild(options.root, options.tsconfig);
@@ -100,7 +104,7 @@ export class RunnerState {
     this.compiler = createCompiler({
       cacheDir: options.cacheDir,
       tsconfigRaw: this.esbuildTsconfig.raw,
-      defaultFormat: createFormatLookup(this.packages),
+      defaultFormat: this.formatOf,
       metadata: metadata.transformer,
     });
   }
