@@ -59,8 +59,9 @@ export function attributeUnsupported(key: string, value: string, file: string): 
 const [V8_MAJOR = 0, V8_MINOR = 0] = process.versions.v8.split('.').map(Number);
 /**
  * V8's own words for `import()`'s options follow V8, not Node: they still speak of assertions
- * in V8 12.4 (Node 22.23) as in 11.3 (Node 20), and of attributes in 13.6 (Node 24). The turn is
- * taken at 12.6, the V8 that dropped the `assert` syntax (Chrome 126).
+ * in V8 12.4 (Node 22.23) as in 11.3 (Node 20), and of attributes in 13.6 (Node 24), read from
+ * each binary. The turn is put at 12.6, the V8 of Chrome 126, which dropped the `assert` syntax;
+ * the V8s between (Node 23) were not checked.
  */
 const V8_ATTRIBUTES = V8_MAJOR > 12 || (V8_MAJOR === 12 && V8_MINOR >= 6);
 
