@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { encodeEntry, readEntry } from '../src/runner/cache-entry.js';
 import { scriptOf } from '../src/runner/module-wrapper.js';
 import type { CompiledModule } from '../src/runner/compile.js';
+import { FreshModule, type Maps } from '../src/runner/fresh-module.js';
 import { CompileCache } from '../src/runner/compile-cache.js';
 import { cacheFiles } from './helpers/cache-files.js';
 import { poll } from './helpers/poll.js';
@@ -24,27 +25,21 @@ function tempDir(t: { after(fn: () => void): void }): string {
 const TRANSFORM_MAP = JSON.stringify({ version: 3, sources: ['/p/a.ts'], names: [], mappings: 'AAAA;AACA' });
 const REWRITE_INPUT = 'export const a = 1;\n';
 
-function compiled(code: string, extra: Partial<CompiledModule> = {}): CompiledModule {
-  return {
-    file: '/p/a.ts',
-    hash: 'h1',
+/** A module as compile.ts makes one. */
+function compiled(code: string, extra: { hash?: string; maps?: Maps; codeCache?: Buffer | undefined } = {}): CompiledModule {
+  const deps = [{ specifier: './b.ts', attributes: { type: 'json' } }] as CompiledModule['deps'];
+  const module = new FreshModule(
+    '/p/a.ts',
+    extra.hash ?? 'h1',
     code,
-    format: 'esm',
-    async: true,
-    deps: [{ specifier: './b.ts', attributes: { type: 'json' } }] as CompiledModule['deps'],
-    module: undefined,
-    transformMap: TRANSFORM_MAP,
-    rewriteInput: REWRITE_INPUT,
-    codeCache: Buffer.from([1, 2, 3, 250]),
-    ...extra,
-  };
-}
-
-/** The map fields are getters (the entry's own, or its class's): read from the file when asked, not held. */
-function mapsOnDisk(entry: CompiledModule): boolean {
-  const descriptor = (k: string) =>
-    Object.getOwnPropertyDescriptor(entry, k) ?? Object.getOwnPropertyDescriptor(Object.getPrototypeOf(entry), k);
-  return ['transformMap', 'rewriteInput'].every((k) => typeof descriptor(k)?.get === 'function');
+    'esm',
+    true,
+    deps,
+    undefined,
+    extra.maps ?? [TRANSFORM_MAP, REWRITE_INPUT],
+  );
+  module.codeCache = 'codeCache' in extra ? extra.codeCache : Buffer.from([1, 2, 3, 250]);
+  return module;
 }
 
 test('an entry reads back as written: fields, code (non-ASCII too), code cache bytes and maps', (t) => {
@@ -52,6 +47,7 @@ test('an entry reads back as written: fields, code (non-ASCII too), code cache b
   const original = compiled(`export const s = "héllo ✓";\n`);
   fs.writeFileSync(file, Buffer.concat(encodeEntry(original)));
   const back = readEntry(file)!;
+  const unread = readEntry(file)!;
   assert.ok(back, 'read');
   assert.equal(back.code, original.code);
   // The code inside its wrapper, as a start compiles it (positions in characters, not bytes).
@@ -60,9 +56,12 @@ test('an entry reads back as written: fields, code (non-ASCII too), code cache b
   assert.deepEqual(back.deps, original.deps);
   assert.equal(back.async, true);
   assert.deepEqual([...back.codeCache!], [1, 2, 3, 250]);
-  assert.ok(mapsOnDisk(back), 'the maps are not read with the entry');
   assert.equal(back.transformMap, TRANSFORM_MAP);
   assert.equal(back.rewriteInput, REWRITE_INPUT);
+  // Read from the file when first asked for, not with the entry: with the file gone, none.
+  fs.rmSync(file);
+  assert.equal(unread.transformMap, null);
+  assert.equal(unread.rewriteInput, null);
 });
 
 test('an entry bigger than the first read, and one without maps or code cache', (t) => {
@@ -70,7 +69,7 @@ test('an entry bigger than the first read, and one without maps or code cache', 
   const big = compiled(`export const rows = ${JSON.stringify('x'.repeat(200_000))};\n`);
   fs.writeFileSync(path.join(dir, 'big.dhc'), Buffer.concat(encodeEntry(big)));
   assert.equal(readEntry(path.join(dir, 'big.dhc'))?.code, big.code);
-  const bare = compiled('export {};\n', { transformMap: null, rewriteInput: null, codeCache: undefined });
+  const bare = compiled('export {};\n', { maps: [null, null], codeCache: undefined });
   fs.writeFileSync(path.join(dir, 'bare.dhc'), Buffer.concat(encodeEntry(bare)));
   const back = readEntry(path.join(dir, 'bare.dhc'))!;
   assert.equal(back.code, bare.code);
@@ -92,7 +91,8 @@ test('a damaged entry reads as nothing: cut short, another format, a header leng
   huge.writeUInt32LE(0xffffffff, 4);
   fs.writeFileSync(path.join(dir, 'huge.dhc'), huge);
   // Where the code is in the script, past the script's end.
-  const range = compiled('export const a = 1;\n', { script: { text: '(x)', codeAt: 1 } });
+  const range = compiled('export const a = 1;\n');
+  range.script = { text: '(x)', codeAt: 1 };
   fs.writeFileSync(path.join(dir, 'range.dhc'), Buffer.concat(encodeEntry(range)));
   assert.equal(readEntry(path.join(dir, 'range.dhc')), undefined);
   assert.equal(readEntry(path.join(dir, 'long.dhc')), undefined);
@@ -102,18 +102,27 @@ test('a damaged entry reads as nothing: cut short, another format, a header leng
   assert.equal(readEntry(path.join(dir, 'missing.dhc')), undefined);
 });
 
-test('a module compiled here leaves its maps on disk once written; the sweep puts them back before removing the file', async (t) => {
+test('a module compiled here lets go of its maps once written: they are read from its file', async (t) => {
+  const dir = tempDir(t);
+  const cache = new CompileCache(dir);
+  const module = compiled(`export const a = 1;\n`);
+  cache.store(module);
+  await cache.flush();
+  assert.equal(cacheFiles(dir).length, 1);
+  for (const file of cacheFiles(dir)) fs.rmSync(file); // removed behind the cache's back
+  assert.equal(module.transformMap, null);
+  assert.equal(module.rewriteInput, null);
+});
+
+test('the sweep puts the maps of a module compiled here back in memory before removing its file', async (t) => {
   const dir = tempDir(t);
   const cache = new CompileCache(dir, { maxBytes: 10 });
   const module = compiled(`export const a = 1;\n`);
   cache.store(module);
-  assert.equal(module.rewriteInput, REWRITE_INPUT);
-  assert.ok(!mapsOnDisk(module), 'in memory until written');
+  assert.equal(module.rewriteInput, REWRITE_INPUT, 'in memory until written');
   await cache.flush();
-  assert.ok(mapsOnDisk(module), 'read from the file once written');
   await cache.sweep(); // over its 10-byte bound: the file goes (its maps not read before)
   await poll(() => cacheFiles(dir).length === 0, 'the entry swept', 5000, 10);
-  assert.ok(!mapsOnDisk(module), 'back in memory');
   assert.equal(module.transformMap, TRANSFORM_MAP);
   assert.equal(module.rewriteInput, REWRITE_INPUT);
 });
@@ -123,10 +132,8 @@ test("a version pruned from its file's directory keeps its maps in memory, read 
   const first = compiled(`export const a = 1;\n`);
   cache.store(first);
   await cache.flush();
-  assert.ok(mapsOnDisk(first));
   cache.store(compiled(`export const a = 2;\n`, { hash: 'h2' })); // the next save of the file
   await cache.flush(); // written; the first version's file is pruned
-  assert.ok(!mapsOnDisk(first), 'back in memory');
   assert.equal(first.transformMap, TRANSFORM_MAP);
   assert.equal(first.rewriteInput, REWRITE_INPUT);
 });

@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { readEntry } from '../src/runner/cache-entry.js';
 import { CompileCache, VERSIONS_KEPT } from '../src/runner/compile-cache.js';
 import type { CompiledModule } from '../src/runner/compile.js';
+import { FreshModule } from '../src/runner/fresh-module.js';
 import { cacheFiles } from './helpers/cache-files.js';
 import { createFixture, freePort, isUpdate, startDevhot, waitForBody } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
@@ -72,17 +73,8 @@ test('the whole cache stays under its bound: the oldest versions go first', asyn
   fs.chmodSync(dir, 0o755); // as an earlier devhot left it
   const cache = new CompileCache(dir, { maxBytes: 100_000 });
   assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
-  const module = (i: number): CompiledModule => ({
-    file: `/project/m${i}.ts`,
-    hash: `h${i}`,
-    code: 'x'.repeat(10_000),
-    format: 'esm',
-    async: false,
-    deps: [],
-    module: undefined,
-    transformMap: null,
-    rewriteInput: null,
-  });
+  const module = (i: number): CompiledModule =>
+    new FreshModule(`/project/m${i}.ts`, `h${i}`, 'x'.repeat(10_000), 'esm', false, [], undefined, [null, null]);
   for (let i = 0; i < 30; i++) {
     cache.store(module(i));
     await cache.flush();

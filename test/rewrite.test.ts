@@ -8,6 +8,7 @@ import { DevhotError, ErrorCodes } from '../src/errors.js';
 import { createCompiler, rewriteMapOf } from '../src/runner/compile.js';
 import { compileBody } from '../src/runner/instance.js';
 import { RUNTIME, rewriteModule } from '../src/runner/rewrite.js';
+import { FreshModule } from '../src/runner/fresh-module.js';
 
 const rewrite = (code: string, defaultFormat: 'esm' | 'cjs' = 'cjs') => rewriteModule(code, { file: '/project/mod.js', defaultFormat });
 
@@ -22,7 +23,7 @@ const bodyOf = (code: string) => code.slice(code.indexOf('yield;') + 'yield;'.le
 function run(code: string, imports: Record<string, unknown> = {}): { exports: Record<string, unknown>; told: unknown[] } {
   const r = rewrite(code, 'esm');
   const info = r.module!;
-  const compiled = { ...r, file: '/project/mod.js', hash: '', transformMap: null, rewriteInput: code };
+  const compiled = new FreshModule('/project/mod.js', '', r.code, r.format, r.async, r.deps, r.module, [null, code]);
   const body = compileBody({ compiled, deps: [], number: 1 }, '/project/mod.js', '');
   let getter: (j: number) => unknown = () => undefined;
   const told: unknown[] = [];

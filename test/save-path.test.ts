@@ -12,6 +12,7 @@ import type { CompiledModule } from '../src/runner/compile.js';
 import { CompileCache, WRITE_DELAY_MS } from '../src/runner/compile-cache.js';
 import { cacheFiles } from './helpers/cache-files.js';
 import { poll } from './helpers/poll.js';
+import { FreshModule } from '../src/runner/fresh-module.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-save-path-'));
@@ -21,7 +22,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
 
 function compiled(file: string, n: number): CompiledModule {
   const code = `export const n = ${n};`;
-  return { file, hash: `h${n}`, code, format: 'esm', async: false, deps: [], module: undefined, transformMap: null, rewriteInput: null };
+  return new FreshModule(file, `h${n}`, code, 'esm', false, [], undefined, [null, null]);
 }
 
 test('a compiled module is written once no update has run for WRITE_DELAY_MS', async (t) => {

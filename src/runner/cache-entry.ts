@@ -25,7 +25,11 @@ const FIRST_READ = 64 * 1024;
 
 type Sections = [code: number, codeCache: number, transformMap: number, rewriteInput: number];
 
-interface Header extends Omit<CompiledModule, 'code' | 'script' | 'codeCache' | 'transformMap' | 'rewriteInput' | 'makeCodeCache'> {
+interface Header
+  extends Omit<
+    CompiledModule,
+    'code' | 'script' | 'codeCache' | 'transformMap' | 'rewriteInput' | 'makeCodeCache' | 'mapsOnDisk' | 'keepMapsInMemory'
+  > {
   sections: Sections;
   /** Where the code is in the script (JSON has none): its first character and its length. */
   code?: [at: number, length: number];
@@ -140,7 +144,7 @@ class CachedModule implements CompiledModule {
   codeCache: Buffer | undefined;
   codeCacheKind: CompiledModule['codeCacheKind'];
   makeCodeCache: CompiledModule['makeCodeCache'] = undefined;
-  readonly #path: string;
+  #path: string;
   #maps: [transformMap: string | null, rewriteInput: string | null] | undefined;
 
   constructor(header: Header, path: string, code: string, script: ModuleScript | undefined, codeCache: Buffer | undefined) {
@@ -164,6 +168,17 @@ class CachedModule implements CompiledModule {
   get rewriteInput(): string | null {
     return (this.#maps ??= readMaps(this.#path))[1];
   }
+
+  /** Written again (its code cache was rejected): its maps are in `path`. */
+  mapsOnDisk(path: string): void {
+    if (path !== this.#path) this.#maps = undefined;
+    this.#path = path;
+  }
+
+  /** Its file is about to go: the maps read into memory first. */
+  keepMapsInMemory(): void {
+    this.#maps ??= readMaps(this.#path);
+  }
 }
 
 /**
@@ -179,7 +194,7 @@ function copyOut(at: number, length: number): Buffer {
 }
 
 /** The transform map and the rewrite's input of the entry in `path`; nulls when it is gone or damaged. */
-function readMaps(path: string): [string | null, string | null] {
+export function readMaps(path: string): [string | null, string | null] {
   const maps = withFile(path, (fd): [string | null, string | null] | undefined => {
     const located = locate(fd, (h, codeAt) => mapsAt(h, codeAt) + Math.max(h.sections[2], 0) + Math.max(h.sections[3], 0));
     if (!located) return undefined;
@@ -210,26 +225,4 @@ function readMore(fd: number, have: number, end: number): number {
     length += n;
   }
   return length;
-}
-
-/**
- * `transformMap` and `rewriteInput` (the rewrite's map is made from it: compile.ts, rewriteMapOf)
- * as getters that read them from `path` once, when a stack trace or the debugger needs them, for
- * a module compiled in this process once written there (an entry read from disk is a
- * CachedModule, whose getters do the same). Only the maps are kept then. Before its file goes
- * (a prune, the sweep), compile-cache.ts calls `mapsInMemory`; a file removed by anyone else
- * gives no maps, and the frame shows the compiled position.
- */
-export function mapsFromDisk(compiled: CompiledModule, path: string): void {
-  let maps: [string | null, string | null] | undefined;
-  const load = () => (maps ??= readMaps(path));
-  Object.defineProperty(compiled, 'transformMap', { get: () => load()[0], enumerable: true, configurable: true });
-  Object.defineProperty(compiled, 'rewriteInput', { get: () => load()[1], enumerable: true, configurable: true });
-}
-
-/** The maps back in memory, as plain fields: its file is about to go. */
-export function mapsInMemory(compiled: CompiledModule): void {
-  const { transformMap, rewriteInput } = compiled;
-  Object.defineProperty(compiled, 'transformMap', { value: transformMap, writable: true, enumerable: true, configurable: true });
-  Object.defineProperty(compiled, 'rewriteInput', { value: rewriteInput, writable: true, enumerable: true, configurable: true });
 }

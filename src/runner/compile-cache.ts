@@ -19,7 +19,7 @@ import { hash as digest } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { encodeEntry, mapsFromDisk, mapsInMemory, readEntry } from './cache-entry.js';
+import { encodeEntry, readEntry } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
 import { SafePromise, safeSetTimeout } from './intrinsics.js';
 
@@ -79,7 +79,7 @@ export class CompileCache {
   /** Bumped by each defer(): the lanes of an earlier release stop, even if the update is over. */
   private generation = 0;
   /**
-   * Modules whose maps are read from their file (cache-entry.ts, mapsFromDisk), by path: before
+   * Modules whose maps are read from their file (`mapsOnDisk`), by path: before
    * this process removes the file, their maps go back into memory. Weak: a replaced version is
    * collected as before.
    */
@@ -270,7 +270,7 @@ export class CompileCache {
       await writeFile(tmp, bytes, { mode: 0o600 });
       await rename(tmp, target);
       this.folders?.add(dir);
-      mapsFromDisk(compiled, target);
+      compiled.mapsOnDisk(target);
       this.mapsOnDisk.set(target, new WeakRef(compiled));
       // Keep the newest `versionsKept`, known from here on without reading the directory again.
       const at = versions.indexOf(target);
@@ -335,7 +335,7 @@ export class CompileCache {
   private async remove(path: string): Promise<void> {
     const reader = this.mapsOnDisk.get(path)?.deref();
     this.mapsOnDisk.delete(path);
-    if (reader) mapsInMemory(reader);
+    if (reader) reader.keepMapsInMemory();
     await rm(path, { force: true }).catch(() => {});
   }
 

@@ -21,6 +21,7 @@ import {
 } from './transform.js';
 import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
+import { FreshModule } from './fresh-module.js';
 import type { MetadataTransformer } from './decorator-metadata.js';
 import { oxcAgain, oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js';
 import { compileToolsLoaded, oxcVersion } from './toolchain.js';
@@ -60,6 +61,10 @@ export interface CompiledModule {
   codeCacheKind?: 'script' | 'function' | undefined;
   /** Makes a script's code cache when the module is written (compile-cache.ts), after it ran; then dropped. */
   makeCodeCache?: (() => Buffer) | undefined;
+  /** Written to the disk cache's file `path` (compile-cache.ts): the maps are read from there when asked for, not held. */
+  mapsOnDisk(path: string): void;
+  /** Its file is about to go (a prune, the sweep): the maps back in memory first. */
+  keepMapsInMemory(): void;
 }
 
 export interface CompilerOptions {
@@ -215,28 +220,14 @@ function finish(
   }
   const { code, async, deps, module } = rewritten;
   if (typeof transformMap !== 'function')
-    return { file, hash, code, format: rewritten.format, async, deps, module, transformMap, rewriteInput: js };
+    return new FreshModule(file, hash, code, rewritten.format, async, deps, module, [transformMap, js]);
   const make = transformMap;
   const length = js.length;
-  let made: TransformOutput | undefined;
-  return {
-    file,
-    hash,
-    code,
-    format: rewritten.format,
-    async,
-    deps,
-    module,
-    get transformMap(): string | null {
-      made ??= make();
-      return made.map;
-    },
+  return new FreshModule(file, hash, code, rewritten.format, async, deps, module, () => {
+    const made: TransformOutput = make();
     // Made again it is the same text; were it not, no rewrite map is better than a wrong one.
-    get rewriteInput(): string | null {
-      made ??= make();
-      return made.code.length === length ? made.code : null;
-    },
-  };
+    return [made.map, made.code.length === length ? made.code : null];
+  });
 }
 
 function compileJson(file: string, source: string, hash: string): CompiledModule {
@@ -248,7 +239,7 @@ function compileJson(file: string, source: string, hash: string): CompiledModule
       cause: error,
     });
   }
-  return { file, hash, code: source, format: 'json', async: false, deps: [], module: undefined, transformMap: null, rewriteInput: null };
+  return new FreshModule(file, hash, source, 'json', false, [], undefined, [null, null]);
 }
 
 /** Rewrite maps made so far, by module (a version's is made once, when first asked for). */
