@@ -8,7 +8,10 @@
  * Its two maps (esbuild's or Oxc's `transformMap`, and the rewrite's input, `rewriteInput`) are
  * in memory, made when first asked for (Oxc's map is made by compiling again: compile.ts), or in
  * the disk cache's file once it is written there (cache-entry.ts, readMaps), read from it when a
- * stack trace asks. A module read from the disk cache is cache-entry.ts's CachedModule.
+ * stack trace asks. Before this process removes that file (a prune, the sweep) they come back
+ * into memory (compile-cache.ts); a file removed by anyone else gives none, and a stack frame
+ * then shows the compiled position. A module read from the disk cache is cache-entry.ts's
+ * CachedModule, which does the same.
  */
 import { readMaps } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
