@@ -27,10 +27,7 @@ const names = new WeakMap<CompiledModule, ReadonlySet<string>>();
 export function cjsExportNames(compiled: CompiledModule): ReadonlySet<string> {
   let found = names.get(compiled);
   if (!found) {
-    const set = new Set<string>(['default']);
-    for (const name of lexed(compiled.file, compiled.rewriteInput ?? '', new Set())) set.add(name);
-    if (MODULE_EXPORTS_NAME) set.add('module.exports');
-    found = set;
+    found = nodeNames(compiled.file, compiled.rewriteInput ?? '');
     names.set(compiled, found);
   }
   return found;
@@ -40,16 +37,42 @@ export function cjsExportNames(compiled: CompiledModule): ReadonlySet<string> {
  * The export names of a CommonJS file Node loads itself (a package's), as an ES module importing
  * it sees them: what Node's CommonJS translator finds, in the same way.
  */
-export function cjsFileExportNames(file: string): string[] {
+export function cjsFileExportNames(file: string): ReadonlySet<string> {
   let code: string;
   try {
     code = readFileSync(file, 'utf8');
   } catch {
     code = '';
   }
+  return nodeNames(file, code);
+}
+
+/**
+ * What an importer sees of a CommonJS module once it has run, as Node sets it: each of `names`
+ * that `module.exports` has as its own (a getter that throws gives undefined), `default` and
+ * `'module.exports'` the object itself.
+ */
+export function cjsExportValues(exports: unknown, names: ReadonlySet<string>): Record<string, unknown> {
+  const values: Record<string, unknown> = Object.create(null);
+  const object = exports !== null && (typeof exports === 'object' || typeof exports === 'function');
+  for (const name of names) {
+    if (name === 'default' || name === 'module.exports' || !object || !Object.hasOwn(exports, name)) continue;
+    try {
+      values[name] = (exports as Record<string, unknown>)[name];
+    } catch {
+      // Node leaves it undefined.
+    }
+  }
+  values.default = exports;
+  if (names.has('module.exports')) values['module.exports'] = exports;
+  return values;
+}
+
+/** `default`, the lexer's names of `code`, and `'module.exports'` where Node has it. */
+function nodeNames(file: string, code: string): Set<string> {
   const set = new Set<string>(['default', ...lexed(file, code, new Set())]);
   if (MODULE_EXPORTS_NAME) set.add('module.exports');
-  return [...set];
+  return set;
 }
 
 /** The lexer's names of `code` (the file `file`), with those of the files it re-exports that Node reads. */

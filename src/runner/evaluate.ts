@@ -13,7 +13,7 @@ import Module from 'node:module';
 import { dirname } from 'node:path';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { syntheticReady } from './bindings.js';
-import { cjsExportNames } from './cjs-exports.js';
+import { cjsExportNames, cjsExportValues } from './cjs-exports.js';
 import { ModuleNode } from './graph.js';
 import type { Capability, CompiledBody, ModuleInstance } from './instance.js';
 import { cjsScope } from './module-scope.js';
@@ -206,7 +206,7 @@ function executeBody(state: RunnerState, instance: ModuleInstance): void {
   const wrapper = instance.cjsFn!(runtime) as CompiledBody;
   wrapper.call(module.exports, module.exports, require, module, node.file, dirname(node.file));
   module.loaded = true;
-  instance.synthetic = cjsNames(module.exports, cjsExportNames(compiled));
+  instance.synthetic = cjsExportValues(module.exports, cjsExportNames(compiled));
   syntheticReady(instance);
 }
 
@@ -236,27 +236,6 @@ function cjsModule(state: RunnerState, instance: ModuleInstance): NodeModule {
     process.mainModule = module;
   }
   return module;
-}
-
-/**
- * What importers of a CommonJS module see once it has run, as Node sets it: each name its lexer
- * found that `module.exports` has as its own (a getter that throws gives undefined), `default`
- * and `'module.exports'` the object itself.
- */
-function cjsNames(exports: unknown, found: ReadonlySet<string>): Record<string, unknown> {
-  const names: Record<string, unknown> = Object.create(null);
-  const object = exports !== null && (typeof exports === 'object' || typeof exports === 'function');
-  for (const name of found) {
-    if (name === 'default' || name === 'module.exports' || !object || !Object.hasOwn(exports, name)) continue;
-    try {
-      names[name] = (exports as Record<string, unknown>)[name];
-    } catch {
-      // Node leaves it undefined.
-    }
-  }
-  names.default = exports;
-  if (found.has('module.exports')) names['module.exports'] = exports;
-  return names;
 }
 
 function newCapability(): Capability {

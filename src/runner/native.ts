@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { cjsFileExportNames } from './cjs-exports.js';
+import { cjsExportValues, cjsFileExportNames } from './cjs-exports.js';
 import { createNamespace } from './namespace.js';
 import type { ModuleFormat } from './rewrite.js';
 import { noticeNestCore } from './nest-apps.js';
@@ -76,21 +76,10 @@ function isNamespace(value: unknown): boolean {
   return !!value && typeof value === 'object' && (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'Module';
 }
 
-/** A CommonJS module's namespace: `names` as its own exports were when it had run, `default` and `'module.exports'` the whole. */
-function cjsNamespace(exports: unknown, names: readonly string[]): object {
-  const values = new Map<string, unknown>();
-  const isObject = !!exports && (typeof exports === 'object' || typeof exports === 'function');
-  for (const name of names) {
-    if (name === 'default' || name === 'module.exports') values.set(name, exports);
-    else if (isObject && Object.hasOwn(exports, name)) {
-      try {
-        values.set(name, (exports as Record<string, unknown>)[name]);
-      } catch {
-        // A getter that throws: undefined, as Node's translator leaves it
-      }
-    }
-  }
-  return createNamespace(names, (name) => values.get(name));
+/** A CommonJS module's namespace: its values as a user module's are set (cjs-exports.ts). */
+function cjsNamespace(exports: unknown, names: ReadonlySet<string>): object {
+  const values = cjsExportValues(exports, names);
+  return createNamespace([...names], (name) => values[name]);
 }
 
 /** A built-in's namespace: its exports' keys and `default`, read live. */
