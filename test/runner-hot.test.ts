@@ -66,6 +66,29 @@ test('a self-accepting module stops the walk; importers see its new exports thro
   assert.equal(ns('main.ts').viaNs(), 'v2');
 });
 
+test('an exported let read by several importers stays live in each, across an update of one of them', async (t) => {
+  const reader = (name: string) =>
+    `import { count } from './counter.ts';\nexport const read = () => '${name}' + count;\nimport.meta.hot?.accept();\n`;
+  const { project, runner, ns } = await startProject(t, {
+    'counter.ts': `export let count = 0;\nexport function increment() { count++; }\n`,
+    'a.ts': reader('a'),
+    'b.ts': reader('b'),
+    'c.ts': reader('c'),
+    'main.ts': `import './a.ts';\nimport './b.ts';\nimport './c.ts';\nexport { increment } from './counter.ts';\n`,
+  });
+  const reads = () => ['a.ts', 'b.ts', 'c.ts'].map((f) => ns(f).read());
+  ns('main.ts').increment();
+  assert.deepEqual(reads(), ['a1', 'b1', 'c1']);
+  // b's old instance stops following count and its new one starts; a and c go on following it.
+  expectStatus(await runner.update([project.edit('b.ts', "'b'", "'B'")]), 'applied');
+  assert.deepEqual(reads(), ['a1', 'B1', 'c1']);
+  ns('main.ts').increment();
+  assert.deepEqual(reads(), ['a2', 'B2', 'c2']);
+  expectStatus(await runner.update([project.edit('a.ts', "'a'", "'A'"), project.edit('c.ts', "'c'", "'C'")]), 'applied');
+  ns('main.ts').increment();
+  assert.deepEqual(reads(), ['A3', 'B3', 'C3']);
+});
+
 test('import.meta.hot is one object per instance, made when first read, with methods that work detached', async (t) => {
   const K = '__t_detached_runs';
   const { project, runner, ns } = await startProject(t, {

@@ -54,7 +54,7 @@ export function targetOf(instance: ModuleInstance, k: number): BindingTarget | u
  */
 export function bindImports(instance: ModuleInstance, targets: ReadonlyArray<BindingTarget | undefined>): void {
   const imports = instance.version.compiled.module?.imports ?? [];
-  for (let k = 0; k < imports.length; k++) instance.bindings.push({ owner: instance, index: k, target: targets[k], setter: undefined });
+  instance.bindings = imports.map((_, k): Binding => ({ owner: instance, index: k, target: targets[k], setter: undefined }));
   // Known before any is attached: one that is ready at once must not resume the shared scope alone.
   if (imports.length > MAX_SCOPES) instance.sharedPending = new Set(instance.bindings.slice(SHARED_SCOPE));
   for (const binding of instance.bindings) attach(binding);
@@ -115,8 +115,27 @@ export function registerSetter(instance: ModuleInstance, k: number, setter: (val
 
 function follow(binding: Binding): void {
   const target = binding.target;
-  if (target?.kind === 'local') (target.instance.subscribers[target.local] ??= new Set()).add(binding);
+  if (target?.kind === 'local') addSubscriber(target.instance, target.local, binding);
   else if (target?.kind === 'namespace') target.node.addNamespaceFollower(binding);
+}
+
+function addSubscriber(instance: ModuleInstance, j: number, binding: Binding): void {
+  const current = instance.subscribers[j];
+  if (current === undefined) instance.subscribers[j] = binding;
+  else if (current instanceof Set) current.add(binding);
+  else if (current !== binding) instance.subscribers[j] = new Set([current, binding]);
+}
+
+function removeSubscriber(instance: ModuleInstance, j: number, binding: Binding): void {
+  const current = instance.subscribers[j];
+  if (current === binding) instance.subscribers[j] = undefined;
+  else if (current instanceof Set) current.delete(binding);
+}
+
+/** The bindings that follow exported local `j` of `instance`. */
+export function subscribersOf(instance: ModuleInstance, j: number): Iterable<Binding> {
+  const current = instance.subscribers[j];
+  return current === undefined ? [] : current instanceof Set ? current : [current];
 }
 
 /** Exported locals of the binding's owner that are that binding (a namespace import exported again). */
@@ -141,9 +160,9 @@ export function changedLocals(instance: ModuleInstance, locals: number | number[
   for (const j of typeof locals === 'number' ? [locals] : locals) {
     if (!instance.initialized[j]) continue; // a var assigned before anyone could follow it
     const followers = instance.subscribers[j];
-    if (!followers || followers.size === 0) continue;
+    if (followers === undefined || (followers instanceof Set && followers.size === 0)) continue;
     const value = instance.getter!(j);
-    for (const binding of followers) binding.setter?.(value);
+    for (const binding of subscribersOf(instance, j)) binding.setter?.(value);
   }
 }
 
@@ -162,10 +181,10 @@ export function unbind(instance: ModuleInstance): void {
 function detachFrom(binding: Binding): void {
   const target = binding.target;
   if (target?.kind === 'local') {
-    target.instance.subscribers[target.local]?.delete(binding);
+    removeSubscriber(target.instance, target.local, binding);
     target.instance.waiting[target.local]?.delete(binding);
   } else if (target?.kind === 'namespace') {
-    target.node.namespaceFollowers.delete(binding);
+    target.node.deleteNamespaceFollower(binding);
   } else if (target?.kind === 'synthetic') {
     target.instance.syntheticWaiting?.delete(binding);
   }

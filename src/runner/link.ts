@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { SourceLocation } from '../errors.js';
-import { bindImports, targetOf } from './bindings.js';
+import { bindImports, subscribersOf, targetOf } from './bindings.js';
 import { fileUrlOf } from './file-url.js';
 import type { ModuleNode } from './graph.js';
 import { type BindingTarget, ModuleInstance, compileBody } from './instance.js';
@@ -72,7 +72,7 @@ function keptFollowers(txn: Transaction, instances: ModuleInstance[]): Set<Modul
   };
   for (const instance of instances) {
     const old = txn.previous.get(instance.node);
-    for (const followers of old?.subscribers ?? []) for (const binding of followers ?? []) consider(binding.owner);
+    if (old) for (let j = 0; j < old.subscribers.length; j++) for (const binding of subscribersOf(old, j)) consider(binding.owner);
     for (const importer of instance.node.importers) consider(importer.instance);
   }
   return kept;
@@ -165,11 +165,13 @@ function start(txn: Transaction, instance: ModuleInstance): void {
     return;
   }
   const outer = version.body(moduleRuntime(txn.state, instance)) as Generator<unknown, void>;
-  const levels = [outer];
+  const count = scopeCount(compiled.module?.imports.length ?? 0);
+  const levels = new Array<Generator<unknown, void> | undefined>(Math.max(count, 1));
+  levels[0] = outer;
   let next = outer.next().value as () => Generator<unknown, void>;
-  for (let k = 1; k < scopeCount(compiled.module?.imports.length ?? 0); k++) {
+  for (let k = 1; k < count; k++) {
     const level = next();
-    levels.push(level);
+    levels[k] = level;
     next = level.next().value as () => Generator<unknown, void>;
   }
   instance.levels = levels;

@@ -30,7 +30,7 @@ export async function prune(state: RunnerState, candidates: ModuleNode[], warnin
     node.instance = undefined;
     state.nodes.delete(node.file);
     state.stacks.unregisterFile(node.file);
-    node.runtimeImports.clear();
+    node.clearRuntimeImports();
     queue.push(...relink(node, []));
     dropped.push(state.rel(node.file));
   }

@@ -130,16 +130,24 @@ function own(s: string): string {
   return s.length < 13 ? s : ` ${s}`.slice(1);
 }
 
-/** The dependencies with specifiers and attributes of their own (`own`), in place. */
+/**
+ * An array the module keeps, at its size: one grown by `push` has room for 16 more elements, ~136
+ * bytes each of the five arrays a compiled module keeps (2 MB at 3,000 modules).
+ */
+function fitted<T>(array: T[]): T[] {
+  return array.slice();
+}
+
+/** The dependencies with specifiers and attributes of their own (`own`). */
 function ownDependencies(deps: RewriteDependency[]): RewriteDependency[] {
   for (const dep of deps) {
     dep.specifier = own(dep.specifier);
     if (dep.attributes) dep.attributes = Object.fromEntries(Object.entries(dep.attributes).map(([k, v]) => [own(k), own(v)]));
   }
-  return deps;
+  return fitted(deps);
 }
 
-/** The module's import and export names, of their own (`own`), in place. */
+/** The module's import and export names, of their own (`own`). */
 function ownNames(info: ModuleInfo): ModuleInfo {
   for (const i of info.imports) {
     i.local = own(i.local);
@@ -151,7 +159,13 @@ function ownNames(info: ModuleInfo): ModuleInfo {
     e.name = own(e.name);
     if (e.importName !== null) e.importName = own(e.importName);
   }
-  return info;
+  return {
+    imports: fitted(info.imports),
+    locals: fitted(info.locals),
+    localExports: fitted(info.localExports),
+    indirectExports: fitted(info.indirectExports),
+    starExports: fitted(info.starExports),
+  };
 }
 
 /** What a top-level name is declared as, for export bookkeeping. */
