@@ -68,10 +68,11 @@ describe('evaluation order', () => {
     assert.deepEqual(out.lines, ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
   });
 
-  it('a module with 500 imported bindings (past 256, they share the last scope of the compiled code)', async () => {
+  it('a module in an import cycle with 500 imported bindings (a scope each up to 256, then they share the last)', async () => {
     const tree: Record<string, string> = {};
     const ids = Array.from({ length: 500 }, (_, i) => i);
-    for (const i of ids) tree[`m${i}.js`] = `export const v = ${i};\n`;
+    // Each imports main back: main is in a cycle, where its imports get a scope each.
+    for (const i of ids) tree[`m${i}.js`] = `import './main.js';\nexport const v = ${i};\n`;
     const out = await sameAsNode({
       ...tree,
       'main.js': `${ids.map((i) => `import { v as v${i} } from './m${i}.js';`).join('\n')}\nconsole.log(${ids.map((i) => `v${i}`).join(' + ')});\n`,
@@ -79,7 +80,7 @@ describe('evaluation order', () => {
     assert.deepEqual(out.lines, [String((500 * 499) / 2)]);
   });
 
-  it('a module with 2,000 imported bindings, live ones among them (past the scopes, they share one)', async () => {
+  it('a module with 2,000 imported bindings, live ones among them (in no cycle: one scope for all)', async () => {
     const ids = Array.from({ length: 2000 }, (_, i) => i);
     const out = await sameAsNode({
       'consts.js': ids.map((i) => `export const c${i} = ${i};`).join('\n'),
@@ -164,6 +165,20 @@ describe('namespace objects are module namespace exotic objects', () => {
         `t('Object.defineProperty', () => Object.defineProperty(ns, 'a', { value: 9 }));`,
         `t('values', () => [ns.a, ns.default, typeof ns.f, 'q' in ns]);`,
       ].join('\n'),
+    });
+  });
+
+  it('in a cycle, an import already initialised reads while another of the same module is in its TDZ', async () => {
+    await sameAsNode({
+      'x.js': [
+        `import { greet, late, count } from './y.js';`,
+        `for (const [name, read] of [['greet', () => greet()], ['late', () => late], ['count', () => count]]) {`,
+        `  try { console.log(name, read()); } catch (e) { console.log(name, 'threw', e.constructor.name); }`,
+        `}`,
+        `export function fromX() { return 'x'; }`,
+      ].join('\n'),
+      'y.js': `import { fromX } from './x.js';\nconsole.log('y reads', fromX());\nexport function greet() { return 'hello'; }\nexport let late = 'late';\nexport var count = 1;\n`,
+      'main.js': `import './y.js';\n`,
     });
   });
 

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { G, expectStatus, projectWithRunner, rejection, startProject } from './helpers/project.js';
+import { sameAsNode } from './helpers/differential.js';
 import { poll } from './helpers/poll.js';
 
 /** A line a fixture module starts with to count its evaluations under `key`. */
@@ -87,6 +88,34 @@ test('an exported let read by several importers stays live in each, across an up
   expectStatus(await runner.update([project.edit('a.ts', "'a'", "'A'"), project.edit('c.ts', "'c'", "'C'")]), 'applied');
   ns('main.ts').increment();
   assert.deepEqual(reads(), ['A3', 'B3', 'C3']);
+});
+
+test('a module that joins an import cycle in an update reads its imports as under node', async (t) => {
+  // x imports y; the save makes y import x. main imports y first, so in the new cycle x runs
+  // before y: greet (a function, initialised) reads, late (a let) is in its TDZ. x's body was
+  // compiled with its imports in one scope (it was in no cycle): it is compiled again with a
+  // scope each, else greet would be in its TDZ too.
+  const y = `export function greet() { return 'hello'; }\nexport let late = 'late';\n`;
+  const yCyclic = `import { fromX } from './x.js';\nexport const seen = fromX();\n${y}`;
+  const tree = (yText: string) => ({
+    'package.json': '{ "type": "module" }\n',
+    'y.js': yText,
+    'x.js': [
+      `import { greet, late } from './y.js';`,
+      `export const greeting = greet();`,
+      `let read;`,
+      `try { read = late; } catch (e) { read = e.constructor.name; }`,
+      `export const lateRead = read;`,
+      `export function fromX() { return 'x'; }`,
+    ].join('\n'),
+    'main.js': `import * as y from './y.js';\nimport { greeting, lateRead } from './x.js';\nexport const result = () => JSON.stringify({ seen: y.seen, greeting, lateRead });\nconsole.log(result());\n`,
+  });
+  const underNode = await sameAsNode(tree(yCyclic), 'main.js');
+  const { project, runner, ns } = await startProject(t, tree(y), { entry: 'main.js' });
+  assert.equal(ns('main.js').result(), JSON.stringify({ greeting: 'hello', lateRead: 'late' }));
+  const result = expectStatus(await runner.update([project.write('y.js', yCyclic)]), 'applied');
+  assert.deepEqual(result.reexecuted.sort(), ['main.js', 'x.js', 'y.js']);
+  assert.deepEqual([ns('main.js').result()], underNode.lines);
 });
 
 test('import.meta.hot is one object per instance, made when first read, with methods that work detached', async (t) => {

@@ -10,7 +10,7 @@
  */
 import type { ModuleNode } from './graph.js';
 import type { Binding, BindingTarget, ModuleInstance } from './instance.js';
-import { MAX_SCOPES, SHARED_SCOPE, scopeOf } from './module-wrapper.js';
+import { scopeOf } from './module-wrapper.js';
 import { namespaceTarget, requested, resolveExport, sameTarget } from './resolve-export.js';
 
 /** The current value of what a binding resolves to (throws a TDZ ReferenceError like the binding would). */
@@ -56,7 +56,7 @@ export function bindImports(instance: ModuleInstance, targets: ReadonlyArray<Bin
   const imports = instance.version.compiled.module?.imports ?? [];
   instance.bindings = imports.map((_, k): Binding => ({ owner: instance, index: k, target: targets[k], setter: undefined }));
   // Known before any is attached: one that is ready at once must not resume the shared scope alone.
-  if (imports.length > MAX_SCOPES) instance.sharedPending = new Set(instance.bindings.slice(SHARED_SCOPE));
+  if (imports.length > instance.scopes) instance.sharedPending = new Set(instance.bindings.slice(instance.scopes - 1));
   for (const binding of instance.bindings) attach(binding);
 }
 
@@ -78,22 +78,22 @@ function attach(binding: Binding): void {
 
 /**
  * Resume the binding's scope (its `let` runs, its setter registers), or set it if it was
- * initialised before. A scope shared by the bindings past MAX_SCOPES waits for all of them.
+ * initialised before. A scope shared by several bindings waits for all of them.
  */
 function initialize(binding: Binding): void {
   const { owner } = binding;
   if (binding.setter) {
     binding.setter(currentValue(binding.target!));
     follow(binding);
-  } else if (owner.sharedPending && scopeOf(binding.index) === SHARED_SCOPE) {
+  } else if (owner.sharedPending && scopeOf(binding.index, owner.scopes) === owner.scopes - 1) {
     owner.sharedPending.delete(binding);
     if (owner.sharedPending.size > 0) return;
     owner.sharedPending = undefined;
-    resume(owner, SHARED_SCOPE);
-    for (const member of owner.bindings.slice(SHARED_SCOPE)) for (const j of backedLocals(member)) initializedLocal(owner, j);
+    resume(owner, owner.scopes - 1);
+    for (const member of owner.bindings.slice(owner.scopes - 1)) for (const j of backedLocals(member)) initializedLocal(owner, j);
     return;
   } else {
-    resume(owner, scopeOf(binding.index));
+    resume(owner, scopeOf(binding.index, owner.scopes));
   }
   for (const j of backedLocals(binding)) initializedLocal(owner, j);
 }

@@ -50,6 +50,7 @@ export function encodeEntry(compiled: CompiledModule): Buffer[] {
     deps: compiled.deps,
     module: compiled.module,
     codeCacheKind: compiled.codeCacheKind,
+    sharedScope: compiled.sharedScope,
     sections: parts.map((p) => (p ? p.length : -1)) as Sections,
     ...(script ? { code: [script.codeAt, compiled.code.length] } : {}),
   };
@@ -143,6 +144,7 @@ class CachedModule implements CompiledModule {
   readonly module: CompiledModule['module'];
   codeCache: Buffer | undefined;
   codeCacheKind: CompiledModule['codeCacheKind'];
+  sharedScope: boolean | undefined;
   makeCodeCache: CompiledModule['makeCodeCache'] = undefined;
   #path: string;
   #maps: [transformMap: string | null, rewriteInput: string | null] | undefined;
@@ -158,6 +160,7 @@ class CachedModule implements CompiledModule {
     this.module = header.module;
     this.codeCache = codeCache;
     this.codeCacheKind = header.codeCacheKind;
+    this.sharedScope = header.sharedScope;
     this.#path = path;
   }
 

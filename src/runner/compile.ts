@@ -59,6 +59,8 @@ export interface CompiledModule {
   codeCache?: Buffer | undefined;
   /** What `codeCache` was made from (instance.ts): the first version's script, or a later version's function. */
   codeCacheKind?: 'script' | 'function' | undefined;
+  /** The layout `script` and `codeCache` were made with: true, an ES module's imports in one scope (module-wrapper.ts). */
+  sharedScope?: boolean | undefined;
   /** Makes a script's code cache when the module is written (compile-cache.ts), after it ran; then dropped. */
   makeCodeCache?: (() => Buffer) | undefined;
   /** Written to the disk cache's file `path` (compile-cache.ts): the maps are read from there when asked for, not held. */

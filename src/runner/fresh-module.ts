@@ -23,6 +23,7 @@ export class FreshModule implements CompiledModule {
   script: ModuleScript | undefined = undefined;
   codeCache: Buffer | undefined = undefined;
   codeCacheKind: CompiledModule['codeCacheKind'] = undefined;
+  sharedScope: boolean | undefined = undefined;
   makeCodeCache: CompiledModule['makeCodeCache'] = undefined;
   /** In memory; a function that makes them; or the path of the file they are in. */
   #maps: Maps | (() => Maps) | string;

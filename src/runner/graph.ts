@@ -20,6 +20,8 @@ export interface ModuleVersion {
    * runs the same code again, and a generator function gives fresh locals on every call.
    */
   body?: CompiledBody;
+  /** The layout `body` was compiled with: an ES module's imports in one binding scope (module-wrapper.ts). */
+  sharedScope?: boolean;
 }
 
 const NONE: ReadonlySet<never> = new Set();

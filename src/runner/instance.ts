@@ -92,9 +92,11 @@ export class ModuleInstance {
 
   /** The binding scopes of the compiled code (ES modules): resumed one by one as bindings initialise. */
   levels: Array<Generator<unknown, void> | undefined> = [];
+  /** How many binding scopes its compiled code has (module-wrapper.ts, `scopeCount`). */
+  scopes = 0;
   /**
-   * Past MAX_SCOPES imports, the bindings that share the last scope and are not initialised yet:
-   * that scope is resumed once none is left (bindings.ts).
+   * When imports share the last scope (a shared layout, or past MAX_SCOPES imports), those not
+   * initialised yet: that scope is resumed once none is left (bindings.ts).
    */
   sharedPending: Set<Binding> | undefined;
   body: ModuleBody | undefined;
@@ -167,7 +169,8 @@ export class ModuleInstance {
 
 /**
  * Compile a module's code into a function. An ES module becomes nested generators, one per
- * import binding (up to MAX_SCOPES; the rest share the last), around the module's own body:
+ * import binding (up to MAX_SCOPES; the rest share the last), around the module's own body, or
+ * with `shared` one generator for all its imports (module-wrapper.ts, `scopeCount`, says when):
  *
  *   (function* (__dh__) { yield (function* () { … yield (function* () { <the module> }); let b1 = …; }); let b0 = …; })
  *
@@ -196,18 +199,24 @@ export function compileBody(
   sourceMapComment: string,
   nativeImports = false,
   onCacheRejected?: (compiled: CompiledModule) => void,
+  shared = false,
 ): CompiledBody {
   const { compiled } = version;
-  const script = scriptOf(compiled);
+  const script = scriptOf(compiled, shared);
   // Not with an inline source map (--inspect): that source is another one each run.
   const cacheable = sourceMapComment === '';
-  const stored = cacheable ? compiled.codeCache : undefined;
+  // A script and code cache made for the other layout (the module joined or left an import
+  // cycle) are no use: compiled without, and written again.
+  const sameLayout = (compiled.sharedScope === true) === shared;
+  const relaid = compiled.sharedScope !== undefined && !sameLayout;
+  const stored = cacheable && sameLayout ? compiled.codeCache : undefined;
   // The first version as a script, later ones as functions (see `compileScript`); a first version
   // whose cache a save wrote, as the function it was.
   const asScript = version.number === 1 && !(stored && compiled.codeCacheKind === 'function');
   const codeCache = stored && (compiled.codeCacheKind === 'script') === asScript ? stored : undefined;
   // Used (or rejected: another V8, other flags) it is not needed again.
   compiled.codeCache = undefined;
+  compiled.sharedScope = shared;
   // The header sits on a line of its own, which `lineOffset` hides, so code lines keep their numbers.
   // A script as it is: the string read from the disk cache, not a copy (module-wrapper.ts).
   const prefix = asScript ? '' : 'return ';
@@ -221,7 +230,7 @@ export function compileBody(
   };
   const input: CompileInput = { compiled, source, options, codeCache, cacheable };
   const outer = asScript ? compileScript(input) : compileFunction(input);
-  if (input.rejected) onCacheRejected?.(compiled);
+  if (input.rejected || (relaid && cacheable)) onCacheRejected?.(compiled);
   // The code once, not twice: V8 keeps the function's source (flattened into one string), and a
   // slice of it shares its characters, where `compiled.code` was a copy of its own (heap after a
   // warm start of 3,000 modules: 62.2 -> 57.7 MB; Node 20, 2026-11-30).

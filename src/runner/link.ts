@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import type { SourceLocation } from '../errors.js';
 import { bindImports, subscribersOf, targetOf } from './bindings.js';
 import { fileUrlOf } from './file-url.js';
-import type { ModuleNode } from './graph.js';
+import { ModuleNode } from './graph.js';
 import { type BindingTarget, ModuleInstance, compileBody } from './instance.js';
 import { scopeCount } from './module-wrapper.js';
 import { sourceMapComment } from './inspector-map.js';
@@ -41,7 +41,8 @@ export function linkModules(txn: Transaction, order: ModuleNode[]): void {
     check(instance);
     txn.rebind.add(instance);
   }
-  for (const instance of instances) start(txn, instance);
+  const cyclic = inCycles(txn, order);
+  for (const instance of instances) start(txn, instance, !cyclic.has(instance.node));
   for (let i = 0; i < instances.length; i++) {
     bindImports(instances[i]!, targets[i]);
     instances[i]!.status = 'linked';
@@ -142,11 +143,70 @@ function linkError(message: string, loc: SourceLocation): SyntaxError {
   return error;
 }
 
-/** Compile the version (once per version), enter its binding scopes, run its first step. */
-function start(txn: Transaction, instance: ModuleInstance): void {
+/**
+ * The modules of `order` in an import cycle among them (a strongly connected component of more
+ * than one, or one importing itself; Tarjan's, without recursion). Only those can run before one
+ * of their imports is initialised: the modules they import from outside `order` have run
+ * already. The others get one binding scope for all their imports (module-wrapper.ts).
+ */
+function inCycles(txn: Transaction, order: ModuleNode[]): Set<ModuleNode> {
+  const linked = new Set(order);
+  const depsOf = (node: ModuleNode): ModuleNode[] =>
+    (txn.versionOf(node)?.deps ?? []).filter((d): d is ModuleNode => d instanceof ModuleNode && linked.has(d));
+  const index = new Map<ModuleNode, number>();
+  const low = new Map<ModuleNode, number>();
+  const stack: ModuleNode[] = [];
+  const onStack = new Set<ModuleNode>();
+  const cyclic = new Set<ModuleNode>();
+  for (const root of order) {
+    if (index.has(root)) continue;
+    const frames: Array<{ node: ModuleNode; deps: ModuleNode[]; next: number }> = [];
+    const enter = (node: ModuleNode) => {
+      index.set(node, index.size);
+      low.set(node, index.get(node)!);
+      stack.push(node);
+      onStack.add(node);
+      frames.push({ node, deps: depsOf(node), next: 0 });
+    };
+    enter(root);
+    while (frames.length > 0) {
+      const frame = frames[frames.length - 1]!;
+      const { node } = frame;
+      if (frame.next < frame.deps.length) {
+        const dep = frame.deps[frame.next++]!;
+        if (dep === node) cyclic.add(node);
+        if (!index.has(dep)) enter(dep);
+        else if (onStack.has(dep)) low.set(node, Math.min(low.get(node)!, index.get(dep)!));
+        continue;
+      }
+      frames.pop();
+      const parent = frames[frames.length - 1];
+      if (parent) low.set(parent.node, Math.min(low.get(parent.node)!, low.get(node)!));
+      if (low.get(node) !== index.get(node)) continue;
+      const component: ModuleNode[] = [];
+      let member: ModuleNode;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== node);
+      if (component.length > 1) for (const m of component) cyclic.add(m);
+    }
+  }
+  return cyclic;
+}
+
+/**
+ * Compile the version (once per version and layout), enter its binding scopes, run its first
+ * step. `shared`: its imports may share one binding scope (it is in no cycle of this link).
+ */
+function start(txn: Transaction, instance: ModuleInstance, shared: boolean): void {
   const { node, version } = instance;
   const { compiled } = version;
   if (compiled.format === 'json') return;
+  // A scope per import is right in every case: a body compiled so is kept, one compiled with a
+  // shared scope is compiled again once its module is in a cycle.
+  if (version.body && version.sharedScope && !shared) version.body = undefined;
   if (!version.body) {
     // An ES module by its URL, as Node names ES modules in stack frames and to the debugger
     // (`file:///app/src/x.ts:3:5`); a CommonJS file by its path, as Node names those.
@@ -155,7 +215,16 @@ function start(txn: Transaction, instance: ModuleInstance): void {
     txn.state.stacks.register(filename, compiled);
     try {
       const { compiler } = txn.state;
-      version.body = compileBody(version, filename, sourceMapComment(compiled), txn.state.options.nativeLoads, (c) => compiler.recache(c));
+      const layout = compiled.format === 'esm' && shared;
+      version.body = compileBody(
+        version,
+        filename,
+        sourceMapComment(compiled),
+        txn.state.options.nativeLoads,
+        (c) => compiler.recache(c),
+        layout,
+      );
+      version.sharedScope = layout;
     } catch (error) {
       throw new LoadError('transform', error, node.file);
     }
@@ -165,7 +234,8 @@ function start(txn: Transaction, instance: ModuleInstance): void {
     return;
   }
   const outer = version.body(moduleRuntime(txn.state, instance)) as Generator<unknown, void>;
-  const count = scopeCount(compiled.module?.imports.length ?? 0);
+  const count = scopeCount(compiled.module?.imports.length ?? 0, version.sharedScope === true);
+  instance.scopes = count;
   const levels = new Array<Generator<unknown, void> | undefined>(Math.max(count, 1));
   levels[0] = outer;
   let next = outer.next().value as () => Generator<unknown, void>;

@@ -24,14 +24,19 @@ const EAGER_LEVELS = 64;
  */
 export const MAX_SCOPES = 256;
 
-/** The last binding scope, which the imports from it on share when a module has more than MAX_SCOPES. */
-export const SHARED_SCOPE = MAX_SCOPES - 1;
+/**
+ * The binding scopes of a module with `imports` imported bindings: one per import, or with
+ * `shared` one for them all, resumed once every import is initialised. Shared is what the link
+ * step chooses for a module in no import cycle among the modules it links together (link.ts,
+ * `inCycles`): every module it imports has then run before it, so each import is initialised
+ * before its body runs, in either layout. A scope per import costs a generator function, its
+ * context and its setter per import: 8.4 MB of the app's live heap at 3,000 modules (62.5 -> 54.1
+ * MB with one scope each, the CLI bench's project, Node 20, 2026-12-02).
+ */
+export const scopeCount = (imports: number, shared: boolean): number => Math.min(imports, shared ? 1 : MAX_SCOPES);
 
-/** The binding scopes of a module with `imports` imported bindings. */
-export const scopeCount = (imports: number): number => Math.min(imports, MAX_SCOPES);
-
-/** The binding scope of import `k`: its own, or past MAX_SCOPES the shared last one. */
-export const scopeOf = (k: number): number => Math.min(k, SHARED_SCOPE);
+/** The binding scope of import `k` in a module of `scopes` scopes: its own, or the last one, which the imports from it on share. */
+export const scopeOf = (k: number, scopes: number): number => Math.min(k, scopes - 1);
 
 /** A module's code inside its wrapper; the code starts at `codeAt`. */
 export interface ModuleScript {
@@ -39,10 +44,13 @@ export interface ModuleScript {
   codeAt: number;
 }
 
-/** The script of an ES or CommonJS module: the one kept with it, or made now. */
-export function scriptOf(compiled: CompiledModule): ModuleScript {
-  if (compiled.script) return compiled.script;
-  const [header, footer] = wrapperOf(compiled);
+/**
+ * The script of an ES or CommonJS module with its imports in one scope (`shared`) or one each: the
+ * one kept with it if it has that layout, or made now.
+ */
+export function scriptOf(compiled: CompiledModule, shared = compiled.sharedScope === true): ModuleScript {
+  if (compiled.script && (compiled.sharedScope === true) === shared) return compiled.script;
+  const [header, footer] = wrapperOf(compiled, shared);
   return { text: `${header}\n${compiled.code}\n${footer}`, codeAt: header.length + 1 };
 }
 
@@ -54,8 +62,9 @@ export function scriptOf(compiled: CompiledModule): ModuleScript {
 export const WRAPPER_SIGNATURE = hash(
   'sha256',
   [
-    wrapperOf({ format: 'cjs' } as CompiledModule),
-    wrapperOf({ format: 'esm', async: true, module: { imports: [{ local: 'a' }, { local: 'b' }] } } as CompiledModule),
+    wrapperOf({ format: 'cjs' } as CompiledModule, false),
+    wrapperOf({ format: 'esm', async: true, module: { imports: [{ local: 'a' }, { local: 'b' }] } } as CompiledModule, false),
+    wrapperOf({ format: 'esm', async: true, module: { imports: [{ local: 'a' }, { local: 'b' }] } } as CompiledModule, true),
     EAGER_LEVELS,
     MAX_SCOPES,
   ].join('\0'),
@@ -63,14 +72,14 @@ export const WRAPPER_SIGNATURE = hash(
 ).slice(0, 16);
 
 /** The openings and closings around a module's code. */
-function wrapperOf(compiled: CompiledModule): [header: string, footer: string] {
+function wrapperOf(compiled: CompiledModule, shared: boolean): [header: string, footer: string] {
   // Node's five parameters, the runtime closed over: `arguments.length` and the wrapper's `length`
   // read 5 at a CommonJS file's top level, as under node (6 when the runtime was a sixth).
   if (compiled.format !== 'esm')
     return [`(function (${RUNTIME}) { return function (exports, require, module, __filename, __dirname) {`, '}; })'];
   const imports = compiled.module?.imports ?? [];
-  const [o, c] = imports.length <= EAGER_LEVELS ? ['(', ')'] : ['', ''];
-  const scopes = scopeCount(imports.length);
+  const scopes = scopeCount(imports.length, shared);
+  const [o, c] = scopes <= EAGER_LEVELS ? ['(', ')'] : ['', ''];
   // The outermost always: a script's statement cannot be a nameless function.
   const opens = ['(function* (__dh__) {"use strict";'];
   for (let k = 1; k < scopes; k++) opens.push(`yield ${o}function* () {`);
