@@ -216,3 +216,39 @@ test('an unchanged save is answered from memory; an edit compiles once', async (
   // Only the saved file is compiled again; its unchanged dependency is not even read.
   assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 1, diskHits: 0, misses: 3 });
 });
+
+test('a module that joins an import cycle between two starts gets a scope per import, written once', async (t) => {
+  const y = `export function greet() { return 'hello'; }\nexport let late = 'late';\n`;
+  const project = createProject({
+    'y.ts': y,
+    // In the cycle (second start) x runs before y: greet reads, late is in its TDZ, as under node.
+    'x.ts': `import { greet, late } from './y.ts';\nexport const greeting = greet();\nlet read: string;\ntry { read = late; } catch (e) { read = (e as Error).constructor.name; }\nexport const lateRead = read;\nexport function fromX() { return 'x'; }\n`,
+    'main.ts': `import * as y from './y.ts';\nimport { greeting, lateRead } from './x.ts';\nexport const got = () => [y.seen, greeting, lateRead];\n`,
+  });
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
+  t.after(() => {
+    project.cleanup();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+  /** x.ts's entry on disk: its layout, and its bytes. */
+  const xEntry = () => {
+    const file = cacheFiles(cacheDir).find((f) => readEntry(f)?.file === project.file('x.ts'))!;
+    const entry = readEntry(file)!;
+    return { shared: entry.sharedScope, hasCodeCache: (entry.codeCache?.length ?? 0) > 0, bytes: fs.readFileSync(file).toString('base64') };
+  };
+  await withRunner(project, cacheDir, async (runner) => {
+    assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got(), [undefined, 'hello', 'late']);
+  });
+  assert.equal(xEntry().shared, true, 'in no cycle: one scope for its imports');
+  project.write('y.ts', `import { fromX } from './x.ts';\nexport const seen = fromX();\n${y}`);
+  await withRunner(project, cacheDir, async (runner) => {
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 2, misses: 1 }, 'x.ts from the disk, y.ts compiled');
+    assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got(), ['x', 'hello', 'ReferenceError']);
+  });
+  const written = xEntry();
+  assert.deepEqual([written.shared, written.hasCodeCache], [false, true], 'written again: a scope per import, with its code cache');
+  await withRunner(project, cacheDir, async (runner) => {
+    assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got(), ['x', 'hello', 'ReferenceError']);
+  });
+  assert.deepEqual(xEntry(), written, 'taken as written: not written again');
+});
