@@ -29,9 +29,9 @@ export const MAX_SCOPES = 256;
  * `shared` one for them all, resumed once every import is initialised. Shared is what the link
  * step chooses for a module in no import cycle among the modules it links together (link.ts,
  * `inCycles`): every module it imports has then run before it, so each import is initialised
- * before its body runs, in either layout. A scope per import costs a generator function, its
- * context and its setter per import: 8.4 MB of the app's live heap at 3,000 modules (62.5 -> 54.1
- * MB with one scope each, the CLI bench's project, Node 20, 2026-12-02).
+ * before its body runs, in either layout. A scope per import costs a generator function and its
+ * context per import: the app's live heap after the CLI bench's edits at 3,000 modules, 57.6 ->
+ * 54.4 MB with shared scopes (memory-pairs.bench.ts, Node 20, 2026-12-02).
  */
 export const scopeCount = (imports: number, shared: boolean): number => Math.min(imports, shared ? 1 : MAX_SCOPES);
 
