@@ -107,11 +107,13 @@ async function runOnce(repo: string, work: string): Promise<Reading> {
     server: 'plain',
   });
   const port = PORT_BASE + Math.floor(Math.random() * PORT_SPAN);
-  const probe = join(dir, 'heap.json');
+  // Outside the project, which devhot watches; fresh, as the CLI bench's empty-cache start has it.
+  const tmp = mkdtempSync(join(work, 'tmp-'));
+  const probe = join(tmp, 'heap.json');
   const env = {
     ...process.env,
     PORT: String(port),
-    TMPDIR: dir,
+    TMPDIR: tmp,
     DEVHOT_HEAP_PROBE: probe,
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import ${PROBE}`.trim(),
   };
@@ -146,6 +148,7 @@ async function runOnce(repo: string, work: string): Promise<Reading> {
   } finally {
     await stop(child, port);
     rmSync(dir, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
