@@ -3,7 +3,7 @@
  * in the app process only, SIGUSR2 writes its V8 heap as it is, then after a full collection, to
  * the file named by DEVHOT_HEAP_PROBE. Needs `--expose-gc`.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 
 const out = process.env.DEVHOT_HEAP_PROBE;
 if (out && process.argv[1]?.endsWith('boot.js')) {
@@ -11,6 +11,8 @@ if (out && process.argv[1]?.endsWith('boot.js')) {
     const before = process.memoryUsage();
     (globalThis as { gc?: () => void }).gc?.();
     const after = process.memoryUsage();
-    writeFileSync(out, JSON.stringify({ committed: before.heapTotal, used: before.heapUsed, live: after.heapUsed }));
+    // Renamed into place: the bench reads the file as soon as it is there.
+    writeFileSync(`${out}.part`, JSON.stringify({ committed: before.heapTotal, used: before.heapUsed, live: after.heapUsed }));
+    renameSync(`${out}.part`, out);
   });
 }

@@ -115,7 +115,7 @@ async function runOnce(repo: string, work: string): Promise<Reading> {
     PORT: String(port),
     TMPDIR: tmp,
     DEVHOT_HEAP_PROBE: probe,
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import ${PROBE}`.trim(),
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import ${JSON.stringify(PROBE)}`.trim(),
   };
   const child = spawn(process.execPath, [join(repo, 'bin/devhot.js'), p.entry], { cwd: p.root, env, stdio: 'ignore', detached: true });
   try {
@@ -135,7 +135,6 @@ async function runOnce(repo: string, work: string): Promise<Reading> {
       if (Date.now() > end) throw new Error('the heap probe did not answer');
       await sleep(20);
     }
-    await sleep(50); // written in one call; a short wait for its end
     const heap = JSON.parse(readFileSync(probe, 'utf8')) as { committed: number; used: number; live: number };
     return {
       supervisor: supervisor.rss,

@@ -11,7 +11,7 @@ module.enableCompileCache?.();
 // MB of it in use, on Node 20 and 24 alike. A flag V8 reads when it grows the space, so setting it
 // here works (the heap's own sizes cannot be changed once the process runs). The supervisor after
 // the CLI bench's edits at 3,000 modules: 70.9 -> 68.9 MB RSS on Node 20, 82.5 -> 78.7 MB on Node
-// 24; its CPU to the first response and the start unchanged (memory-pairs and start-pairs
-// benches, 2026-12-02).
+// 24; its CPU to the first response the same, 410 ms, and warm starts within the hour's noise
+// (memory-pairs and start-pairs benches, 2026-12-02).
 v8.setFlagsFromString('--semi-space-growth-factor=1');
 await import('../dist/src/cli.js');
