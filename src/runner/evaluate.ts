@@ -21,11 +21,19 @@ import { runAs } from './resource-tracking.js';
 import type { RunnerState } from './state.js';
 import { SafePromise } from './intrinsics.js';
 
+/** What Evaluate() of an instance that has evaluated without error gives. */
+const EVALUATED: Promise<void> = SafePromise.resolve();
+
 /** Evaluate(): settles when the instance (and what it waits for) has evaluated. */
 export function evaluateModule(state: RunnerState, instance: ModuleInstance): Promise<void> {
   let module = instance;
   if (module.status === 'evaluating-async' || module.status === 'evaluated') module = module.cycleRoot ?? module;
   if (module.topLevelCapability) return module.topLevelCapability.promise;
+  // Evaluated cleanly (its cycle's root too), as nearly every instance is when an update's walk
+  // or an import() reaches it after the first walk: settled at once, with no capability of its
+  // own kept with the instance (a promise and its two functions: 0.76 MB of the app's heap at
+  // 3,000 modules, when each start kept one per instance).
+  if (module.status === 'evaluated' && !module.hasError) return EVALUATED;
   const stack: ModuleInstance[] = [];
   const capability = newCapability();
   module.topLevelCapability = capability;

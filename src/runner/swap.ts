@@ -11,7 +11,6 @@ import { evaluateModule } from './evaluate.js';
 import { evaluationOrder } from './order.js';
 import { linkModules, settleLinks } from './link.js';
 import type { ModuleNode } from './graph.js';
-import type { ModuleInstance } from './instance.js';
 import type { RunnerState } from './state.js';
 import { LoadError, Transaction } from './transaction.js';
 
@@ -71,19 +70,7 @@ export async function swap(txn: Transaction, order: ModuleNode[], context: SwapC
  * Instances an earlier walk evaluated are done at once.
  */
 async function evaluateAll(txn: Transaction, order: ModuleNode[]): Promise<void> {
-  for (let i = order.length - 1; i >= 0; i--) {
-    const instance = order[i]!.instance!;
-    // Evaluated without error by an earlier walk, as nearly all are by the first: Evaluate()
-    // would settle at once, for a capability of its own kept with the instance (a promise and its
-    // two functions: 0.76 MB of the app's heap at 3,000 modules) and a turn of the microtask queue.
-    if (evaluatedCleanly(instance)) continue;
-    await evaluateModule(txn.state, instance);
-  }
-}
-
-function evaluatedCleanly(instance: ModuleInstance): boolean {
-  const root = instance.cycleRoot ?? instance;
-  return instance.status === 'evaluated' && root.status === 'evaluated' && !instance.hasError && !root.hasError;
+  for (let i = order.length - 1; i >= 0; i--) await evaluateModule(txn.state, order[i]!.instance!);
 }
 
 /**
