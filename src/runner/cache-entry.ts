@@ -25,11 +25,8 @@ const FIRST_READ = 64 * 1024;
 
 type Sections = [code: number, codeCache: number, transformMap: number, rewriteInput: number];
 
-interface Header
-  extends Omit<
-    CompiledModule,
-    'code' | 'script' | 'codeCache' | 'transformMap' | 'rewriteInput' | 'makeCodeCache' | 'mapsOnDisk' | 'keepMapsInMemory'
-  > {
+/** The small fields of a module, named: a field or method CompiledModule gains is not written by default. */
+interface Header extends Pick<CompiledModule, 'file' | 'hash' | 'format' | 'async' | 'deps' | 'module' | 'codeCacheKind' | 'sharedScope'> {
   sections: Sections;
   /** Where the code is in the script (JSON has none): its first character and its length. */
   code?: [at: number, length: number];
