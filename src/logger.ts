@@ -55,6 +55,19 @@ export function startFix(fix: string | undefined): string {
   return `${stripped || 'Fix the error and save again'}; the app starts with the next save.`;
 }
 
+/**
+ * The local time as HH:MM:SS (24-hour), put together by hand. `toLocaleTimeString()` was used
+ * before. Its first call loads ICU's locale and time-zone data, which stays resident: 8.5 MB more
+ * RSS in a bare Node 24 process (5 MB of ICU data pages, 1.4 MB of code, 1.8 MB of heap), and 5.2
+ * MB of ICU pages were resident in devhot's supervisor after the CLI bench's edits at 3,000
+ * modules (`/proc/<pid>/pagemap` against the node binary's symbols, 2026-12-02). A log line's time
+ * only has to tell one save from the next.
+ */
+export function clockTime(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const c = options.colors ?? pc;
   const write = options.write ?? ((text: string) => void process.stdout.write(text));
@@ -136,7 +149,7 @@ class HumanFormat {
   }
 
   private time(): string {
-    return this.c.dim(new Date().toLocaleTimeString());
+    return this.c.dim(clockTime(new Date()));
   }
 
   private start(event: Extract<LogEvent, { event: 'start' }>): string[] {
