@@ -92,7 +92,7 @@ test('a damaged entry reads as nothing: cut short, another format, a header leng
   fs.writeFileSync(path.join(dir, 'huge.dhc'), huge);
   // Where the code is in the script, past the script's end.
   const range = compiled('export const a = 1;\n');
-  range.script = { text: '(x)', codeAt: 1 };
+  range.script = { text: '(x)', codeAt: 1, shared: false };
   fs.writeFileSync(path.join(dir, 'range.dhc'), Buffer.concat(encodeEntry(range)));
   assert.equal(readEntry(path.join(dir, 'range.dhc')), undefined);
   assert.equal(readEntry(path.join(dir, 'long.dhc')), undefined);

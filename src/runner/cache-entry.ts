@@ -119,7 +119,7 @@ export function readEntry(path: string): CompiledModule | undefined {
     const text = scratch.toString('utf8', codeAt, codeEnd);
     if (where && !(where[0] >= 0 && where[1] >= 0 && where[0] + where[1] <= text.length)) return undefined;
     const code = where ? text.slice(where[0], where[0] + where[1]) : text;
-    const script = where ? { text, codeAt: where[0] } : undefined;
+    const script = where ? { text, codeAt: where[0], shared: header.sharedScope === true } : undefined;
     return new CachedModule(header, path, code, script, cacheLength >= 0 ? copyOut(codeEnd, cacheLength) : undefined);
   });
 }

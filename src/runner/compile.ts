@@ -25,7 +25,7 @@ import { FreshModule } from './fresh-module.js';
 import type { MetadataTransformer } from './decorator-metadata.js';
 import { oxcAgain, oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js';
 import { compileToolsLoaded, oxcVersion } from './toolchain.js';
-import { type ModuleScript, WRAPPER_SIGNATURE } from './module-wrapper.js';
+import { type ModuleScript, WRAPPER_SIGNATURE, withOwnScript } from './module-wrapper.js';
 
 /** Bump when the rewrite's output or the choice of transformer changes, so stale disk caches are not reused. */
 const COMPILER_VERSION = '14';
@@ -196,7 +196,8 @@ function cacheKey(optionsKey: string, file: string, source: string, format: Modu
  * Oxc's or esbuild's output (or plain JS) → the runner's rewrite. `transformMap`: the transform's
  * map, null for plain JS, or how to make the output again with its map (Oxc's: oxc-transform.ts,
  * `oxcAgain`): then both are made when first read, and the output the rewrite ran on is not kept
- * (the rewrite's names are copies of their own for the same reason: rewrite.ts, `own`).
+ * (the rewrite's names are copies of their own for the same reason: own-string.ts), and the
+ * module's script is made at once as a string of its own (module-wrapper.ts, `withOwnScript`).
  */
 function finish(
   file: string,
@@ -221,15 +222,20 @@ function finish(
     throw error;
   }
   const { code, async, deps, module } = rewritten;
-  if (typeof transformMap !== 'function')
-    return new FreshModule(file, hash, code, rewritten.format, async, deps, module, [transformMap, js]);
-  const make = transformMap;
-  const length = js.length;
-  return new FreshModule(file, hash, code, rewritten.format, async, deps, module, () => {
-    const made: TransformOutput = make();
-    // Made again it is the same text; were it not, no rewrite map is better than a wrong one.
-    return [made.map, made.code.length === length ? made.code : null];
-  });
+  let fresh: FreshModule;
+  if (typeof transformMap !== 'function') {
+    fresh = new FreshModule(file, hash, code, rewritten.format, async, deps, module, [transformMap, js]);
+  } else {
+    const make = transformMap;
+    const length = js.length;
+    fresh = new FreshModule(file, hash, code, rewritten.format, async, deps, module, () => {
+      const made: TransformOutput = make();
+      // Made again it is the same text; were it not, no rewrite map is better than a wrong one.
+      return [made.map, made.code.length === length ? made.code : null];
+    });
+  }
+  withOwnScript(fresh);
+  return fresh;
 }
 
 function compileJson(file: string, source: string, hash: string): CompiledModule {

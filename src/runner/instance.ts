@@ -238,7 +238,7 @@ export function compileBody(
   compiled.code = source.slice(codeAt, codeAt + compiled.code.length);
   // Kept for the disk cache, which writes the script (a function's is made again then): the same
   // string V8 keeps.
-  compiled.script = asScript && cacheable ? { text: source, codeAt } : undefined;
+  compiled.script = asScript && cacheable ? { text: source, codeAt, shared } : undefined;
   return outer;
 }
 

@@ -11,6 +11,7 @@
  */
 import { hash } from 'node:crypto';
 import type { CompiledModule } from './compile.js';
+import { ownString } from './own-string.js';
 import { RUNTIME } from './rewrite.js';
 
 /** Binding scopes up to which a module's generators are compiled eagerly (instance.ts). 250 passed. */
@@ -42,16 +43,44 @@ export const scopeOf = (k: number, scopes: number): number => Math.min(k, scopes
 export interface ModuleScript {
   text: string;
   codeAt: number;
+  /** The layout the wrapper was made for (`scopeCount`). */
+  shared: boolean;
 }
 
 /**
  * The script of an ES or CommonJS module with its imports in one scope (`shared`) or one each: the
- * one kept with it if it has that layout, or made now.
+ * one kept with it if its wrapper reads the same, or made now.
  */
 export function scriptOf(compiled: CompiledModule, shared = compiled.sharedScope === true): ModuleScript {
-  if (compiled.script && (compiled.sharedScope === true) === shared) return compiled.script;
+  const kept = compiled.script;
+  if (kept && sameWrapper(compiled, kept.shared, shared)) return kept;
   const [header, footer] = wrapperOf(compiled, shared);
-  return { text: `${header}\n${compiled.code}\n${footer}`, codeAt: header.length + 1 };
+  return { text: `${header}\n${compiled.code}\n${footer}`, codeAt: header.length + 1, shared };
+}
+
+/** Whether both layouts wrap the module alike: a CommonJS one, or an ES module of one import or none. */
+function sameWrapper(compiled: CompiledModule, a: boolean, b: boolean): boolean {
+  if (a === b || compiled.format !== 'esm') return true;
+  const imports = compiled.module?.imports.length ?? 0;
+  return scopeCount(imports, a) === scopeCount(imports, b);
+}
+
+/**
+ * A module just compiled gets its script at once, in the layout a module in no import cycle has
+ * (shared: the link step then takes it as it is), as one string of its own, and its code becomes a
+ * slice of it. The rewrite's output is a tree of joins and slices of what Oxc gave it; held from
+ * discovery to the link step, where V8 compiled the script, it kept them alive through the
+ * start's scavenges, and 4.2 MB of Oxc's output alone reached V8's old space to die there (the
+ * app's heap after an empty-cache start of 3,000 modules, sampled with objects a full collection
+ * freed against without them; Node 24, 2026-12-02). A module in a cycle of the link gets a script
+ * in the other layout then, as it did.
+ */
+export function withOwnScript(compiled: CompiledModule): void {
+  if (compiled.format === 'json') return;
+  const made = scriptOf(compiled, true);
+  const text = ownString(made.text);
+  compiled.script = { text, codeAt: made.codeAt, shared: true };
+  compiled.code = text.slice(made.codeAt, made.codeAt + compiled.code.length);
 }
 
 /**

@@ -29,6 +29,7 @@ import { DevhotError, ErrorCodes } from '../errors.js';
 import { type AstNode as N, collectVarNames, declaredNames } from './ast.js';
 import { ReferenceWalker } from './reference-walker.js';
 import { loadMagicString, loadMeriyah } from './toolchain.js';
+import { ownString } from './own-string.js';
 
 export type ModuleFormat = 'esm' | 'cjs';
 
@@ -119,18 +120,6 @@ export function rewriteModule(code: string, options: RewriteOptions): RewriteRes
 }
 
 /**
- * A string with characters of its own. The parser's names and specifiers are substrings of the
- * code it parsed, and V8 keeps a substring of 13 characters or more as a slice of it: one such
- * name in a module's imports or exports kept the rewrite's whole input alive as long as the
- * module (with the output Oxc makes again, compile.ts: the heap after an empty-cache start of
- * 3,000 modules 72.9-73.0 -> 69.3-69.5 MB, after a full GC; Node 20, 2026-12-01). Flattening
- * `' ' + s` copies s.
- */
-function own(s: string): string {
-  return s.length < 13 ? s : ` ${s}`.slice(1);
-}
-
-/**
  * An array the module keeps, at its size: one grown by `push` has room for 16 more elements, ~136
  * bytes each of the five arrays a compiled module keeps (2 MB at 3,000 modules).
  */
@@ -138,26 +127,32 @@ function fitted<T>(array: T[]): T[] {
   return array.slice();
 }
 
-/** The dependencies with specifiers and attributes of their own (`own`). */
+/**
+ * The dependencies with specifiers and attributes of their own (own-string.ts). The parser's names
+ * and specifiers are substrings of the code it parsed: one such name in a module's imports or
+ * exports kept the rewrite's whole input alive as long as the module (with the output Oxc makes
+ * again, compile.ts: the heap after an empty-cache start of 3,000 modules 72.9-73.0 -> 69.3-69.5
+ * MB, after a full GC; Node 20, 2026-12-01).
+ */
 function ownDependencies(deps: RewriteDependency[]): RewriteDependency[] {
   for (const dep of deps) {
-    dep.specifier = own(dep.specifier);
-    if (dep.attributes) dep.attributes = Object.fromEntries(Object.entries(dep.attributes).map(([k, v]) => [own(k), own(v)]));
+    dep.specifier = ownString(dep.specifier);
+    if (dep.attributes) dep.attributes = Object.fromEntries(Object.entries(dep.attributes).map(([k, v]) => [ownString(k), ownString(v)]));
   }
   return fitted(deps);
 }
 
-/** The module's import and export names, of their own (`own`). */
+/** The module's import and export names, of their own (see `ownDependencies`). */
 function ownNames(info: ModuleInfo): ModuleInfo {
   for (const i of info.imports) {
-    i.local = own(i.local);
-    if (i.name !== null) i.name = own(i.name);
+    i.local = ownString(i.local);
+    if (i.name !== null) i.name = ownString(i.name);
   }
-  for (const l of info.locals) l.name = own(l.name);
-  for (const e of info.localExports) e[0] = own(e[0]);
+  for (const l of info.locals) l.name = ownString(l.name);
+  for (const e of info.localExports) e[0] = ownString(e[0]);
   for (const e of info.indirectExports) {
-    e.name = own(e.name);
-    if (e.importName !== null) e.importName = own(e.importName);
+    e.name = ownString(e.name);
+    if (e.importName !== null) e.importName = ownString(e.importName);
   }
   return {
     imports: fitted(info.imports),
