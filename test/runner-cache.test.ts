@@ -252,3 +252,32 @@ test('a module that joins an import cycle between two starts gets a scope per im
   });
   assert.deepEqual(xEntry(), written, 'taken as written: not written again');
 });
+
+test('a module of one import that joins an import cycle between two starts keeps its disk entry: both layouts read alike', async (t) => {
+  const y = `export function greet() { return 'hello'; }\n`;
+  const project = createProject({
+    'y.ts': y,
+    'x.ts': `import { greet } from './y.ts';\nexport const greeting = greet();\nexport function fromX() { return 'x'; }\n`,
+    'main.ts': `import * as y from './y.ts';\nimport { greeting } from './x.ts';\nexport const got = () => [y.seen, greeting];\n`,
+  });
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
+  t.after(() => {
+    project.cleanup();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+  const xEntry = () => {
+    const file = cacheFiles(cacheDir).find((f) => readEntry(f)?.file === project.file('x.ts'))!;
+    return fs.readFileSync(file).toString('base64');
+  };
+  await withRunner(project, cacheDir, async (runner) => {
+    assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got(), [undefined, 'hello']);
+  });
+  const first = xEntry();
+  project.write('y.ts', `import { fromX } from './x.ts';\nexport const seen = fromX();\n${y}`);
+  await withRunner(project, cacheDir, async (runner) => {
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 2, misses: 1 }, 'x.ts from the disk, y.ts compiled');
+    // x runs first, in the cycle; y's function declaration is initialised before either runs.
+    assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got(), ['x', 'hello']);
+  });
+  assert.equal(xEntry(), first, 'x.ts taken as written, with its code cache: not written again');
+});

@@ -16,7 +16,7 @@ import type { ModuleNode, ModuleVersion } from './graph.js';
 import type { HotContext } from './hot.js';
 import type { OwnedResources } from './owned.js';
 import type { CompiledModule } from './compile.js';
-import { scriptOf } from './module-wrapper.js';
+import { laidAlike, scriptOf } from './module-wrapper.js';
 
 export type InstanceStatus = 'linking' | 'linked' | 'evaluating' | 'evaluating-async' | 'evaluated';
 type ModuleBody = Generator<unknown, void> | AsyncGenerator<unknown, void>;
@@ -207,7 +207,7 @@ export function compileBody(
   const cacheable = sourceMapComment === '';
   // A script and code cache made for the other layout (the module joined or left an import
   // cycle) are no use: compiled without, and written again.
-  const sameLayout = (compiled.sharedScope === true) === shared;
+  const sameLayout = laidAlike(compiled, compiled.sharedScope === true, shared);
   const relaid = compiled.sharedScope !== undefined && !sameLayout;
   const stored = cacheable && sameLayout ? compiled.codeCache : undefined;
   // The first version as a script, later ones as functions (see `compileScript`); a first version

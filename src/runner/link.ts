@@ -19,7 +19,7 @@ import { bindImports, subscribersOf, targetOf } from './bindings.js';
 import { fileUrlOf } from './file-url.js';
 import { ModuleNode } from './graph.js';
 import { type BindingTarget, ModuleInstance, compileBody } from './instance.js';
-import { scopeCount } from './module-wrapper.js';
+import { laidAlike, scopeCount } from './module-wrapper.js';
 import { sourceMapComment } from './inspector-map.js';
 import { moduleRuntime } from './module-scope.js';
 import { type ModuleRecord, type ResolveContext, requested, resolveExport } from './resolve-export.js';
@@ -205,8 +205,8 @@ function start(txn: Transaction, instance: ModuleInstance, shared: boolean): voi
   const { compiled } = version;
   if (compiled.format === 'json') return;
   // A scope per import is right in every case: a body compiled so is kept, one compiled with a
-  // shared scope is compiled again once its module is in a cycle.
-  if (version.body && version.sharedScope && !shared) version.body = undefined;
+  // shared scope is compiled again once its module is in a cycle (unless both read alike).
+  if (version.body && version.sharedScope && !laidAlike(compiled, true, shared)) version.body = undefined;
   if (!version.body) {
     // An ES module by its URL, as Node names ES modules in stack frames and to the debugger
     // (`file:///app/src/x.ts:3:5`); a CommonJS file by its path, as Node names those.

@@ -53,13 +53,16 @@ export interface ModuleScript {
  */
 export function scriptOf(compiled: CompiledModule, shared = compiled.sharedScope === true): ModuleScript {
   const kept = compiled.script;
-  if (kept && sameWrapper(compiled, kept.shared, shared)) return kept;
+  if (kept && laidAlike(compiled, kept.shared, shared)) return kept;
   const [header, footer] = wrapperOf(compiled, shared);
   return { text: `${header}\n${compiled.code}\n${footer}`, codeAt: header.length + 1, shared };
 }
 
-/** Whether both layouts wrap the module alike: a CommonJS one, or an ES module of one import or none. */
-function sameWrapper(compiled: CompiledModule, a: boolean, b: boolean): boolean {
+/**
+ * Whether the two layouts wrap the module alike (the same text, so the same compiled body and
+ * code cache): always for a CommonJS one, and for an ES module of one import or none.
+ */
+export function laidAlike(compiled: CompiledModule, a: boolean, b: boolean): boolean {
   if (a === b || compiled.format !== 'esm') return true;
   const imports = compiled.module?.imports.length ?? 0;
   return scopeCount(imports, a) === scopeCount(imports, b);
