@@ -21,7 +21,7 @@ import {
 } from './transform.js';
 import { codeFrame } from './code-frame.js';
 import { CompileCache, type CompileCacheStats } from './compile-cache.js';
-import { FreshModule } from './fresh-module.js';
+import { FreshModule, type Maps } from './fresh-module.js';
 import type { MetadataTransformer } from './decorator-metadata.js';
 import { oxcAgain, oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js';
 import { compileToolsLoaded, oxcVersion } from './toolchain.js';
@@ -222,20 +222,21 @@ function finish(
     throw error;
   }
   const { code, async, deps, module } = rewritten;
-  let fresh: FreshModule;
-  if (typeof transformMap !== 'function') {
-    fresh = new FreshModule(file, hash, code, rewritten.format, async, deps, module, [transformMap, js]);
-  } else {
-    const make = transformMap;
-    const length = js.length;
-    fresh = new FreshModule(file, hash, code, rewritten.format, async, deps, module, () => {
-      const made: TransformOutput = make();
-      // Made again it is the same text; were it not, no rewrite map is better than a wrong one.
-      return [made.map, made.code.length === length ? made.code : null];
-    });
-  }
+  const fresh = new FreshModule(file, hash, code, rewritten.format, async, deps, module, mapsOf(js, transformMap));
   withOwnScript(fresh);
   return fresh;
+}
+
+/** The module's maps: as they are, or made when first asked for (Oxc's, by compiling again). */
+function mapsOf(js: string, transformMap: string | null | (() => TransformOutput)): Maps | (() => Maps) {
+  if (typeof transformMap !== 'function') return [transformMap, js];
+  const make = transformMap;
+  const length = js.length;
+  return () => {
+    const made: TransformOutput = make();
+    // Made again it is the same text; were it not, no rewrite map is better than a wrong one.
+    return [made.map, made.code.length === length ? made.code : null];
+  };
 }
 
 function compileJson(file: string, source: string, hash: string): CompiledModule {
