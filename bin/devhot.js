@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// Only loads the built CLI; everything lives in dist/src/cli.js. Node's compile cache first
-// (Node >= 22.1): devhot's own modules then load without V8 compiling them again (src/app/boot.ts).
+// Forks the first app process, then loads the built CLI: everything lives in dist/src/cli.js.
+// Node's compile cache first (Node >= 22.1): devhot's own modules then load without V8 compiling
+// them again (src/app/boot.ts).
 import module from 'node:module';
 import v8 from 'node:v8';
 
 module.enableCompileCache?.();
+// The first app process before anything else of devhot's loads: it boots while the command and the
+// supervisor load (dist/src/supervisor/app-fork.js says when it does not).
+const { forkEarlyFor } = await import('../dist/src/supervisor/app-fork.js');
+forkEarlyFor(process.argv.slice(2));
 // This process (the supervisor, or a tool command) keeps V8's young generation at its first
 // size: V8 grows it while much of what it allocates survives, as the watcher's first look at the
 // project does, and then keeps the pages. At 3,000 modules its new space had grown to 8 MB, 1-1.5

@@ -6,6 +6,7 @@ import { cac } from 'cac';
 import pc from 'picocolors';
 import { DevhotError, ErrorCodes } from './errors.js';
 import { stripControls } from './shared/controls.js';
+import { dropEarly, forkFirstApp } from './supervisor/app-fork.js';
 import { version } from './version.js';
 import type { DevhotOptions } from './config.js';
 import type { Supervisor } from './supervisor/supervisor.js';
@@ -80,14 +81,10 @@ cli.help();
 cli.version(version);
 
 async function run(entry: string | undefined, args: string[], flags: Record<string, unknown>): Promise<void> {
-  // The first app process boots while the supervisor loads (supervisor/app-fork.ts). With a
-  // debugger flag it would not fit; the configuration file may still change what fits.
-  const { dropEarly, forkEarly, withTerminalColours } = await import('./supervisor/app-fork.js');
-  const { shortcutsOn } = await import('./shared/tty-shortcuts.js');
-  if (!flags.inspect && !flags.inspectBrk) {
-    const pipeStdin = shortcutsOn(undefined, flags.json as boolean | undefined);
-    forkEarly({ env: withTerminalColours({ ...process.env }), execArgv: [], pipeStdin });
-  }
+  // The first app process boots while the supervisor loads (supervisor/app-fork.ts): forked by
+  // bin/devhot.js already, unless its look at the arguments was unsure. With a debugger flag it
+  // would not fit; the configuration file may still change what fits.
+  if (!flags.inspect && !flags.inspectBrk) forkFirstApp(flags.json as boolean | undefined);
   try {
     await runSupervisor(entry, args, flags);
   } catch (error) {
@@ -183,6 +180,8 @@ function asTyped(message: string): string {
 }
 
 function fail(error: unknown): never {
+  // bin/devhot.js may have forked an app process for a command line that turned out wrong.
+  dropEarly();
   // What devhot prints carries no control characters (a path or a value from the user); its own
   // colours are added after.
   const write = (text: string) => process.stderr.write(text);

@@ -141,3 +141,35 @@ test('an app process that dies before it reads its configuration: devhot says ho
   assert.equal(devhot.exitCode(), undefined, devhot.describe());
   assert.doesNotMatch(devhot.stderr(), /Unhandled|EPIPE/);
 });
+
+test('a command line that runs no app forks none', async (t) => {
+  // A preload (NODE_OPTIONS reaches devhot's command and what it forks) that notes every fork():
+  // an app process forked and stopped at once leaves nothing else to see.
+  const fixture = createFixture(t, {
+    'server.mjs': REPORT,
+    'note.cjs': `const cp = require('node:child_process');
+const fork = cp.fork;
+cp.fork = function (...args) {
+  require('node:fs').appendFileSync(${JSON.stringify('forked')}, String(args[0]) + '\\n');
+  return fork.apply(this, args);
+};
+`,
+  });
+  const env = { NODE_OPTIONS: `--require ${path.join(fixture.root, 'note.cjs')}` };
+  const forked = path.join(fixture.root, 'forked');
+  for (const args of [['status'], ['events'], ['reload'], ['restart'], ['--help'], ['--version'], ['-h']]) {
+    const run = await runToExit({ cwd: fixture.root, args, env, json: false });
+    assert.notEqual(run.code, null, `devhot ${args.join(' ')} exited`);
+    assert.equal(
+      fs.existsSync(forked),
+      false,
+      `devhot ${args.join(' ')} forked ${fs.existsSync(forked) ? fs.readFileSync(forked, 'utf8') : ''}`,
+    );
+  }
+  // A flag the command does not know: the process forked for it is stopped with the command.
+  const bad = await runToExit({ cwd: fixture.root, args: ['server.mjs', '--no-such-flag'], env });
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, /Unknown option `--no-such-flag`/);
+  assert.match(fs.readFileSync(forked, 'utf8'), /boot\.js/, 'the preload notes the app process forked for it');
+  await poll(() => processesIn(fixture.root).length === 0, 'no process left in the fixture');
+});
