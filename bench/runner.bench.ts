@@ -26,7 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { appHeapFlags } from '../src/shared/app-heap.js';
+import { appNodeFlags } from '../src/shared/app-flags.js';
 import { generateProject, type GeneratedProject } from './generate.js';
 import { formatProfile, summarizeProfile } from './profile-summary.js';
 import { RESULT_PREFIX, type StartResult, type UpdatesResult, type WorkerTask } from './protocol.js';
@@ -123,9 +123,9 @@ function runChild(argv: string[], options: { cwd?: string; env?: NodeJS.ProcessE
   });
 }
 
-/** A devhot run, with the V8 flags the app process gets from the supervisor (shared/app-heap.ts). */
+/** A devhot run, with the V8 flags the app process gets from the supervisor (shared/app-flags.ts). */
 function worker<T>(task: WorkerTask, label: string, flags: string[] = []): Promise<ChildRun & { result: T }> {
-  return runChild([...appHeapFlags(process.env), ...flags, workerScript, JSON.stringify(task)], { label }) as Promise<
+  return runChild([...appNodeFlags(process.env), ...flags, workerScript, JSON.stringify(task)], { label }) as Promise<
     ChildRun & { result: T }
   >;
 }
@@ -239,7 +239,7 @@ function report(figures: SizeFigures[]): string {
   out.push(
     `Generated tree of imports, fan-out ${branching}, ~45-line modules; the edited leaf is the deepest module. ` +
       `update(): ${iterations} timed updates after ${warmup} warm-up, wall time around \`await update([leaf])\` (file written before the clock starts); ` +
-      `heap: heapUsed after GC, before vs after ${heapUpdates} self-accept updates. Every row is a fresh process; devhot's run with the app process's V8 flags (${appHeapFlags(process.env).join(' ') || 'none'}).`,
+      `heap: heapUsed after GC, before vs after ${heapUpdates} self-accept updates. Every row is a fresh process; devhot's run with the app process's V8 flags (${appNodeFlags(process.env).join(' ') || 'none'}).`,
     '',
   );
   const head = ['', ...figures.map((f) => `${f.modules} modules`)];

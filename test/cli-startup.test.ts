@@ -7,10 +7,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cliEnv, createFixture, freePort, isUpdate, onCleanup, runDevhot, startDevhot, waitForBody } from './helpers/cli.js';
 import { poll } from './helpers/poll.js';
+import { appPoolFlag } from '../src/shared/app-flags.js';
 
 const THROWS = `import http from 'node:http';
 const port: number = Number(process.env.PORT);
@@ -166,6 +168,37 @@ test("the app's young generation is bounded at 4 MB semi-spaces unless NODE_OPTI
   const own = await report(ownPort);
   assert.ok(own.newSpaceMb > 8, `the user's --max_semi_space_size=16 wins: ${own.newSpaceMb} MB`);
   assert.deepEqual(heapFlags(own.execArgv), []);
+});
+
+/** Reports the process's execArgv and the flags it was started with (Linux: /proc). */
+const FLAGS = `import http from 'node:http';
+import { readFileSync } from 'node:fs';
+const body = JSON.stringify({ execArgv: process.execArgv, cmdline: readFileSync('/proc/self/cmdline', 'utf8').split('\\0') });
+http.createServer((_req, res) => res.end(body)).listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+test("the app's V8 thread pool is sized to the machine unless NODE_OPTIONS sets one, and process.execArgv does not show it", async (t) => {
+  const pool = appPoolFlag();
+  if (!pool) return t.skip(`${availableParallelism()} cores: the app gets Node's own pool`);
+  const fixture = createFixture(t, { 'server.mjs': FLAGS });
+  const report = async (port: number) =>
+    JSON.parse(await waitForBody(port, (b) => b.startsWith('{'))) as { execArgv: string[]; cmdline: string[] };
+  const pools = (argv: string[]) => argv.filter((a) => a.startsWith('--v8-pool-size'));
+
+  const nodePort = await freePort();
+  const node = spawn(process.execPath, ['server.mjs'], { cwd: fixture.root, env: cliEnv({ PORT: String(nodePort) }), stdio: 'ignore' });
+  onCleanup(t, () => node.kill('SIGKILL'));
+  const underNode = await report(nodePort);
+
+  const port = await freePort();
+  await startDevhot(t, { cwd: fixture.root, args: ['server.mjs'], env: { PORT: String(port) } });
+  const underDevhot = await report(port);
+  assert.deepEqual(pools(underDevhot.cmdline), [pool], 'the app process started with the pool flag');
+  assert.deepEqual(pools(underDevhot.execArgv), pools(underNode.execArgv), 'no pool flag in process.execArgv');
+
+  const ownPort = await freePort();
+  await startDevhot(t, { cwd: fixture.root, args: ['server.mjs'], env: { PORT: String(ownPort), NODE_OPTIONS: '--v8-pool-size=2' } });
+  assert.deepEqual(pools((await report(ownPort)).cmdline), [], "the user's --v8-pool-size=2 (NODE_OPTIONS) wins");
 });
 
 /**

@@ -6,8 +6,8 @@
  * with it; devhot's runner 137-144 ms and 104-112 ms (Node 24.22, 2 cores, 2026-11-30).
  * Node's own switch turns it off: NODE_DISABLE_COMPILE_CACHE=1. Node writes it at a process's
  * own exit, which the app never makes: main.ts writes it when the app is stopped
- * (`flushCompileCache`). And the heap flag the supervisor starts it with (shared/app-heap.ts)
- * leaves `process.execArgv`.
+ * (`flushCompileCache`). And the flags the supervisor starts it with (shared/app-flags.ts)
+ * leave `process.execArgv`.
  *
  * The build makes `./main.js` one module, with the runner and everything else of devhot's it
  * imports (scripts/bundle.mjs): Node 20 loaded the ~90 files in 75-100 ms of every start,
@@ -15,10 +15,9 @@
  * modules 1,001 -> 981 ms, median of 12 alternating pairs).
  */
 import module from 'node:module';
-import { APP_HEAP_FLAG } from '../shared/app-heap.js';
+import { isAppFlag } from '../shared/app-flags.js';
 
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-// The supervisor's heap flag is devhot's, not the app's: its process.execArgv is plain node's.
-const heapFlag = process.execArgv.indexOf(APP_HEAP_FLAG);
-if (heapFlag >= 0) process.execArgv.splice(heapFlag, 1);
+// The flags the supervisor adds are devhot's, not the app's: its process.execArgv is plain node's.
+for (let i = process.execArgv.length - 1; i >= 0; i--) if (isAppFlag(process.execArgv[i]!)) process.execArgv.splice(i, 1);
 await import('./main.js');

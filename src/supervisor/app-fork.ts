@@ -11,7 +11,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { appHeapFlags } from '../shared/app-heap.js';
+import { appNodeFlags } from '../shared/app-flags.js';
 import { type AppConfig, type AppLaunch, CONFIG_FD, WAIT_FOR_CONFIG } from '../shared/ipc.js';
 import { killQuietly } from '../shared/process-tree.js';
 import { shortcutsOn } from '../shared/tty-shortcuts.js';
@@ -21,7 +21,7 @@ const APP_MAIN = fileURLToPath(new URL('../app/boot.js', import.meta.url));
 /** What an app process is forked with, besides its configuration. */
 export interface AppSpawn {
   env: NodeJS.ProcessEnv;
-  /** Node flags from devhot's options (--inspect), the heap flag aside. */
+  /** Node flags from devhot's options (--inspect), devhot's own (shared/app-flags.ts) aside. */
   execArgv: readonly string[];
   /** Pipe stdin through the supervisor (shortcuts read it) instead of sharing the terminal's. */
   pipeStdin: boolean;
@@ -43,8 +43,8 @@ export function withTerminalColours(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return env;
 }
 
-/** The Node flags an app process starts with: the heap flag its environment allows, then devhot's options'. */
-const nodeFlags = (spawn: AppSpawn): string[] => [...appHeapFlags(spawn.env), ...spawn.execArgv];
+/** The Node flags an app process starts with: devhot's own its environment allows, then devhot's options'. */
+const nodeFlags = (spawn: AppSpawn): string[] => [...appNodeFlags(spawn.env), ...spawn.execArgv];
 
 function forkWith(spawn: AppSpawn, appVariable: string, configPipe: boolean): ChildProcess {
   return fork(APP_MAIN, [], {
