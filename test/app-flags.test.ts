@@ -6,13 +6,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { APP_HEAP_FLAG, appNodeFlags, appPoolFlag, isAppFlag } from '../src/shared/app-flags.js';
 
-test("V8's pool: one core left for the main thread, at most Node's default of 4 (then no flag)", () => {
-  assert.equal(appPoolFlag(1), '--v8-pool-size=1');
-  assert.equal(appPoolFlag(2), '--v8-pool-size=1');
-  assert.equal(appPoolFlag(3), '--v8-pool-size=2');
-  assert.equal(appPoolFlag(4), '--v8-pool-size=3');
-  assert.equal(appPoolFlag(5), undefined);
-  assert.equal(appPoolFlag(64), undefined);
+test("V8's pool before Node 24: one core left for the main thread, at most Node's default of 4 (then no flag)", () => {
+  for (const node of [20, 22]) {
+    assert.equal(appPoolFlag(1, node), '--v8-pool-size=1');
+    assert.equal(appPoolFlag(2, node), '--v8-pool-size=1');
+    assert.equal(appPoolFlag(3, node), '--v8-pool-size=2');
+    assert.equal(appPoolFlag(4, node), '--v8-pool-size=3');
+    assert.equal(appPoolFlag(5, node), undefined);
+    assert.equal(appPoolFlag(64, node), undefined);
+  }
+  // Node 24's start was no faster with it, and its memory higher.
+  assert.equal(appPoolFlag(2, 24), undefined);
+  assert.equal(appPoolFlag(2, 25), undefined);
 });
 
 test("each of devhot's flags gives way to the same flag in NODE_OPTIONS", () => {

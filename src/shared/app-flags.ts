@@ -22,15 +22,19 @@ export const APP_HEAP_FLAG = '--max-semi-space-size=4';
  * sized to the machine: one core left for the main thread, at most Node's own 4. Node starts 4
  * whatever the machine; on 2 cores a start's main thread shared its core with them (TurboFan alone
  * took ~300 ms of CPU in a warm start at 3,000 modules) and with the supervisor. Spawn -> first
- * response, warm, 3,000 modules, start-pairs, 16 alternating pairs: Node 20 674 -> 603 ms and
- * 856 -> 788 ms, Node 24 562 -> 536 ms (2 cores, 2026-12-02). Machines with 5 cores or more get
- * Node's default, so no flag.
+ * response, warm, 3,000 modules, start-pairs, 12-16 alternating pairs, 2 cores, 2026-12-02:
+ * Node 20 674 -> 603 ms, 856 -> 788 ms and 728 -> 659 ms, Node 22 625 -> 551 ms; the RSS after
+ * the edits 2 MB lower on Node 20, 6 MB on Node 22 (memory-pairs). Not on Node 24 and later: its
+ * start was no faster (542 against 555 ms) and its RSS after the edits 4-5 MB higher (240.3 ->
+ * 244.3 and 240.9 -> 245.6 MB, 4 rounds each). Machines with 5 cores or more get Node's default.
  */
-export function appPoolFlag(cores: number = availableParallelism()): string | undefined {
+export function appPoolFlag(cores: number = availableParallelism(), nodeMajor: number = NODE_MAJOR): string | undefined {
+  if (nodeMajor >= 24) return undefined;
   const size = Math.max(1, cores - 1);
   return size < NODE_POOL_SIZE ? `--v8-pool-size=${size}` : undefined;
 }
 
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 /** Node's default `--v8-pool-size`. */
 const NODE_POOL_SIZE = 4;
 
