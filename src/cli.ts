@@ -66,6 +66,8 @@ cli
   .action((flags: Record<string, unknown>) => tool('restart', flags));
 
 async function tool(name: 'status' | 'events' | 'reload' | 'restart', flags: Record<string, unknown>): Promise<void> {
+  // No app runs: an app process bin/devhot.js forked (a command it did not know) is not needed.
+  dropEarly();
   const commands = await import('./tool/commands.js');
   const options = { root: flags.root as string | undefined, json: flags.json === true, all: flags.all === true, logs: flags.logs === true };
   const command = {
@@ -202,6 +204,7 @@ function fail(error: unknown): never {
 try {
   cli.parse(process.argv, { run: false });
   if (!cli.options.help && !cli.options.version) await cli.runMatchedCommand();
+  else dropEarly();
 } catch (error) {
   fail(error);
 }
