@@ -34,9 +34,9 @@ async function withRunner<T>(project: Project, cacheDir: string | undefined, fn:
   }
 }
 
-/** TREE in a project of its own, and an empty cache directory, both removed after the test. */
-function treeWithCacheDir(t: After): { project: Project; cacheDir: string } {
-  const project = createProject(TREE);
+/** `files` (TREE by default) in a project of its own, and an empty cache directory, both removed after the test. */
+function projectWithCacheDir(t: After, files: Record<string, string> = TREE): { project: Project; cacheDir: string } {
+  const project = createProject(files);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
   t.after(() => {
     project.cleanup();
@@ -45,8 +45,15 @@ function treeWithCacheDir(t: After): { project: Project; cacheDir: string } {
   return { project, cacheDir };
 }
 
+/** The file in `cacheDir` that holds the entry of `file`. */
+function entryFileOf(cacheDir: string, file: string): string {
+  const found = cacheFiles(cacheDir).find((f) => readEntry(f)?.file === file);
+  assert.ok(found, `a cache entry for ${file}`);
+  return found;
+}
+
 test('a second runner on the same project loads every module from the disk cache', async (t) => {
-  const { project, cacheDir } = treeWithCacheDir(t);
+  const { project, cacheDir } = projectWithCacheDir(t);
 
   const first = await withRunner(project, cacheDir, async (runner) => ({ ...runner.compilerStats }));
   assert.deepEqual(first, { memoryHits: 0, diskHits: 0, misses: MODULES });
@@ -80,7 +87,7 @@ test('a second runner on the same project loads every module from the disk cache
 });
 
 test("V8's code cache: a start's modules as scripts, made after they ran; a saved one as a function; both used by the next start", async (t) => {
-  const { project, cacheDir } = treeWithCacheDir(t);
+  const { project, cacheDir } = projectWithCacheDir(t);
   const kinds = () =>
     Object.fromEntries(
       cacheFiles(cacheDir)
@@ -131,7 +138,7 @@ function startInChild(
 }
 
 test('after a start from the disk cache the compiler warms up by itself, before any save, and caches nothing of it', async (t) => {
-  const { project, cacheDir } = treeWithCacheDir(t);
+  const { project, cacheDir } = projectWithCacheDir(t);
   const cold = startInChild(project, cacheDir);
   assert.equal(cold.toolsAtStart, true, 'an empty-cache start compiles, so loads the tools');
   const files = cacheFiles(cacheDir).sort();
@@ -145,7 +152,7 @@ test('after a start from the disk cache the compiler warms up by itself, before 
 });
 
 test('a code cache V8 rejects (made under other V8 flags) is made again, of the same kind, and written once', async (t) => {
-  const { project, cacheDir } = treeWithCacheDir(t);
+  const { project, cacheDir } = projectWithCacheDir(t);
   /** Each entry's kind of V8 code cache and the cache, by file. */
   const codeCaches = () =>
     new Map(
@@ -189,12 +196,7 @@ test('the default cache lives in node_modules/.devhot/cache of the project', asy
 });
 
 test('a damaged cache entry is recompiled, not trusted', async (t) => {
-  const project = createProject({ 'main.ts': `globalThis.__t_cache_damaged = 'ok';\nexport {};\n` });
-  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
-  t.after(() => {
-    project.cleanup();
-    fs.rmSync(cacheDir, { recursive: true, force: true });
-  });
+  const { project, cacheDir } = projectWithCacheDir(t, { 'main.ts': `globalThis.__t_cache_damaged = 'ok';\nexport {};\n` });
   await withRunner(project, cacheDir, async () => {});
   const [entry] = cacheFiles(cacheDir);
   fs.writeFileSync(entry!, '{"trunc');
@@ -219,20 +221,15 @@ test('an unchanged save is answered from memory; an edit compiles once', async (
 
 test('a module that joins an import cycle between two starts gets a scope per import, written once', async (t) => {
   const y = `export function greet() { return 'hello'; }\nexport let late = 'late';\n`;
-  const project = createProject({
+  const { project, cacheDir } = projectWithCacheDir(t, {
     'y.ts': y,
     // In the cycle (second start) x runs before y: greet reads, late is in its TDZ, as under node.
     'x.ts': `import { greet, late } from './y.ts';\nexport const greeting = greet();\nlet read: string;\ntry { read = late; } catch (e) { read = (e as Error).constructor.name; }\nexport const lateRead = read;\nexport function fromX() { return 'x'; }\n`,
     'main.ts': `import * as y from './y.ts';\nimport { greeting, lateRead } from './x.ts';\nexport const got = () => [y.seen, greeting, lateRead];\n`,
   });
-  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
-  t.after(() => {
-    project.cleanup();
-    fs.rmSync(cacheDir, { recursive: true, force: true });
-  });
   /** x.ts's entry on disk: its layout, and its bytes. */
   const xEntry = () => {
-    const file = cacheFiles(cacheDir).find((f) => readEntry(f)?.file === project.file('x.ts'))!;
+    const file = entryFileOf(cacheDir, project.file('x.ts'));
     const entry = readEntry(file)!;
     return { shared: entry.sharedScope, hasCodeCache: (entry.codeCache?.length ?? 0) > 0, bytes: fs.readFileSync(file).toString('base64') };
   };
@@ -255,20 +252,12 @@ test('a module that joins an import cycle between two starts gets a scope per im
 
 test('a module of one import that joins an import cycle between two starts keeps its disk entry: both layouts read alike', async (t) => {
   const y = `export function greet() { return 'hello'; }\n`;
-  const project = createProject({
+  const { project, cacheDir } = projectWithCacheDir(t, {
     'y.ts': y,
     'x.ts': `import { greet } from './y.ts';\nexport const greeting = greet();\nexport function fromX() { return 'x'; }\n`,
     'main.ts': `import * as y from './y.ts';\nimport { greeting } from './x.ts';\nexport const got = () => [y.seen, greeting];\n`,
   });
-  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhot-cache-'));
-  t.after(() => {
-    project.cleanup();
-    fs.rmSync(cacheDir, { recursive: true, force: true });
-  });
-  const xEntry = () => {
-    const file = cacheFiles(cacheDir).find((f) => readEntry(f)?.file === project.file('x.ts'))!;
-    return fs.readFileSync(file).toString('base64');
-  };
+  const xEntry = () => fs.readFileSync(entryFileOf(cacheDir, project.file('x.ts'))).toString('base64');
   await withRunner(project, cacheDir, async (runner) => {
     assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got(), [undefined, 'hello']);
   });
