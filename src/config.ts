@@ -11,6 +11,7 @@ import { DevhotError, ErrorCodes } from './errors.js';
 import { resolveEntry, type EntrySource } from './entry.js';
 import { createPackageJsonReader } from './shared/package-json.js';
 import { shortcutsOn } from './shared/tty-shortcuts.js';
+import { NODE_MAJOR } from './shared/node-version.js';
 
 export interface DevhotOptions {
   /** The server's entry file. Default: package.json `devhot.entry`, then `main`. */
@@ -136,7 +137,7 @@ export async function loadConfigFile(file: string, root: string): Promise<Devhot
       write: false,
       format: 'esm',
       platform: 'node',
-      target: `node${process.versions.node.split('.')[0]}`,
+      target: `node${NODE_MAJOR}`,
       // Packages (devhot itself for defineConfig) load from node_modules as they are.
       packages: 'external',
       logLevel: 'silent',

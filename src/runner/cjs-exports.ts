@@ -17,9 +17,10 @@ import Module, { createRequire } from 'node:module';
 import { extname, isAbsolute } from 'node:path';
 import type { CompiledModule } from './compile.js';
 import { loadCjsLexer } from './toolchain.js';
+import { NODE_MAJOR } from '../shared/node-version.js';
 
 /** Node 23 and later give a CommonJS module's namespace `'module.exports'` too (absent on 22.23, present on 24.22). */
-const MODULE_EXPORTS_NAME = Number(process.versions.node.split('.')[0]) >= 23;
+const MODULE_EXPORTS_NAME = NODE_MAJOR >= 23;
 
 const names = new WeakMap<CompiledModule, ReadonlySet<string>>();
 

@@ -7,8 +7,8 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { NODE_MAJOR } from '../shared/node-version.js';
 
-const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 /** Node 22 and later speak of import attributes; Node 20 of import assertions. */
 const ATTRIBUTES = NODE_MAJOR >= 22;
 

@@ -27,10 +27,9 @@ import type * as Oxc from 'oxc-transform';
 import { definesClassFields } from './esbuild-tsconfig.js';
 import { loadOxc } from './toolchain.js';
 import type { EsbuildTsconfig, TransformOutput } from './transform.js';
+import { NODE_MAJOR, NODE_MINOR } from '../shared/node-version.js';
 
 export type OxcOptions = Readonly<Oxc.TransformOptions>;
-
-const [major, minor] = process.versions.node.split('.');
 
 /** The files Oxc may compile: TypeScript that is an ES module by its name or its package. */
 const EXTENSIONS = new Set(['.ts', '.mts']);
@@ -49,7 +48,7 @@ export function oxcOptionsFor(tsconfigRaw: EsbuildTsconfig | undefined): OxcOpti
     lang: 'ts',
     sourceType: 'module',
     // As esbuild's: lower only what this Node cannot run.
-    target: `node${major}.${minor}`,
+    target: `node${NODE_MAJOR}.${NODE_MINOR}`,
     // The map is made when first read (oxcAgain): the output is the same without it.
     sourcemap: false,
     typescript: Object.freeze({

@@ -10,6 +10,7 @@ import type * as esbuild from 'esbuild';
 import { DevhotError, ErrorCodes } from '../errors.js';
 import { codeFrame } from './code-frame.js';
 import { esbuildLoaded, loadEsbuild } from './toolchain.js';
+import { NODE_MAJOR, NODE_MINOR } from '../shared/node-version.js';
 
 export interface TransformOutput {
   code: string;
@@ -45,11 +46,9 @@ const LOADERS: Readonly<Record<string, esbuild.Loader>> = Object.freeze({
   '.jsx': 'jsx',
 });
 
-const [major, minor] = process.versions.node.split('.');
-
 const BASE_OPTIONS: Readonly<esbuild.TransformOptions> = Object.freeze({
   // Lower only what this Node cannot run (e.g. `using` on Node 20); keep everything else as written.
-  target: `node${major}.${minor}`,
+  target: `node${NODE_MAJOR}.${NODE_MINOR}`,
   platform: 'node',
   // External so the map can be composed with the rewrite's and read only when a stack needs it.
   sourcemap: 'external',

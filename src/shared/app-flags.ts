@@ -5,6 +5,7 @@
  * and forked children do not inherit them.
  */
 import { availableParallelism } from 'node:os';
+import { NODE_MAJOR } from './node-version.js';
 
 /**
  * V8's young generation: 4 MB semi-spaces instead of Node's 16. A start allocates the module
@@ -34,7 +35,6 @@ export function appPoolFlag(cores: number = availableParallelism(), nodeMajor: n
   return size < NODE_POOL_SIZE ? `--v8-pool-size=${size}` : undefined;
 }
 
-const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 /** Node's default `--v8-pool-size`. */
 const NODE_POOL_SIZE = 4;
 
