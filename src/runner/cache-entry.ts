@@ -69,18 +69,22 @@ interface Located {
   length: number;
 }
 
-/** Read the header of the open file `fd` into `scratch`, with at least `through(header)` bytes. */
-function locate(fd: number, through: (header: Header, codeAt: number) => number): Located | undefined {
-  let length = readSync(fd, scratch, 0, scratch.length, 0);
+/**
+ * Read the header of the entry at `base` in the open file `fd` into `scratch`, with at least
+ * `through(header)` bytes; `first`: how much to read at once (an entry in a start pack: its length).
+ */
+function locate(fd: number, through: (header: Header, codeAt: number) => number, base = 0, first = scratch.length): Located | undefined {
+  if (first > scratch.length) scratch = Buffer.allocUnsafe(first);
+  let length = readSync(fd, scratch, 0, first, base);
   if (length < PREFIX || !scratch.subarray(0, 4).equals(MAGIC)) return undefined;
   const codeAt = PREFIX + scratch.readUInt32LE(4);
-  if (codeAt > length) length = readMore(fd, length, codeAt);
+  if (codeAt > length) length = readMore(fd, base, length, codeAt);
   if (codeAt > length) return undefined; // cut short
   const header = JSON.parse(scratch.toString('utf8', PREFIX, codeAt)) as Header;
   const [code, ...rest] = header.sections;
   if (!(code >= 0) || rest.some((n) => !(n >= -1))) return undefined;
   const end = through(header, codeAt);
-  if (end > length) length = readMore(fd, length, end);
+  if (end > length) length = readMore(fd, base, length, end);
   if (end > length) return undefined;
   return { header, codeAt, length };
 }
@@ -108,20 +112,56 @@ function withFile<T>(path: string, read: (fd: number) => T): T | undefined {
  * missing, damaged, or of another format.
  */
 export function readEntry(path: string): CompiledModule | undefined {
+  return withFile(path, (fd) => decode(fd, path, 0, FIRST_READ));
+}
+
+/**
+ * The entry of `length` bytes at `at` in the open file `fd` (a start pack: start-pack.ts), whose
+ * maps are in the entry file `mapsPath`; undefined when it is damaged, or not `file`'s of `hash`.
+ */
+export function readEntryAt(
+  fd: number,
+  at: number,
+  length: number,
+  mapsPath: string,
+  file: string,
+  hash: string,
+): CompiledModule | undefined {
+  try {
+    const entry = decode(fd, mapsPath, at, length);
+    return entry && entry.file === file && entry.hash === hash ? entry : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (scratch.length > FIRST_READ) scratch = Buffer.allocUnsafe(FIRST_READ);
+  }
+}
+
+/**
+ * The bytes of the entry file `path` up to the end of its code cache (what a start pack holds:
+ * start-pack.ts), if it is `file`'s of `hash`.
+ */
+export function entryHead(path: string, file: string, hash: string): Buffer | undefined {
   return withFile(path, (fd) => {
-    // Up to the end of the code cache: the maps are not read.
     const located = locate(fd, mapsAt);
-    if (!located) return undefined;
-    const { header, codeAt } = located;
-    const codeEnd = codeAt + header.sections[0];
-    const cacheLength = header.sections[1];
-    const where = header.code;
-    const text = scratch.toString('utf8', codeAt, codeEnd);
-    if (where && !(where[0] >= 0 && where[1] >= 0 && where[0] + where[1] <= text.length)) return undefined;
-    const code = where ? text.slice(where[0], where[0] + where[1]) : text;
-    const script = where ? { text, codeAt: where[0], shared: header.sharedScope === true } : undefined;
-    return new CachedModule(header, path, code, script, cacheLength >= 0 ? copyOut(codeEnd, cacheLength) : undefined);
+    if (!located || located.header.file !== file || located.header.hash !== hash) return undefined;
+    return copyOut(0, mapsAt(located.header, located.codeAt));
   });
+}
+
+/** The entry at `base` in `fd`, its maps in the file `path`: up to the end of the code cache, the maps not read. */
+function decode(fd: number, path: string, base: number, first: number): CompiledModule | undefined {
+  const located = locate(fd, mapsAt, base, first);
+  if (!located) return undefined;
+  const { header, codeAt } = located;
+  const codeEnd = codeAt + header.sections[0];
+  const cacheLength = header.sections[1];
+  const where = header.code;
+  const text = scratch.toString('utf8', codeAt, codeEnd);
+  if (where && !(where[0] >= 0 && where[1] >= 0 && where[0] + where[1] <= text.length)) return undefined;
+  const code = where ? text.slice(where[0], where[0] + where[1]) : text;
+  const script = where ? { text, codeAt: where[0], shared: header.sharedScope === true } : undefined;
+  return new CachedModule(header, path, code, script, cacheLength >= 0 ? copyOut(codeEnd, cacheLength) : undefined);
 }
 
 /**
@@ -209,10 +249,10 @@ export function readMaps(path: string): [string | null, string | null] {
   return maps ?? [null, null];
 }
 
-/** Read on into `scratch` (grown as needed) until `end`, or the end of the file. */
-function readMore(fd: number, have: number, end: number): number {
+/** Read on into `scratch` (grown as needed) until `end` (from `base` in the file), or the end of the file. */
+function readMore(fd: number, base: number, have: number, end: number): number {
   // A damaged length must not allocate more than the file holds.
-  if (end > fstatSync(fd).size) return have;
+  if (base + end > fstatSync(fd).size) return have;
   if (end > scratch.length) {
     const bigger = Buffer.allocUnsafe(Math.max(end, scratch.length * 2));
     scratch.copy(bigger, 0, 0, have);
@@ -220,7 +260,7 @@ function readMore(fd: number, have: number, end: number): number {
   }
   let length = have;
   while (length < end) {
-    const n = readSync(fd, scratch, length, end - length, length);
+    const n = readSync(fd, scratch, length, end - length, base + length);
     if (n === 0) break;
     length += n;
   }

@@ -26,6 +26,7 @@ import type { MetadataTransformer } from './decorator-metadata.js';
 import { oxcAgain, oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js';
 import { compileToolsLoaded, oxcVersion } from './toolchain.js';
 import { type ModuleScript, WRAPPER_SIGNATURE, withOwnScript } from './module-wrapper.js';
+import type { Stamp } from './start-pack.js';
 
 /** Bump when the rewrite's output or the choice of transformer changes, so stale disk caches are not reused. */
 const COMPILER_VERSION = '14';
@@ -80,8 +81,17 @@ export interface CompilerOptions {
 }
 
 export interface Compiler {
-  compile(file: string, source: string): Promise<CompiledModule>;
-  compileSync(file: string, source: string): CompiledModule;
+  /** `stamp`: the file's, taken before `source` was read from it, for the start pack (`noting`). */
+  compile(file: string, source: string, stamp?: Stamp): Promise<CompiledModule>;
+  compileSync(file: string, source: string, stamp?: Stamp): CompiledModule;
+  /** A start of `entry` begins: until `endStart`, modules may come from its start pack (start-pack.ts). */
+  beginStart(entry: string): void;
+  /** `file`'s module from the start pack, without reading it, if its file has not changed since; with its size. */
+  packed(file: string): { compiled: CompiledModule; size: number } | undefined;
+  /** Whether the start under way wants the stamp of each file it reads (for `compile`). */
+  readonly noting: boolean;
+  /** The start has ended with these modules: the next start's pack is written from them. */
+  endStart(modules: Iterable<CompiledModule>): void;
   /** Wait for the disk cache writes still under way (before exit, or a second runner). */
   flush(): Promise<void>;
   /** Write a module to the disk cache again, with the code cache V8 made in place of one it rejected. */
@@ -108,6 +118,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
   const cache = new CompileCache(options.cacheDir);
   // The metadata transformer's key names TypeScript's version: a new compiler compiles anew.
   const optionsKey = `${JSON.stringify(options.tsconfigRaw ?? null)}\0${options.metadata?.key ?? ''}\0${WRAPPER_SIGNATURE}`;
+  /** What every key is made with besides the module's format, path and source. */
+  const keyPrefix = `${COMPILER_VERSION}\0${esbuildVersion}\0${oxcVersion}\0${process.versions.node}\0${optionsKey}`;
   const { metadata } = options;
   /** esbuild's output, or swc's for a file esbuild shows to use decorators. */
   const needsMetadata = (source: string, out: TransformOutput): boolean => metadata?.usesDecorators(source, out.code) === true;
@@ -131,9 +143,14 @@ export function createCompiler(options: CompilerOptions): Compiler {
   };
 
   /** Everything but the esbuild call, which is the only step with a sync and an async form. */
-  const begin = (file: string, source: string): { done: CompiledModule } | { hash: string; format: ModuleFormat } => {
+  const begin = (
+    file: string,
+    source: string,
+    stamp: Stamp | undefined,
+  ): { done: CompiledModule } | { hash: string; format: ModuleFormat } => {
     const format = options.defaultFormat(file);
-    const hash = cacheKey(optionsKey, file, source, format);
+    const hash = cacheKey(keyPrefix, file, source, format);
+    if (stamp) cache.noteStamp(file, stamp, hash, format);
     const hit = cache.lookup(file, hash);
     if (hit) return { done: hit };
     if (extname(file) === '.json') return { done: cache.store(compileJson(file, source, hash)) };
@@ -147,6 +164,12 @@ export function createCompiler(options: CompilerOptions): Compiler {
     recache: (compiled) => cache.rewrite(compiled),
     deferWrites: () => cache.defer(),
     resumeWrites: () => cache.resume(),
+    beginStart: (entry) => cache.beginStart(entry, digest('sha256', keyPrefix, 'hex')),
+    packed: (file) => cache.fromPack(file, options.defaultFormat(file)),
+    get noting() {
+      return cache.noting;
+    },
+    endStart: (modules) => cache.endStart(modules),
     warmUp() {
       if (!oxc || compileToolsLoaded()) return;
       try {
@@ -156,8 +179,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
         // Only a head start: the first save loads them as before.
       }
     },
-    async compile(file, source) {
-      const start = begin(file, source);
+    async compile(file, source, stamp) {
+      const start = begin(file, source, stamp);
       if ('done' in start) return start.done;
       const esbuildOptions = transformOptions(file, options.tsconfigRaw, start.format);
       const compiled = viaOxc(file, source, start.hash, start.format, esbuildOptions);
@@ -166,8 +189,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
       if (needsMetadata(source, out)) out = await metadata!.transform(file, source, formatOf(esbuildOptions));
       return cache.store(finish(file, start.hash, start.format, out.code, out.map));
     },
-    compileSync(file, source) {
-      const start = begin(file, source);
+    compileSync(file, source, stamp) {
+      const start = begin(file, source, stamp);
       if ('done' in start) return start.done;
       const esbuildOptions = transformOptions(file, options.tsconfigRaw, start.format);
       const compiled = viaOxc(file, source, start.hash, start.format, esbuildOptions);
@@ -184,12 +207,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
  * same digest (the keys are unchanged), and 3,000 keys in 11 ms instead of 19 at their first
  * pass, as a start makes them (Node 20, 2026-12-01).
  */
-function cacheKey(optionsKey: string, file: string, source: string, format: ModuleFormat): string {
-  return digest(
-    'sha256',
-    `${COMPILER_VERSION}\0${esbuildVersion}\0${oxcVersion}\0${process.versions.node}\0${optionsKey}\0${format}\0${file}\0${source}`,
-    'hex',
-  );
+function cacheKey(keyPrefix: string, file: string, source: string, format: ModuleFormat): string {
+  return digest('sha256', `${keyPrefix}\0${format}\0${file}\0${source}`, 'hex');
 }
 
 /**

@@ -19,6 +19,7 @@ import { LoadError, type Transaction } from './transaction.js';
 import { SafePromise, safeSetTimeout } from './intrinsics.js';
 import { prefetchRequires } from './prefetch.js';
 import { atImportSite } from './import-site.js';
+import { fromPack, stampFor } from './pack-lookup.js';
 
 /** A dependency Node loads itself, before it is loaded. */
 interface NativeRef {
@@ -62,20 +63,26 @@ async function discoverAll(txn: Transaction, nodes: Iterable<ModuleNode>, force:
 }
 
 async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<ModuleNode | object>> {
-  let source: string;
+  const { state } = txn;
+  let source: string | undefined;
   let compiled: CompiledModule;
   try {
-    source = await readSettled(txn.state, node);
-    compiled = await txn.state.compiler.compile(node.file, source);
+    const packed = fromPack(state, node.file);
+    if (packed) compiled = packed;
+    else {
+      const stamp = stampFor(state, node.file);
+      source = await readSettled(state, node);
+      compiled = await state.compiler.compile(node.file, source, stamp);
+    }
   } catch (error) {
     throw new LoadError('transform', error, node.file);
   }
-  const refs = resolveDependencies(txn, node, source, compiled, 'import');
+  const refs = resolveDependencies(txn, node, () => source ?? sourceForError(node.file), compiled, 'import');
   const deps = await SafePromise.all(
     refs.map((ref) =>
       ref instanceof ModuleNode
         ? ref
-        : importNative(txn.state.nativeCache, ref.id, ref.attributes).catch((error: unknown) => {
+        : importNative(state.nativeCache, ref.id, ref.attributes).catch((error: unknown) => {
             throw new LoadError('link', error, node.file);
           }),
     ),
@@ -87,19 +94,33 @@ async function discoverOne(txn: Transaction, node: ModuleNode): Promise<Array<Mo
 /** The synchronous twin of discover(), for require() of a user file. */
 export function discoverSync(txn: Transaction, node: ModuleNode): void {
   if (txn.versionOf(node)) return;
-  let source: string;
+  const { state } = txn;
+  let source: string | undefined;
   let compiled: CompiledModule;
   try {
     // Read already if it was compiled ahead (prefetch.ts): once per transaction, as discover() reads.
-    source = txn.readAhead.get(node.file) ?? readSource(node.file);
+    const ahead = txn.readAhead.get(node.file);
     txn.readAhead.delete(node.file);
-    noteSource(txn.state, node.file, source);
-    compiled = txn.state.compiler.compileSync(node.file, source);
+    const packed = ahead === undefined ? fromPack(state, node.file) : undefined;
+    if (packed) compiled = packed;
+    else {
+      // Compiled ahead, its stamp was noted then.
+      const stamp = ahead === undefined ? stampFor(state, node.file) : undefined;
+      source = ahead ?? readSource(node.file);
+      noteSource(state, node.file, source);
+      compiled = state.compiler.compileSync(node.file, source, stamp);
+    }
   } catch (error) {
     throw new LoadError('transform', error, node.file);
   }
   // An ES module's imports resolve with Node's import conditions, also when require() loads it.
-  const refs = resolveDependencies(txn, node, source, compiled, compiled.format === 'cjs' ? 'require' : 'import');
+  const refs = resolveDependencies(
+    txn,
+    node,
+    () => source ?? sourceForError(node.file),
+    compiled,
+    compiled.format === 'cjs' ? 'require' : 'import',
+  );
   const deps = refs.map((ref) => {
     if (ref instanceof ModuleNode) return ref;
     try {
@@ -116,7 +137,7 @@ export function discoverSync(txn: Transaction, node: ModuleNode): void {
 function resolveDependencies(
   txn: Transaction,
   node: ModuleNode,
-  source: string,
+  source: () => string,
   compiled: CompiledModule,
   kind: 'import' | 'require',
 ): Array<ModuleNode | NativeRef> {
@@ -125,7 +146,7 @@ function resolveDependencies(
     try {
       resolved = txn.state.resolver.resolve(specifier, node.file, kind);
     } catch (error) {
-      throw new LoadError('link', atImportSite(error, node.file, source, specifier), node.file);
+      throw new LoadError('link', atImportSite(error, node.file, source(), specifier), node.file);
     }
     if (resolved.kind !== 'user') return { id: resolved.kind === 'builtin' ? resolved.id : resolved.url, specifier, attributes };
     try {
@@ -136,6 +157,15 @@ function resolveDependencies(
     }
     return txn.node(resolved.file);
   });
+}
+
+/** The source of a module from the pack, read only for an error's code frame. */
+function sourceForError(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function readSource(file: string): string {

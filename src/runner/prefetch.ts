@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { CompiledModule } from './compile.js';
 import type { Transaction } from './transaction.js';
+import { fromPack, stampFor } from './pack-lookup.js';
 
 /** What esbuild compiles (transform.ts): TypeScript and JSX. */
 const AHEAD = new Set(['.ts', '.tsx', '.mts', '.cts', '.jsx']);
@@ -77,6 +78,9 @@ function userFileOf(txn: Transaction, specifier: string, importer: string): stri
 
 /** `file` compiled into the compile cache; its source kept for its require (Transaction.readAhead). */
 async function compileAhead(txn: Transaction, file: string): Promise<CompiledModule | undefined> {
+  const packed = fromPack(txn.state, file);
+  if (packed) return packed;
+  const stamp = stampFor(txn.state, file);
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
@@ -84,5 +88,5 @@ async function compileAhead(txn: Transaction, file: string): Promise<CompiledMod
     return undefined;
   }
   txn.readAhead.set(file, source);
-  return txn.state.compiler.compile(file, source);
+  return txn.state.compiler.compile(file, source, stamp);
 }

@@ -13,7 +13,7 @@ import { DevhotError, ErrorCodes } from '../errors.js';
 import type { FileChange } from '../shared/ipc.js';
 import type { Rung, UpdateResult } from '../shared/results.js';
 import { askedFiles, collectChanges } from './changes.js';
-import type { Compiler } from './compile.js';
+import type { CompiledModule, Compiler } from './compile.js';
 import { errorResult } from './error-payload.js';
 import type { ModuleNode } from './graph.js';
 import type { ResolvedRunnerOptions, RunnerOptions } from './options.js';
@@ -158,7 +158,13 @@ class DevhotRunner implements Runner {
     const txn = new Transaction(state);
     state.entry = txn.node(options.entry);
     const missesBefore = state.compiler.stats.misses;
-    const outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
+    state.compiler.beginStart(options.entry);
+    let outcome: UpdateResult;
+    try {
+      outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
+    } finally {
+      state.compiler.endStart(compiledModules(state));
+    }
     // esbuild's service keeps the memory a big compile needed (transform.ts).
     if (state.compiler.stats.misses - missesBefore >= RECYCLE_ESBUILD_AFTER) recycleEsbuild();
     if (outcome.status === 'error') {
@@ -249,6 +255,11 @@ class DevhotRunner implements Runner {
     state.listeners.clear();
     await state.compiler.flush();
   }
+}
+
+/** What every module of the graph runs now: the next start pack's modules. */
+function* compiledModules(state: RunnerState): Generator<CompiledModule> {
+  for (const node of state.nodes.values()) if (node.version) yield node.version.compiled;
 }
 
 /** How long close() waits for the shutdown hooks of the NestJS apps it closes. */
