@@ -119,10 +119,11 @@ export class CompileCache {
    * The file directories on disk when this process opened the cache, and those it wrote since: a
    * file without one has no entry, so its lookup opens nothing. At an empty-cache start of 3,000
    * modules the failed opens took ~100 ms of the app's main thread (Node 20, 2026-11-30); reading
-   * the names takes ~3 ms at a warm one. Undefined when the directory could not be read: every
-   * lookup tries the file.
+   * the names takes ~3 ms at a warm one, so they are read at the first lookup that needs them (a
+   * start from the start pack needs none). Undefined: not read yet; null when the directory could
+   * not be read: every lookup tries the file.
    */
-  private readonly folders: Set<string> | undefined;
+  private folderSet: Set<string> | null | undefined;
   private readonly maxBytes: number;
   private readonly versionsKept: number;
   /**
@@ -155,7 +156,6 @@ export class CompileCache {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
         // A cache made by an earlier devhot may be world-readable.
         chmodSync(dir, 0o700);
-        this.folders = new Set(readdirSync(dir).map((name) => `${this.prefix}${name}`));
       } catch {
         // A read-only or missing disk only costs speed: writes fail quietly below.
       }
@@ -170,7 +170,7 @@ export class CompileCache {
     }
     if (!this.dir) return undefined;
     const folder = this.dirOf(file);
-    if (this.folders?.has(folder) === false) return undefined;
+    if (this.folders()?.has(folder) === false) return undefined;
     const path = `${folder}${sep}${hash}${ENTRY_EXT}`;
     const cached = readEntry(path);
     if (!cached) return undefined; // not cached yet, or unreadable: compile it
@@ -401,6 +401,17 @@ export class CompileCache {
     return this.sweeping;
   }
 
+  private folders(): Set<string> | undefined {
+    if (this.folderSet === undefined) {
+      try {
+        this.folderSet = new Set(readdirSync(this.prefix).map((name) => `${this.prefix}${name}`));
+      } catch {
+        this.folderSet = null;
+      }
+    }
+    return this.folderSet ?? undefined;
+  }
+
   private dirOf(file: string): string {
     return `${this.prefix}${digest('sha256', file, 'hex').slice(0, 16)}`;
   }
@@ -457,7 +468,7 @@ export class CompileCache {
       this.versions.set(dir, versions);
       await writeFile(tmp, bytes, { mode: 0o600 });
       await rename(tmp, target);
-      this.folders?.add(dir);
+      this.folderSet?.add(dir);
       compiled.mapsOnDisk(target);
       this.mapsOnDisk.set(target, new WeakRef(compiled));
       // Keep the newest `versionsKept`, known from here on without reading the directory again.
