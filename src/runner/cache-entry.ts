@@ -26,7 +26,8 @@ const FIRST_READ = 64 * 1024;
 type Sections = [code: number, codeCache: number, transformMap: number, rewriteInput: number];
 
 /** The small fields of a module, named: a field or method CompiledModule gains is not written by default. */
-interface Header extends Pick<CompiledModule, 'file' | 'hash' | 'format' | 'async' | 'deps' | 'module' | 'codeCacheKind' | 'sharedScope'> {
+export interface Header
+  extends Pick<CompiledModule, 'file' | 'hash' | 'format' | 'async' | 'deps' | 'module' | 'codeCacheKind' | 'sharedScope'> {
   sections: Sections;
   /** Where the code is in the script (JSON has none): its first character and its length. */
   code?: [at: number, length: number];
@@ -69,22 +70,18 @@ interface Located {
   length: number;
 }
 
-/**
- * Read the header of the entry at `base` in the open file `fd` into `scratch`, with at least
- * `through(header)` bytes; `first`: how much to read at once (an entry in a start pack: its length).
- */
-function locate(fd: number, through: (header: Header, codeAt: number) => number, base = 0, first = scratch.length): Located | undefined {
-  if (first > scratch.length) scratch = Buffer.allocUnsafe(first);
-  let length = readSync(fd, scratch, 0, first, base);
+/** Read the header of the open file `fd` into `scratch`, with at least `through(header)` bytes. */
+function locate(fd: number, through: (header: Header, codeAt: number) => number): Located | undefined {
+  let length = readSync(fd, scratch, 0, scratch.length, 0);
   if (length < PREFIX || !scratch.subarray(0, 4).equals(MAGIC)) return undefined;
   const codeAt = PREFIX + scratch.readUInt32LE(4);
-  if (codeAt > length) length = readMore(fd, base, length, codeAt);
+  if (codeAt > length) length = readMore(fd, length, codeAt);
   if (codeAt > length) return undefined; // cut short
   const header = JSON.parse(scratch.toString('utf8', PREFIX, codeAt)) as Header;
   const [code, ...rest] = header.sections;
   if (!(code >= 0) || rest.some((n) => !(n >= -1))) return undefined;
   const end = through(header, codeAt);
-  if (end > length) length = readMore(fd, base, length, end);
+  if (end > length) length = readMore(fd, length, end);
   if (end > length) return undefined;
   return { header, codeAt, length };
 }
@@ -112,29 +109,7 @@ function withFile<T>(path: string, read: (fd: number) => T): T | undefined {
  * missing, damaged, or of another format.
  */
 export function readEntry(path: string): CompiledModule | undefined {
-  return withFile(path, (fd) => decode(fd, path, 0, FIRST_READ));
-}
-
-/**
- * The entry of `length` bytes at `at` in the open file `fd` (a start pack: start-pack.ts), whose
- * maps are in the entry file `mapsPath`; undefined when it is damaged, or not `file`'s of `hash`.
- */
-export function readEntryAt(
-  fd: number,
-  at: number,
-  length: number,
-  mapsPath: string,
-  file: string,
-  hash: string,
-): CompiledModule | undefined {
-  try {
-    const entry = decode(fd, mapsPath, at, length);
-    return entry && entry.file === file && entry.hash === hash ? entry : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    if (scratch.length > FIRST_READ) scratch = Buffer.allocUnsafe(FIRST_READ);
-  }
+  return withFile(path, (fd) => decode(fd, path));
 }
 
 /**
@@ -149,19 +124,69 @@ export function entryHead(path: string, file: string, hash: string): Buffer | un
   });
 }
 
-/** The entry at `base` in `fd`, its maps in the file `path`: up to the end of the code cache, the maps not read. */
-function decode(fd: number, path: string, base: number, first: number): CompiledModule | undefined {
-  const located = locate(fd, mapsAt, base, first);
+/** The entry in the open file `fd`, its maps in the file `path`. */
+function decode(fd: number, path: string): CompiledModule | undefined {
+  // Up to the end of the code cache: the maps are not read.
+  const located = locate(fd, mapsAt);
   if (!located) return undefined;
   const { header, codeAt } = located;
   const codeEnd = codeAt + header.sections[0];
   const cacheLength = header.sections[1];
-  const where = header.code;
   const text = scratch.toString('utf8', codeAt, codeEnd);
+  return cachedFrom(header, path, text, cacheLength >= 0 ? copyOut(codeEnd, cacheLength) : undefined);
+}
+
+/** Where an entry's sections are, from its first byte. */
+export interface EntryLayout {
+  readonly file: string;
+  readonly hash: string;
+  readonly codeAt: number;
+  readonly codeEnd: number;
+  /** The end of its code cache: where its maps begin. */
+  readonly cacheEnd: number;
+  readonly header: Header;
+}
+
+/**
+ * The layout of the entry at `at` in `bytes`, of which `length` bytes are there (up to the end
+ * of its code cache at least); undefined when it is damaged or cut short.
+ */
+export function entryLayout(bytes: Buffer, at: number, length: number): EntryLayout | undefined {
+  if (length < PREFIX || at < 0 || at + length > bytes.length || !bytes.subarray(at, at + 4).equals(MAGIC)) return undefined;
+  const codeAt = PREFIX + bytes.readUInt32LE(at + 4);
+  if (codeAt > length) return undefined;
+  let header: Header;
+  try {
+    header = JSON.parse(bytes.toString('utf8', at + PREFIX, at + codeAt)) as Header;
+  } catch {
+    return undefined;
+  }
+  const [code, ...rest] = header.sections ?? [];
+  if (!(code! >= 0) || rest.length !== 3 || rest.some((n) => !(n >= -1))) return undefined;
+  const cacheEnd = mapsAt(header, codeAt);
+  if (cacheEnd > length) return undefined;
+  return { file: header.file, hash: header.hash, codeAt, codeEnd: codeAt + code!, cacheEnd, header };
+}
+
+/**
+ * The module of the entry laid out at `at` in `bytes` (a start pack read whole: start-pack.ts),
+ * its maps in the file `path`: its script `text` as decoded already, or decoded now; its code
+ * cache a view of `bytes`, not a copy.
+ */
+export function entryIn(bytes: Buffer, at: number, layout: EntryLayout, path: string, text?: string): CompiledModule | undefined {
+  const { header, codeAt, codeEnd } = layout;
+  const cacheLength = header.sections[1];
+  const script = text ?? bytes.toString('utf8', at + codeAt, at + codeEnd);
+  return cachedFrom(header, path, script, cacheLength >= 0 ? bytes.subarray(at + codeEnd, at + codeEnd + cacheLength) : undefined);
+}
+
+/** A CachedModule of `header`, its script `text`: undefined when the header's place of the code is not in it. */
+function cachedFrom(header: Header, path: string, text: string, codeCache: Buffer | undefined): CompiledModule | undefined {
+  const where = header.code;
   if (where && !(where[0] >= 0 && where[1] >= 0 && where[0] + where[1] <= text.length)) return undefined;
   const code = where ? text.slice(where[0], where[0] + where[1]) : text;
   const script = where ? { text, codeAt: where[0], shared: header.sharedScope === true } : undefined;
-  return new CachedModule(header, path, code, script, cacheLength >= 0 ? copyOut(codeEnd, cacheLength) : undefined);
+  return new CachedModule(header, path, code, script, codeCache);
 }
 
 /**
@@ -249,10 +274,10 @@ export function readMaps(path: string): [string | null, string | null] {
   return maps ?? [null, null];
 }
 
-/** Read on into `scratch` (grown as needed) until `end` (from `base` in the file), or the end of the file. */
-function readMore(fd: number, base: number, have: number, end: number): number {
+/** Read on into `scratch` (grown as needed) until `end`, or the end of the file. */
+function readMore(fd: number, have: number, end: number): number {
   // A damaged length must not allocate more than the file holds.
-  if (base + end > fstatSync(fd).size) return have;
+  if (end > fstatSync(fd).size) return have;
   if (end > scratch.length) {
     const bigger = Buffer.allocUnsafe(Math.max(end, scratch.length * 2));
     scratch.copy(bigger, 0, 0, have);
@@ -260,7 +285,7 @@ function readMore(fd: number, base: number, have: number, end: number): number {
   }
   let length = have;
   while (length < end) {
-    const n = readSync(fd, scratch, length, end - length, base + length);
+    const n = readSync(fd, scratch, length, end - length, length);
     if (n === 0) break;
     length += n;
   }

@@ -19,10 +19,10 @@ import { hash as digest } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { encodeEntry, entryHead, readEntry, readEntryAt } from './cache-entry.js';
+import { encodeEntry, entryHead, readEntry } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
-import { SafePromise, safeSetTimeout } from './intrinsics.js';
-import { type PackedModule, type Stamp, StartPackReader, StartPackWriter } from './start-pack.js';
+import { SafePromise, safeSetImmediate, safeSetTimeout } from './intrinsics.js';
+import { PackCopier, type PackedModule, type Stamp, StartPackReader, StartPackWriter } from './start-pack.js';
 
 export interface CompileCacheStats {
   memoryHits: number;
@@ -90,7 +90,7 @@ interface StartSession {
 /** The next pack of a start: its modules, each copied from the old pack (`served`) or its entry file. */
 interface PackPlan {
   session: StartSession;
-  modules: Array<{ info: Omit<PackedModule, 'at' | 'length'>; served: PackedModule | undefined }>;
+  modules: Array<{ info: Omit<PackedModule, 'at' | 'length' | 'codeAt' | 'codeEnd'>; served: PackedModule | undefined }>;
   timer?: NodeJS.Timeout | undefined;
 }
 
@@ -263,7 +263,7 @@ export class CompileCache {
     const packed = session?.reader?.find(file, format);
     if (!session || !packed) return undefined;
     const mapsPath = `${this.prefix}${packed.folder}${sep}${packed.hash}${ENTRY_EXT}`;
-    const compiled = readEntryAt(session.reader!.fd, packed.at, packed.length, mapsPath, file, packed.hash);
+    const compiled = session.reader!.module(packed, mapsPath);
     if (!compiled) return undefined;
     session.served.set(file, packed);
     this.mapsOnDisk.set(mapsPath, new WeakRef(compiled));
@@ -286,6 +286,16 @@ export class CompileCache {
     const session = this.start;
     this.start = undefined;
     if (!session) return;
+    const { reader } = session;
+    if (reader) {
+      // A module the start read and did not compile (it failed first) keeps a copy of its code
+      // cache, not a view that would keep the whole pack.
+      for (const file of session.served.keys()) {
+        const compiled = this.latest.get(file);
+        if (compiled?.codeCache && reader.holds(compiled.codeCache)) compiled.codeCache = Buffer.from(compiled.codeCache);
+      }
+      reader.close();
+    }
     const plan: PackPlan = { session, modules: [] };
     let fresh = 0;
     for (const m of modules) {
@@ -301,10 +311,7 @@ export class CompileCache {
       plan.modules.push({ info: { file: m.file, folder, hash: m.hash, format: noted.format, stamp: noted.stamp }, served: undefined });
       fresh++;
     }
-    if (plan.modules.length === 0 || (fresh === 0 && plan.modules.length === session.reader?.size)) {
-      session.reader?.close();
-      return;
-    }
+    if (plan.modules.length === 0 || (fresh === 0 && plan.modules.length === reader?.size)) return;
     this.packPlan = plan;
     this.schedulePack(plan);
   }
@@ -329,54 +336,51 @@ export class CompileCache {
   private writePack(plan: PackPlan, now: false): Promise<void>;
   private writePack(plan: PackPlan, now: boolean): Promise<void> | void {
     const { session } = plan;
+    // From the pack the start read, where it is still that pack; else from the module's entry.
+    const old = new PackCopier(session.path);
     let writer: StartPackWriter | undefined;
-    const bytesOf = (m: PackPlan['modules'][number]): Buffer | undefined =>
-      m.served && !session.rewritten.has(m.info.file)
-        ? session.reader?.bytesOf(m.served)
-        : entryHead(this.pathOf(m.info.file, m.info.hash), m.info.file, m.info.hash);
-    const done = (): void => {
+    const add = (m: PackPlan['modules'][number]): void => {
+      const bytes =
+        (m.served && !session.rewritten.has(m.info.file) ? old.bytesOf(m.served) : undefined) ??
+        entryHead(this.pathOf(m.info.file, m.info.hash), m.info.file, m.info.hash);
+      if (bytes) writer!.add(m.info, bytes);
+    };
+    /** Written (`finished`), or given up: a full disk, or the plan dropped or written by flush(). */
+    const end = (finished: boolean): void => {
+      try {
+        if (finished) writer!.finish(session.key);
+        else writer?.abandon();
+      } catch {
+        writer?.abandon();
+      }
+      old.close();
       clearTimeout(plan.timer);
-      session.reader?.close();
       if (this.packPlan === plan) this.packPlan = undefined;
     };
-    try {
-      writer = new StartPackWriter(session.path, `${session.path}.${process.pid}.${++this.writes}.tmp`);
-    } catch {
-      done();
-      return now ? undefined : SafePromise.resolve();
-    }
-    const w = writer;
-    const finish = (): void => {
-      try {
-        w.finish(session.key);
-      } catch {
-        w.abandon();
-      }
-      done();
-    };
     if (now) {
-      for (const m of plan.modules) {
-        const bytes = bytesOf(m);
-        if (bytes) w.add(m.info, bytes);
+      try {
+        writer = new StartPackWriter(session.path, `${session.path}.${process.pid}.${++this.writes}.tmp`);
+        for (const m of plan.modules) add(m);
+        return end(true);
+      } catch {
+        return end(false);
       }
-      return finish();
     }
     return (async () => {
       try {
+        writer = new StartPackWriter(session.path, `${session.path}.${process.pid}.${++this.writes}.tmp`);
         let i = 0;
         for (const m of plan.modules) {
           if (++i % PACK_CHUNK === 0) {
-            await new SafePromise<void>((resume) => setImmediate(resume));
+            await new SafePromise<void>((resume) => safeSetImmediate(resume));
             if (this.holding > 0) await new SafePromise<void>((wake) => this.quietWaiters.push(wake));
-            if (this.packPlan !== plan) return w.abandon(); // dropped, or written by flush()
+            if (this.packPlan !== plan) return end(false);
           }
-          const bytes = bytesOf(m);
-          if (bytes) w.add(m.info, bytes);
+          add(m);
         }
-        finish();
+        end(true);
       } catch {
-        w.abandon();
-        done();
+        end(false);
       }
     })();
   }
@@ -386,7 +390,6 @@ export class CompileCache {
     const plan = this.packPlan;
     if (!plan) return;
     clearTimeout(plan.timer);
-    plan.session.reader?.close();
     this.packPlan = undefined;
   }
 

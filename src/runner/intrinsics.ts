@@ -7,3 +7,4 @@
  */
 export const SafePromise: PromiseConstructor = Promise;
 export const safeSetTimeout: typeof setTimeout = setTimeout;
+export const safeSetImmediate: typeof setImmediate = setImmediate;

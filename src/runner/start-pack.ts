@@ -6,8 +6,11 @@
  * read and closed its entry file: ~9,000 system calls and two strings as long as the module for
  * each, ~25% of the scavenger's copying. The pack gives, for each file, the stamp its source had
  * (size, mtime, ctime, inode), the key its content had, and its entry's bytes up to the end of the
- * code cache: a module whose file still has that stamp is read from the one open file at its
- * offset. The maps stay in the module's own entry file (cache-entry.ts), read when a stack asks.
+ * code cache: a module whose file still has that stamp is taken from the pack, read whole at the
+ * start. Its code cache is a view of what was read, and its script a slice of one string made of
+ * every ASCII script in the pack: one string of megabytes lives in V8's large-object space, where
+ * the scavenges of the start do not copy it, as they copied 3,000 strings of their own twice. The
+ * maps stay in the module's own entry file (cache-entry.ts), read when a stack asks.
  *
  * Trusting a stamp is what git does for `git status`, with the same guard ("racily clean"): the
  * content under a stamp is known only if the file cannot change again without changing it. ctime
@@ -21,7 +24,10 @@
  * pack per entry file (`start-<hash of the entry>.pack`), written under a temporary name and
  * renamed into place.
  */
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { isAscii } from 'node:buffer';
+import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { type EntryLayout, entryIn, entryLayout } from './cache-entry.js';
+import type { CompiledModule } from './compile.js';
 
 const MAGIC = Buffer.from('DHP1', 'latin1');
 /** The index's length and MAGIC, at the end. */
@@ -41,7 +47,7 @@ export interface Stamp {
   ino: number;
 }
 
-/** One module in the pack: `at`/`length` in bytes from the start of the entries. */
+/** One module in the pack: `at`, `length` from the start of the file; `codeAt`, `codeEnd` from `at`. */
 export interface PackedModule {
   file: string;
   /** The name of its directory in the disk cache (compile-cache.ts), where its maps are. */
@@ -51,25 +57,29 @@ export interface PackedModule {
   stamp: Stamp;
   at: number;
   length: number;
+  codeAt: number;
+  codeEnd: number;
 }
+
+type Row = [
+  file: string,
+  folder: string,
+  hash: string,
+  format: string,
+  size: number,
+  mtimeMs: number,
+  ctimeMs: number,
+  ino: number,
+  at: number,
+  length: number,
+  codeAt: number,
+  codeEnd: number,
+];
 
 interface Index {
   /** What the keys were made with besides the source (compile.ts): another key, another pack. */
   key: string;
-  modules: Array<
-    [
-      file: string,
-      folder: string,
-      hash: string,
-      format: string,
-      size: number,
-      mtimeMs: number,
-      ctimeMs: number,
-      ino: number,
-      at: number,
-      length: number,
-    ]
-  >;
+  modules: Row[];
 }
 
 export function stampOf(stats: Stats): Stamp {
@@ -90,36 +100,46 @@ export function sameStamp(a: Stamp, b: Stats): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
-/** The pack of a start, open for reading while that start runs. */
+/** The pack of a start, read whole, while that start runs. */
 export class StartPackReader {
+  /** Every ASCII script in the pack, one after the other (see above), and where each begins in it. */
+  private readonly scripts: string;
+  private readonly scriptAt = new Map<PackedModule, number>();
+
   private constructor(
-    readonly fd: number,
+    private bytes: Buffer | undefined,
     private readonly modules: Map<string, PackedModule>,
-  ) {}
+  ) {
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (const m of modules.values()) {
+      const code = bytes!.subarray(m.at + m.codeAt, m.at + m.codeEnd);
+      if (!isAscii(code)) continue;
+      this.scriptAt.set(m, at);
+      parts.push(code);
+      at += code.length;
+    }
+    this.scripts = Buffer.concat(parts, at).toString('latin1');
+  }
 
   /** The pack at `path` if it was made with `key`; undefined when there is none, or it is damaged or another key's. */
   static open(path: string, key: string): StartPackReader | undefined {
-    let fd: number | undefined;
     try {
-      fd = openSync(path, 'r');
-      const size = fstatSync(fd).size;
-      const trailer = Buffer.alloc(TRAILER);
-      if (size < MAGIC.length + TRAILER || readSync(fd, trailer, 0, TRAILER, size - TRAILER) !== TRAILER) throw new Error('cut short');
-      if (!trailer.subarray(4).equals(MAGIC)) throw new Error('not a pack');
-      const length = trailer.readUInt32LE(0);
-      const at = size - TRAILER - length;
-      if (at < MAGIC.length) throw new Error('damaged');
-      const bytes = Buffer.allocUnsafe(length);
-      if (readSync(fd, bytes, 0, length, at) !== length) throw new Error('cut short');
-      const index = JSON.parse(bytes.toString('utf8')) as Index;
-      if (index.key !== key || !Array.isArray(index.modules)) throw new Error('another key');
+      const bytes = readFileSync(path);
+      const size = bytes.length;
+      if (size < MAGIC.length + TRAILER || !bytes.subarray(0, 4).equals(MAGIC) || !bytes.subarray(size - 4).equals(MAGIC)) return undefined;
+      const at = size - TRAILER - bytes.readUInt32LE(size - TRAILER);
+      if (at < MAGIC.length) return undefined;
+      const index = JSON.parse(bytes.toString('utf8', at, size - TRAILER)) as Index;
+      if (index.key !== key || !Array.isArray(index.modules)) return undefined;
       const modules = new Map<string, PackedModule>();
-      for (const [file, folder, hash, format, size, mtimeMs, ctimeMs, ino, at, len] of index.modules) {
-        modules.set(file, { file, folder, hash, format, stamp: { size, mtimeMs, ctimeMs, ino }, at, length: len });
+      for (const [file, folder, hash, format, size, mtimeMs, ctimeMs, ino, from, length, codeAt, codeEnd] of index.modules) {
+        // A row that points outside the entries is not a module of this pack.
+        if (!(from >= MAGIC.length && from + length <= at && 0 <= codeAt && codeAt <= codeEnd && codeEnd <= length)) continue;
+        modules.set(file, { file, folder, hash, format, stamp: { size, mtimeMs, ctimeMs, ino }, at: from, length, codeAt, codeEnd });
       }
-      return new StartPackReader(fd, modules);
+      return new StartPackReader(bytes, modules);
     } catch {
-      if (fd !== undefined) closeSync(fd);
       return undefined;
     }
   }
@@ -131,34 +151,70 @@ export class StartPackReader {
   /** The module packed for `file` if the file still has the stamp it had, and compiles to `format`. */
   find(file: string, format: string): PackedModule | undefined {
     const packed = this.modules.get(file);
-    if (!packed || packed.format !== format) return undefined;
+    if (!packed || packed.format !== format || !this.bytes) return undefined;
     const stats = statSync(file, { throwIfNoEntry: false });
     return stats && sameStamp(packed.stamp, stats) ? packed : undefined;
   }
 
-  /** `packed`'s bytes, copied out of the file. */
-  bytesOf(packed: PackedModule): Buffer | undefined {
-    const out = Buffer.allocUnsafe(packed.length);
+  /** `packed`'s module, its maps in the entry file `mapsPath`; undefined when its bytes are not what the index says. */
+  module(packed: PackedModule, mapsPath: string): CompiledModule | undefined {
+    const bytes = this.bytes;
+    const layout = bytes && entryLayout(bytes, packed.at, packed.length);
+    if (!layout || !matches(layout, packed)) return undefined;
+    const at = this.scriptAt.get(packed);
+    const script = at === undefined ? undefined : this.scripts.slice(at, at + (packed.codeEnd - packed.codeAt));
+    return entryIn(bytes, packed.at, layout, mapsPath, script);
+  }
+
+  /** Whether `buffer` is a view of this pack (a code cache not used yet, when the start ends). */
+  holds(buffer: Buffer): boolean {
+    return this.bytes !== undefined && buffer.buffer === this.bytes.buffer;
+  }
+
+  /** The pack's bytes are not needed any more: the modules read from it keep only what they use. */
+  close(): void {
+    this.bytes = undefined;
+  }
+}
+
+function matches(layout: EntryLayout, packed: PackedModule): boolean {
+  return layout.file === packed.file && layout.hash === packed.hash && layout.codeAt === packed.codeAt && layout.codeEnd === packed.codeEnd;
+}
+
+/** A pack file opened again to copy modules out of it into the next pack (it may have been replaced since). */
+export class PackCopier {
+  private readonly fd: number | undefined;
+
+  constructor(path: string) {
     try {
-      return readSync(this.fd, out, 0, packed.length, packed.at) === packed.length ? out : undefined;
+      this.fd = openSync(path, 'r');
+    } catch {
+      this.fd = undefined;
+    }
+  }
+
+  /** `packed`'s bytes, if the file still holds them where the index said. */
+  bytesOf(packed: PackedModule): Buffer | undefined {
+    if (this.fd === undefined) return undefined;
+    try {
+      const out = Buffer.allocUnsafe(packed.length);
+      if (readSync(this.fd, out, 0, packed.length, packed.at) !== packed.length) return undefined;
+      const layout = entryLayout(out, 0, packed.length);
+      return layout && matches(layout, packed) ? out : undefined;
     } catch {
       return undefined;
     }
   }
 
   close(): void {
-    try {
-      closeSync(this.fd);
-    } catch {
-      // closed already
-    }
+    if (this.fd !== undefined) closeSync(this.fd);
   }
 }
 
 /** A pack written module by module, in place once `finish` renames it. */
 export class StartPackWriter {
   private readonly fd: number;
-  private readonly rows: Index['modules'] = [];
+  private readonly rows: Row[] = [];
   private at = 0;
 
   constructor(
@@ -169,10 +225,26 @@ export class StartPackWriter {
     this.put(MAGIC);
   }
 
-  add(p: Omit<PackedModule, 'at' | 'length'>, bytes: Buffer): void {
+  /** One module: `bytes`, its entry up to the end of its code cache; left out when they are not `p`'s. */
+  add(p: Omit<PackedModule, 'at' | 'length' | 'codeAt' | 'codeEnd'>, bytes: Buffer): void {
+    const layout = entryLayout(bytes, 0, bytes.length);
+    if (!layout || layout.file !== p.file || layout.hash !== p.hash) return;
     const s = p.stamp;
-    this.rows.push([p.file, p.folder, p.hash, p.format, s.size, s.mtimeMs, s.ctimeMs, s.ino, this.at, bytes.length]);
-    this.put(bytes);
+    this.rows.push([
+      p.file,
+      p.folder,
+      p.hash,
+      p.format,
+      s.size,
+      s.mtimeMs,
+      s.ctimeMs,
+      s.ino,
+      this.at,
+      layout.cacheEnd,
+      layout.codeAt,
+      layout.codeEnd,
+    ]);
+    this.put(bytes.subarray(0, layout.cacheEnd));
   }
 
   finish(key: string): void {
