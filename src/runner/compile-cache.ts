@@ -19,10 +19,11 @@ import { hash as digest } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { encodeEntry, entryHead, readEntry } from './cache-entry.js';
+import { encodeEntry, readEntry } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
-import { SafePromise, safeSetImmediate, safeSetTimeout } from './intrinsics.js';
-import { PackCopier, type PackedModule, type Stamp, StartPackReader, StartPackWriter } from './start-pack.js';
+import { SafePromise, safeSetTimeout } from './intrinsics.js';
+import type { Stamp } from './start-pack.js';
+import { type PackHost, StartPacks } from './start-packs.js';
 
 export interface CompileCacheStats {
   memoryHits: number;
@@ -69,30 +70,8 @@ interface Entry {
   mtimeMs: number;
 }
 
-/** Start packs (start-pack.ts) sit beside the file directories. */
+/** Start packs (start-packs.ts) sit beside the file directories. */
 const PACK_EXT = '.pack';
-/** Modules copied into a pack between two turns of the event loop, off a start: ~1-2 ms of work. */
-const PACK_CHUNK = 100;
-
-/** A start under way (`beginStart`): the pack it reads, and what the next pack needs. */
-interface StartSession {
-  path: string;
-  key: string;
-  reader: StartPackReader | undefined;
-  /** Files read from the pack, with what the pack said of them. */
-  served: Map<string, PackedModule>;
-  /** Files read from disk, with the stamp taken before the read, and the key of what was read. */
-  stamps: Map<string, { stamp: Stamp; hash: string; format: string }>;
-  /** Files whose entry was written again (a rejected code cache): their pack bytes are stale. */
-  rewritten: Set<string>;
-}
-
-/** The next pack of a start: its modules, each copied from the old pack (`served`) or its entry file. */
-interface PackPlan {
-  session: StartSession;
-  modules: Array<{ info: Omit<PackedModule, 'at' | 'length' | 'codeAt' | 'codeEnd'>; served: PackedModule | undefined }>;
-  timer?: NodeJS.Timeout | undefined;
-}
 
 export class CompileCache {
   readonly stats: CompileCacheStats = { memoryHits: 0, diskHits: 0, misses: 0, packHits: 0 };
@@ -137,10 +116,8 @@ export class CompileCache {
   private bytesSinceSweep = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
-  /** The start under way: its pack, what came from it, and the stamps of what did not (`beginStart`). */
-  private start: StartSession | undefined;
-  /** The pack to write once the start's modules are on disk (`endStart`). */
-  private packPlan: PackPlan | undefined;
+  /** The start packs of this cache's entries (start-packs.ts); none for a cache in memory only. */
+  private readonly packs: StartPacks | undefined;
 
   /** `dir`: where compiled modules are kept between runs, or false for memory only. */
   constructor(
@@ -151,6 +128,7 @@ export class CompileCache {
     this.versionsKept = limits.versionsKept ?? VERSIONS_KEPT;
     const base = dir ? join(dir) : '';
     this.prefix = base.endsWith(sep) ? base : `${base}${sep}`;
+    if (dir) this.packs = new StartPacks(this.packHost());
     if (dir) {
       try {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -202,7 +180,7 @@ export class CompileCache {
    * latest version of its file, and not over a newer one waiting to be written.
    */
   rewrite(compiled: CompiledModule): void {
-    (this.start ?? this.packPlan?.session)?.rewritten.add(compiled.file);
+    this.packs?.rewritten(compiled.file);
     if (this.dir && this.latest.get(compiled.file) === compiled && !this.held.has(compiled.file)) this.hold(compiled);
   }
 
@@ -237,160 +215,54 @@ export class CompileCache {
     this.wakeQuietWaiters();
     this.release();
     await SafePromise.all(this.pendingWrites);
-    const plan = this.packPlan;
-    if (plan) this.writePack(plan, true);
+    this.packs?.flush();
   }
 
   /**
-   * A start begins: its modules may come from the start pack of `entry` made with `key` (what the
-   * cache keys are made with besides the source), and what does not is noted for the next pack.
+   * A start of `entry` begins: its modules may come from its start pack, made with `key` (what the
+   * cache keys are made with besides the source), until `endStart`.
    */
   beginStart(entry: string, key: string): void {
-    if (!this.dir) return;
-    this.dropPlan();
-    const path = `${this.prefix}start-${digest('sha256', entry, 'hex').slice(0, 16)}${PACK_EXT}`;
-    this.start = { path, key, reader: StartPackReader.open(path, key), served: new Map(), stamps: new Map(), rewritten: new Set() };
+    this.packs?.begin(entry, key);
   }
 
   /** Whether a start notes stamps: its discovery then stats a file before reading it (`noteStamp`). */
   get noting(): boolean {
-    return this.start !== undefined;
+    return this.packs?.noting ?? false;
   }
 
   /** `file`'s module from the start pack, if the file has the stamp the pack has for it; with the file's size. */
   fromPack(file: string, format: string): { compiled: CompiledModule; size: number } | undefined {
-    const session = this.start;
-    const packed = session?.reader?.find(file, format);
-    if (!session || !packed) return undefined;
-    const mapsPath = `${this.prefix}${packed.folder}${sep}${packed.hash}${ENTRY_EXT}`;
-    const compiled = session.reader!.module(packed, mapsPath);
-    if (!compiled) return undefined;
-    session.served.set(file, packed);
-    this.mapsOnDisk.set(mapsPath, new WeakRef(compiled));
-    this.stats.diskHits++;
-    this.stats.packHits++;
-    this.latest.set(file, compiled);
-    return { compiled, size: packed.stamp.size };
+    return this.packs?.find(file, format);
   }
 
   /** The stamp `file` had before the source keyed `hash` was read from it (start-pack.ts, trustedStamp). */
   noteStamp(file: string, stamp: Stamp, hash: string, format: string): void {
-    this.start?.stamps.set(file, { stamp, hash, format });
+    this.packs?.note(file, stamp, hash, format);
   }
 
-  /**
-   * The start has ended with `modules`: unless they all came from the pack as they are, a new
-   * pack is written once the start's entries are on disk (or at `flush`).
-   */
+  /** The start has ended with `modules`: the next pack is written from them, if it differs. */
   endStart(modules: Iterable<CompiledModule>): void {
-    const session = this.start;
-    this.start = undefined;
-    if (!session) return;
-    const { reader } = session;
-    if (reader) {
-      // A module the start read and did not compile (it failed first) keeps a copy of its code
-      // cache, not a view that would keep the whole pack.
-      for (const file of session.served.keys()) {
-        const compiled = this.latest.get(file);
-        if (compiled?.codeCache && reader.holds(compiled.codeCache)) compiled.codeCache = Buffer.from(compiled.codeCache);
-      }
-      reader.close();
-    }
-    const plan: PackPlan = { session, modules: [] };
-    let fresh = 0;
-    for (const m of modules) {
-      const served = session.served.get(m.file);
-      if (served?.hash === m.hash) {
-        plan.modules.push({ info: served, served });
-        if (session.rewritten.has(m.file)) fresh++;
-        continue;
-      }
-      const noted = session.stamps.get(m.file);
-      if (noted?.hash !== m.hash) continue; // changed since, too recent to trust, or not a file of the project
-      const folder = this.dirOf(m.file).slice(this.prefix.length);
-      plan.modules.push({ info: { file: m.file, folder, hash: m.hash, format: noted.format, stamp: noted.stamp }, served: undefined });
-      fresh++;
-    }
-    if (plan.modules.length === 0 || (fresh === 0 && plan.modules.length === reader?.size)) return;
-    this.packPlan = plan;
-    this.schedulePack(plan);
+    this.packs?.end(modules);
   }
 
-  private schedulePack(plan: PackPlan): void {
-    plan.timer = safeSetTimeout(() => {
-      plan.timer = undefined;
-      if (this.packPlan !== plan) return;
-      // After the start's own writes: the pack copies entries from their files.
-      if (this.holding > 0 || this.held.size > 0 || this.pendingWrites.size > 0) this.schedulePack(plan);
-      else void this.writePack(plan, false);
-    }, WRITE_DELAY_MS);
-    plan.timer.unref();
-  }
-
-  /**
-   * Write `plan`'s pack: at once (`flush`), or PACK_CHUNK modules a turn of the event loop, waiting
-   * while an update runs. A module whose bytes cannot be read is left out (its next start reads it
-   * as before).
-   */
-  private writePack(plan: PackPlan, now: true): void;
-  private writePack(plan: PackPlan, now: false): Promise<void>;
-  private writePack(plan: PackPlan, now: boolean): Promise<void> | void {
-    const { session } = plan;
-    // From the pack the start read, where it is still that pack; else from the module's entry.
-    const old = new PackCopier(session.path);
-    let writer: StartPackWriter | undefined;
-    const add = (m: PackPlan['modules'][number]): void => {
-      const bytes =
-        (m.served && !session.rewritten.has(m.info.file) ? old.bytesOf(m.served) : undefined) ??
-        entryHead(this.pathOf(m.info.file, m.info.hash), m.info.file, m.info.hash);
-      if (bytes) writer!.add(m.info, bytes);
+  /** What the start packs need of the cache. */
+  private packHost(): PackHost {
+    return {
+      prefix: this.prefix,
+      entryPath: (file, hash) => this.pathOf(file, hash),
+      folderOf: (file) => this.dirOf(file).slice(this.prefix.length),
+      writing: () => this.holding > 0 || this.held.size > 0 || this.pendingWrites.size > 0,
+      quiet: () => (this.holding > 0 ? new SafePromise<void>((wake) => this.quietWaiters.push(wake)) : undefined),
+      served: (compiled, mapsPath) => {
+        this.mapsOnDisk.set(mapsPath, new WeakRef(compiled));
+        this.stats.diskHits++;
+        this.stats.packHits++;
+        this.latest.set(compiled.file, compiled);
+      },
+      latestOf: (file) => this.latest.get(file),
+      delay: WRITE_DELAY_MS,
     };
-    /** Written (`finished`), or given up: a full disk, or the plan dropped or written by flush(). */
-    const end = (finished: boolean): void => {
-      try {
-        if (finished) writer!.finish(session.key);
-        else writer?.abandon();
-      } catch {
-        writer?.abandon();
-      }
-      old.close();
-      clearTimeout(plan.timer);
-      if (this.packPlan === plan) this.packPlan = undefined;
-    };
-    if (now) {
-      try {
-        writer = new StartPackWriter(session.path, `${session.path}.${process.pid}.${++this.writes}.tmp`);
-        for (const m of plan.modules) add(m);
-        return end(true);
-      } catch {
-        return end(false);
-      }
-    }
-    return (async () => {
-      try {
-        writer = new StartPackWriter(session.path, `${session.path}.${process.pid}.${++this.writes}.tmp`);
-        let i = 0;
-        for (const m of plan.modules) {
-          if (++i % PACK_CHUNK === 0) {
-            await new SafePromise<void>((resume) => safeSetImmediate(resume));
-            if (this.holding > 0) await new SafePromise<void>((wake) => this.quietWaiters.push(wake));
-            if (this.packPlan !== plan) return end(false);
-          }
-          add(m);
-        }
-        end(true);
-      } catch {
-        end(false);
-      }
-    })();
-  }
-
-  /** Forget a pack not written yet (a new start, or the runner goes). */
-  private dropPlan(): void {
-    const plan = this.packPlan;
-    if (!plan) return;
-    clearTimeout(plan.timer);
-    this.packPlan = undefined;
   }
 
   /** The writes under way have ended (held ones are not started: see `flush` for that). */
