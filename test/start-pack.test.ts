@@ -38,6 +38,14 @@ const JS_TREE: Tree = {
   'main.js': `import { one } from './lib/one.js';\nimport { two } from './lib/two.js';\nimport { order } from './lib/order.js';\nimport legacy from './legacy.cjs';\nimport { count } from './lib/counter.js';\nexport const got = { one, two, order, legacy, count, meta: typeof import.meta.url };\n`,
 };
 
+/** CommonJS TypeScript: each import becomes a require(), compiled ahead (prefetch.ts), then required. */
+const CJS_TREE: Tree = {
+  'package.json': `{}\n`,
+  'lib/a.ts': `export const a: number = 1;\n`,
+  'lib/b.ts': `import { a } from './a';\nexport const b: number = a + 1;\n`,
+  'main.ts': `import { b } from './lib/b';\nexport const got = [b, typeof require];\n`,
+};
+
 interface Made {
   project: Project;
   cacheDir: string;
@@ -66,6 +74,7 @@ const differential = make(JS_TREE);
 const rekeyed = make({ ...TS_TREE, 'tsconfig.json': `{"compilerOptions": {}}\n` });
 const damaged = make(TS_TREE);
 const background = make(TS_TREE);
+const commonjs = make(CJS_TREE);
 
 /** Until no file of `project` changed in the last RACY_MS: its stamps can be trusted. */
 async function aged({ project }: Made): Promise<void> {
@@ -160,6 +169,18 @@ test('a runner that keeps running writes the pack once its start is on disk, and
   await withRunner(background, 'main.ts', (runner) => {
     assert.equal(runner.compilerStats.packHits, MODULES);
     assert.deepEqual(namespaceOf(runner, background.project.file('main.ts')).got, [2, 4]);
+  });
+});
+
+test('CommonJS TypeScript from the pack: each module taken once, though compiled ahead and then required', async () => {
+  await aged(commonjs);
+  const files = Object.keys(CJS_TREE).length - 1;
+  await withRunner(commonjs, 'main.ts', (runner) => {
+    assert.deepEqual(namespaceOf(runner, commonjs.project.file('main.ts')).got, [2, 'function']);
+  });
+  await withRunner(commonjs, 'main.ts', (runner) => {
+    assert.deepEqual(stats(runner), { memoryHits: 0, diskHits: files, misses: 0, packHits: files });
+    assert.deepEqual(namespaceOf(runner, commonjs.project.file('main.ts')).got, [2, 'function']);
   });
 });
 

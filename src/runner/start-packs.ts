@@ -84,6 +84,11 @@ export class StartPacks {
   /** `file`'s module from the pack, if the file has the stamp the pack has for it; with the file's size. */
   find(file: string, format: string): { compiled: CompiledModule; size: number } | undefined {
     const session = this.session;
+    // Taken already in this start (compiled ahead for a require, then required): once a start,
+    // as a file read from disk is read once a transaction.
+    const taken = session?.served.get(file);
+    const latest = taken && this.host.latestOf(file);
+    if (taken && latest?.hash === taken.hash) return { compiled: latest, size: taken.stamp.size };
     const packed = session?.reader?.find(file, format);
     if (!session || !packed) return undefined;
     const mapsPath = `${this.host.prefix}${packed.folder}${sep}${packed.hash}.dhc`;
