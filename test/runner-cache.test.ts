@@ -12,7 +12,7 @@ import { readEntry } from '../src/runner/cache-entry.js';
 import { createRunner, type Runner } from '../src/runner/runner.js';
 import { cacheFiles } from './helpers/cache-files.js';
 import type { After } from './helpers/poll.js';
-import { G, REPO_ROOT, createProject, expectStatus, namespaceOf, projectWithRunner, type Project } from './helpers/project.js';
+import { G, REPO_ROOT, createProject, expectStatus, namespaceOf, projectWithRunner, type Project, rejection } from './helpers/project.js';
 
 const TREE = {
   'lib/a.ts': `export const a: number = 1;\n`,
@@ -69,13 +69,8 @@ test('a second runner on the same project loads every module from the disk cache
     const main = namespaceOf(runner, project.file('main.ts'));
     assert.deepEqual(main.got, [2, true, 4]);
     // Source maps come back from the cache too: the stack points at the .ts line.
-    let stack = '';
-    try {
-      main.fail();
-    } catch (error) {
-      stack = String((error as Error).stack);
-    }
-    assert.ok(stack.includes(`${project.file('lib/fail.ts')}:4:9`), stack);
+    const { stack } = (await rejection(() => main.fail())) as Error;
+    assert.ok(stack?.includes(`${project.file('lib/fail.ts')}:4:9`), stack);
   });
 
   // One file changed: one miss, the rest from disk.

@@ -16,7 +16,7 @@ import { after, test } from 'node:test';
 import { createRunner, type Runner } from '../src/runner/runner.js';
 import { RACY_MS, trustedStamp } from '../src/runner/start-pack.js';
 import { poll } from './helpers/poll.js';
-import { createProject, namespaceOf, type Project, type Tree } from './helpers/project.js';
+import { createProject, namespaceOf, type Project, rejection, type Tree } from './helpers/project.js';
 
 const TS_TREE: Tree = {
   'lib/a.ts': `export const a: number = 1;\n`,
@@ -117,18 +117,13 @@ test('the second start reads every module from the pack; a file changed since is
   });
   assert.equal(packsIn(cacheDir).length, 1, 'the runner left a pack when it closed');
 
-  await withRunner(changed, 'main.ts', (runner) => {
+  await withRunner(changed, 'main.ts', async (runner) => {
     assert.deepEqual(stats(runner), { memoryHits: 0, diskHits: MODULES, misses: 0, packHits: MODULES });
     const main = namespaceOf(runner, project.file('main.ts'));
     assert.deepEqual(main.got, [2, 4]);
     // The maps are in the module's own entry: the stack still points at the .ts line.
-    let stack = '';
-    try {
-      main.fail();
-    } catch (error) {
-      stack = String((error as Error).stack);
-    }
-    assert.ok(stack.includes(`${project.file('lib/fail.ts')}:4:9`), stack);
+    const { stack } = (await rejection(() => main.fail())) as Error;
+    assert.ok(stack?.includes(`${project.file('lib/fail.ts')}:4:9`), stack);
   });
 
   // Same length, and the old times put back: only the ctime (and the content) tell.
