@@ -75,6 +75,7 @@ const rekeyed = make({ ...TS_TREE, 'tsconfig.json': `{"compilerOptions": {}}\n` 
 const damaged = make(TS_TREE);
 const background = make(TS_TREE);
 const commonjs = make(CJS_TREE);
+const deleted = make(TS_TREE);
 
 /** Until no file of `project` changed in the last RACY_MS: its stamps can be trusted. */
 async function aged({ project }: Made): Promise<void> {
@@ -177,6 +178,28 @@ test('CommonJS TypeScript from the pack: each module taken once, though compiled
     assert.deepEqual(stats(runner), { memoryHits: 0, diskHits: files, misses: 0, packHits: files });
     assert.deepEqual(namespaceOf(runner, commonjs.project.file('main.ts')).got, [2, 'function']);
   });
+});
+
+test('a file deleted since the pack: the start fails as it does without one, with the same error and code frame', async () => {
+  await aged(deleted);
+  const { project, cacheDir } = deleted;
+  await withRunner(deleted, 'main.ts', () => {});
+  assert.equal(packsIn(cacheDir).length, 1);
+  project.remove('lib/a.ts');
+  const failure = async (dir: string | false) => {
+    const runner = createRunner({ root: project.root, entry: 'main.ts', cacheDir: dir });
+    try {
+      const error = (await rejection(() => runner.start())) as Error & { loc?: unknown; frame?: string };
+      return { message: error.message, loc: error.loc, frame: error.frame, packHits: runner.compilerStats.packHits };
+    } finally {
+      await runner.close();
+    }
+  };
+  const fromPack = await failure(cacheDir);
+  const withoutCache = await failure(false);
+  assert.ok(fromPack.packHits > 0, 'b.ts came from the pack');
+  assert.match(fromPack.message, /a\.ts/);
+  assert.deepEqual({ ...fromPack, packHits: 0 }, { ...withoutCache, packHits: 0 });
 });
 
 test('a pack made with other compiler options is not read', async () => {
