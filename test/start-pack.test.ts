@@ -14,7 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { createRunner, type Runner } from '../src/runner/runner.js';
-import { RACY_MS, trustedStamp } from '../src/runner/start-pack.js';
+import { entryHead, readEntry } from '../src/runner/cache-entry.js';
+import { RACY_MS, StartPackReader, StartPackWriter, trustedStamp } from '../src/runner/start-pack.js';
+import { cacheFiles } from './helpers/cache-files.js';
 import { poll } from './helpers/poll.js';
 import { createProject, namespaceOf, type Project, rejection, type Tree } from './helpers/project.js';
 
@@ -76,6 +78,7 @@ const damaged = make(TS_TREE);
 const background = make(TS_TREE);
 const commonjs = make(CJS_TREE);
 const deleted = make(TS_TREE);
+const limited = make(TS_TREE);
 
 /** Until no file of `project` changed in the last RACY_MS: its stamps can be trusted. */
 async function aged({ project }: Made): Promise<void> {
@@ -200,6 +203,25 @@ test('a file deleted since the pack: the start fails as it does without one, wit
   assert.ok(fromPack.packHits > 0, 'b.ts came from the pack');
   assert.match(fromPack.message, /a\.ts/);
   assert.deepEqual({ ...fromPack, packHits: 0 }, { ...withoutCache, packHits: 0 });
+});
+
+test('a pack holds modules up to its byte limit: the rest are left out, to be read as before', async () => {
+  await withRunner(limited, 'main.ts', () => {});
+  const heads = cacheFiles(limited.cacheDir).map((f) => {
+    const { file, hash, format } = readEntry(f)!;
+    return {
+      info: { file, hash, format, folder: path.basename(path.dirname(f)), stamp: { size: 1, mtimeMs: 1, ctimeMs: 1, ino: 1 } },
+      bytes: entryHead(f, file, hash)!,
+    };
+  });
+  assert.equal(heads.length, MODULES);
+  const pack = path.join(limited.cacheDir, 'limited.pack');
+  // Room for the first two modules and the magic number, not for a third.
+  const writer = new StartPackWriter(pack, `${pack}.tmp`, 4 + heads[0]!.bytes.length + heads[1]!.bytes.length);
+  for (const { info, bytes } of heads) writer.add(info, bytes);
+  writer.finish('key');
+  assert.equal(StartPackReader.open(pack, 'key')?.size, 2);
+  assert.equal(StartPackReader.open(pack, 'another key'), undefined);
 });
 
 test('a pack made with other compiler options is not read', async () => {
