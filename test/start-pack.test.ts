@@ -211,14 +211,14 @@ test('a pack holds modules up to its byte limit: the rest are left out, to be re
     const { file, hash, format } = readEntry(f)!;
     return {
       info: { file, hash, format, folder: path.basename(path.dirname(f)), stamp: { size: 1, mtimeMs: 1, ctimeMs: 1, ino: 1 } },
-      bytes: entryHead(f, file, hash)!,
+      head: entryHead(f, file, hash)!,
     };
   });
   assert.equal(heads.length, MODULES);
   const pack = path.join(limited.cacheDir, 'limited.pack');
   // Room for the first two modules and the magic number, not for a third.
-  const writer = new StartPackWriter(pack, `${pack}.tmp`, 4 + heads[0]!.bytes.length + heads[1]!.bytes.length);
-  for (const { info, bytes } of heads) writer.add(info, bytes);
+  const writer = new StartPackWriter(pack, `${pack}.tmp`, 4 + heads[0]!.head.bytes.length + heads[1]!.head.bytes.length);
+  for (const { info, head } of heads) writer.add(info, head);
   writer.finish('key');
   assert.equal(StartPackReader.open(pack, 'key')?.size, 2);
   assert.equal(StartPackReader.open(pack, 'another key'), undefined);

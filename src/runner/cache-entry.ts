@@ -77,13 +77,24 @@ function locate(fd: number, through: (header: Header, codeAt: number) => number)
   const codeAt = PREFIX + scratch.readUInt32LE(4);
   if (codeAt > length) length = readMore(fd, length, codeAt);
   if (codeAt > length) return undefined; // cut short
-  const header = JSON.parse(scratch.toString('utf8', PREFIX, codeAt)) as Header;
-  const [code, ...rest] = header.sections;
-  if (!(code >= 0) || rest.some((n) => !(n >= -1))) return undefined;
+  const header = headerIn(scratch, 0, codeAt);
+  if (!header) return undefined;
   const end = through(header, codeAt);
   if (end > length) length = readMore(fd, length, end);
   if (end > length) return undefined;
   return { header, codeAt, length };
+}
+
+/** The header of the entry at `at` in `bytes`, which ends at `codeAt` from there; undefined when it is not one. */
+function headerIn(bytes: Buffer, at: number, codeAt: number): Header | undefined {
+  let header: Header;
+  try {
+    header = JSON.parse(bytes.toString('utf8', at + PREFIX, at + codeAt)) as Header;
+  } catch {
+    return undefined;
+  }
+  const [code, ...rest] = header.sections ?? [];
+  return code! >= 0 && rest.length === 3 && rest.every((n) => n >= -1) ? header : undefined;
 }
 
 /** Where the maps begin: after the code and the code cache. */
@@ -112,15 +123,19 @@ export function readEntry(path: string): CompiledModule | undefined {
   return withFile(path, (fd) => decode(fd, path));
 }
 
-/**
- * The bytes of the entry file `path` up to the end of its code cache (what a start pack holds:
- * start-pack.ts), if it is `file`'s of `hash`.
- */
-export function entryHead(path: string, file: string, hash: string): Buffer | undefined {
+/** An entry's bytes up to the end of its code cache (what a start pack holds: start-pack.ts), and their layout. */
+export interface EntryHead {
+  bytes: Buffer;
+  layout: EntryLayout;
+}
+
+/** The head of the entry file `path`, if it is `file`'s of `hash`. */
+export function entryHead(path: string, file: string, hash: string): EntryHead | undefined {
   return withFile(path, (fd) => {
     const located = locate(fd, mapsAt);
     if (!located || located.header.file !== file || located.header.hash !== hash) return undefined;
-    return copyOut(0, mapsAt(located.header, located.codeAt));
+    const layout = layoutOf(located.header, located.codeAt);
+    return { bytes: copyOut(0, layout.cacheEnd), layout };
   });
 }
 
@@ -155,17 +170,13 @@ export function entryLayout(bytes: Buffer, at: number, length: number): EntryLay
   if (length < PREFIX || at < 0 || at + length > bytes.length || !bytes.subarray(at, at + 4).equals(MAGIC)) return undefined;
   const codeAt = PREFIX + bytes.readUInt32LE(at + 4);
   if (codeAt > length) return undefined;
-  let header: Header;
-  try {
-    header = JSON.parse(bytes.toString('utf8', at + PREFIX, at + codeAt)) as Header;
-  } catch {
-    return undefined;
-  }
-  const [code, ...rest] = header.sections ?? [];
-  if (!(code! >= 0) || rest.length !== 3 || rest.some((n) => !(n >= -1))) return undefined;
-  const cacheEnd = mapsAt(header, codeAt);
-  if (cacheEnd > length) return undefined;
-  return { file: header.file, hash: header.hash, codeAt, codeEnd: codeAt + code!, cacheEnd, header };
+  const header = headerIn(bytes, at, codeAt);
+  const layout = header && layoutOf(header, codeAt);
+  return layout && layout.cacheEnd <= length ? layout : undefined;
+}
+
+function layoutOf(header: Header, codeAt: number): EntryLayout {
+  return { file: header.file, hash: header.hash, codeAt, codeEnd: codeAt + header.sections[0], cacheEnd: mapsAt(header, codeAt), header };
 }
 
 /**

@@ -23,7 +23,7 @@ import { encodeEntry, readEntry } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
 import { SafePromise, safeSetTimeout } from './intrinsics.js';
 import type { Stamp } from './start-pack.js';
-import { type PackHost, StartPacks } from './start-packs.js';
+import { PACK_EXT, type PackHost, StartPacks } from './start-packs.js';
 
 export interface CompileCacheStats {
   memoryHits: number;
@@ -69,9 +69,6 @@ interface Entry {
   size: number;
   mtimeMs: number;
 }
-
-/** Start packs (start-packs.ts) sit beside the file directories. */
-const PACK_EXT = '.pack';
 
 export class CompileCache {
   readonly stats: CompileCacheStats = { memoryHits: 0, diskHits: 0, misses: 0, packHits: 0 };
@@ -250,7 +247,7 @@ export class CompileCache {
   private packHost(): PackHost {
     return {
       prefix: this.prefix,
-      entryPath: (file, hash) => this.pathOf(file, hash),
+      entryAt: (folder, hash) => `${this.prefix}${folder}${sep}${hash}${ENTRY_EXT}`,
       folderOf: (file) => this.dirOf(file).slice(this.prefix.length),
       writing: () => this.holding > 0 || this.held.size > 0 || this.pendingWrites.size > 0,
       quiet: () => (this.holding > 0 ? new SafePromise<void>((wake) => this.quietWaiters.push(wake)) : undefined),

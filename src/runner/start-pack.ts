@@ -27,7 +27,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
-import { type EntryLayout, entryIn, entryLayout } from './cache-entry.js';
+import { type EntryHead, type EntryLayout, entryIn, entryLayout } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
 
 const MAGIC = Buffer.from('DHP1', 'latin1');
@@ -203,14 +203,14 @@ export class PackCopier {
     }
   }
 
-  /** `packed`'s bytes, if the file still holds them where the index said. */
-  bytesOf(packed: PackedModule): Buffer | undefined {
+  /** `packed`'s head, if the file still holds it where the index said. */
+  headOf(packed: PackedModule): EntryHead | undefined {
     if (this.fd === undefined) return undefined;
     try {
-      const out = Buffer.allocUnsafe(packed.length);
-      if (readSync(this.fd, out, 0, packed.length, packed.at) !== packed.length) return undefined;
-      const layout = entryLayout(out, 0, packed.length);
-      return layout && matches(layout, packed) ? out : undefined;
+      const bytes = Buffer.allocUnsafe(packed.length);
+      if (readSync(this.fd, bytes, 0, packed.length, packed.at) !== packed.length) return undefined;
+      const layout = entryLayout(bytes, 0, packed.length);
+      return layout && matches(layout, packed) ? { bytes, layout } : undefined;
     } catch {
       return undefined;
     }
@@ -237,10 +237,9 @@ export class StartPackWriter {
     this.put(MAGIC);
   }
 
-  /** One module: `bytes`, its entry up to the end of its code cache; left out when they are not `p`'s. */
-  add(p: Omit<PackedModule, 'at' | 'length' | 'codeAt' | 'codeEnd'>, bytes: Buffer): void {
-    const layout = entryLayout(bytes, 0, bytes.length);
-    if (!layout || layout.file !== p.file || layout.hash !== p.hash || this.at + layout.cacheEnd > this.limit) return;
+  /** One module: its entry's head; left out when it is not `p`'s, or past the limit. */
+  add(p: Omit<PackedModule, 'at' | 'length' | 'codeAt' | 'codeEnd'>, { bytes, layout }: EntryHead): void {
+    if (layout.file !== p.file || layout.hash !== p.hash || this.at + layout.cacheEnd > this.limit) return;
     const s = p.stamp;
     this.rows.push([
       p.file,

@@ -12,12 +12,13 @@
  * stopped right after its start would otherwise never leave one.
  */
 import { hash as digest } from 'node:crypto';
-import { sep } from 'node:path';
 import { entryHead } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
 import { SafePromise, safeSetImmediate, safeSetTimeout } from './intrinsics.js';
 import { PackCopier, type PackedModule, type Stamp, StartPackReader, StartPackWriter } from './start-pack.js';
 
+/** How a start pack's name ends, beside the cache's file directories. */
+export const PACK_EXT = '.pack';
 /** Modules copied into a pack between two turns of the event loop, off a start: ~1-2 ms of work. */
 const PACK_CHUNK = 100;
 /** Temporary files of this process's pack writes, one name each. */
@@ -27,8 +28,8 @@ let writes = 0;
 export interface PackHost {
   /** The cache directory, with a separator. */
   readonly prefix: string;
-  /** The entry file of `file`'s version `hash`, where its maps are. */
-  entryPath(file: string, hash: string): string;
+  /** The entry file of version `hash` in the cache's directory `folder`, where its maps are. */
+  entryAt(folder: string, hash: string): string;
   /** The name of `file`'s directory in the cache. */
   folderOf(file: string): string;
   /** Whether the cache's own writes are held or under way: a pack waits for them. */
@@ -72,7 +73,7 @@ export class StartPacks {
   /** A start of `entry` begins: its pack is read, if it was made with `key`. */
   begin(entry: string, key: string): void {
     this.drop();
-    const path = `${this.host.prefix}start-${digest('sha256', entry, 'hex').slice(0, 16)}.pack`;
+    const path = `${this.host.prefix}start-${digest('sha256', entry, 'hex').slice(0, 16)}${PACK_EXT}`;
     this.session = { path, key, reader: StartPackReader.open(path, key), served: new Map(), stamps: new Map(), rewritten: new Set() };
   }
 
@@ -91,7 +92,7 @@ export class StartPacks {
     if (taken && latest?.hash === taken.hash) return { compiled: latest, size: taken.stamp.size };
     const packed = session?.reader?.find(file, format);
     if (!session || !packed) return undefined;
-    const mapsPath = `${this.host.prefix}${packed.folder}${sep}${packed.hash}.dhc`;
+    const mapsPath = this.host.entryAt(packed.folder, packed.hash);
     const compiled = session.reader!.module(packed, mapsPath);
     if (!compiled) return undefined;
     session.served.set(file, packed);
@@ -171,10 +172,11 @@ export class StartPacks {
     const old = new PackCopier(session.path);
     let writer: StartPackWriter | undefined;
     const add = (m: Plan['modules'][number]): void => {
-      const bytes =
-        (m.served && !session.rewritten.has(m.info.file) ? old.bytesOf(m.served) : undefined) ??
-        entryHead(this.host.entryPath(m.info.file, m.info.hash), m.info.file, m.info.hash);
-      if (bytes) writer!.add(m.info, bytes);
+      const { info } = m;
+      const head =
+        (m.served && !session.rewritten.has(info.file) ? old.headOf(m.served) : undefined) ??
+        entryHead(this.host.entryAt(info.folder, info.hash), info.file, info.hash);
+      if (head) writer!.add(info, head);
     };
     /** Written (`finished`), or given up: a full disk, or the plan dropped or written by flush(). */
     const end = (finished: boolean): void => {
