@@ -1,8 +1,7 @@
 /**
  * The channel's websocket server made on the first upgrade (src/supervisor/lazy-ws.ts), on a
- * real HTTP server and ws clients: an upgrade completes once ws has loaded, one still waiting
- * for it when the server closes is refused, not opened on a closed channel, and an install without
- * ws tells each client so.
+ * real HTTP server and ws clients: an upgrade completes once ws has loaded, and one still waiting
+ * for it when the server closes is refused, not opened on a closed channel.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -11,12 +10,8 @@ import { test, type TestContext } from 'node:test';
 import { WebSocket } from 'ws';
 import { LazyWebSocketServer } from '../src/supervisor/lazy-ws.js';
 
-async function serve(
-  t: TestContext,
-  onUpgrade: (lazy: LazyWebSocketServer, upgrade: () => void) => void,
-  load?: ConstructorParameters<typeof LazyWebSocketServer>[1],
-): Promise<string> {
-  const lazy = new LazyWebSocketServer({ clientTracking: false, perMessageDeflate: false }, load);
+async function serve(t: TestContext, onUpgrade: (lazy: LazyWebSocketServer, upgrade: () => void) => void): Promise<string> {
+  const lazy = new LazyWebSocketServer({ clientTracking: false, perMessageDeflate: false });
   const server = createServer();
   server.on('upgrade', (req, socket, head) => {
     onUpgrade(lazy, () =>
@@ -42,11 +37,6 @@ function attempt(url: string): Promise<string> {
       resolve(String(data));
       ws.close();
     });
-    ws.on('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk));
-      res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
-    });
     ws.on('error', (error) => resolve(`error: ${error.message}`));
     ws.on('close', () => resolve('closed'));
   });
@@ -69,15 +59,4 @@ test('an upgrade still waiting for ws when the server closes is refused; close()
   assert.match(seen, /^error: |^closed$/, `the client must not open: ${seen}`);
   assert.ok(closed, 'the upgrade reached the server');
   await closed;
-});
-
-test('without ws, an upgrade gets a 500 that says what to do, and the next one too', async (t) => {
-  const url = await serve(
-    t,
-    (_lazy, upgrade) => upgrade(),
-    () => Promise.reject(new Error("Cannot find package 'ws'")),
-  );
-  const expected = "500 devhot: cannot load the ws package (Cannot find package 'ws'); reinstall devhot (npm install).";
-  assert.equal(await attempt(url), expected);
-  assert.equal(await attempt(url), expected);
 });

@@ -12,22 +12,16 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerOptions, WebSocket, WebSocketServer } from 'ws';
-import { refuseSocket } from './channel-io.js';
 
 export class LazyWebSocketServer {
   #server: Promise<WebSocketServer> | undefined;
   #closed = false;
 
-  constructor(
-    private readonly options: Readonly<ServerOptions>,
-    /** How ws is loaded (a test's failing load). */
-    private readonly loadWs: () => Promise<Pick<typeof import('ws'), 'WebSocketServer'>> = () => import('ws'),
-  ) {}
+  constructor(private readonly options: Readonly<ServerOptions>) {}
 
   /**
    * ws's `handleUpgrade`, once ws is loaded. A socket that closed meanwhile is let go (ws
-   * destroys a socket it can no longer answer), and so is one that comes after `close()`. An
-   * install without ws answers each client why (the supervisor used to fail at its start).
+   * destroys a socket it can no longer answer), and so is one that comes after `close()`.
    */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, done: (ws: WebSocket) => void): void {
     this.#load().then(
@@ -35,12 +29,7 @@ export class LazyWebSocketServer {
         if (this.#closed) socket.destroy();
         else wss.handleUpgrade(req, socket, head, done);
       },
-      (error: unknown) =>
-        refuseSocket(
-          socket,
-          500,
-          `devhot: cannot load the ws package (${(error as Error)?.message ?? error}); reinstall devhot (npm install).`,
-        ),
+      () => socket.destroy(),
     );
   }
 
@@ -52,7 +41,7 @@ export class LazyWebSocketServer {
   }
 
   #load(): Promise<WebSocketServer> {
-    this.#server ??= this.loadWs().then(({ WebSocketServer }) => new WebSocketServer({ ...this.options, noServer: true }));
+    this.#server ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ ...this.options, noServer: true }));
     return this.#server;
   }
 }
