@@ -6,8 +6,7 @@
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { RawData, WebSocket } from 'ws';
-import type { LazyWebSocketServer } from './lazy-ws.js';
+import { WebSocket, type RawData, type WebSocketServer } from 'ws';
 import { PROTOCOL_VERSION, parseClientMessage, type AppState, type ServerMessage } from '../shared/protocol.js';
 import { errorText, serve, type ChannelHandlers } from './channel-methods.js';
 import { refuseSocket } from './channel-io.js';
@@ -70,7 +69,7 @@ export class ChannelPeers {
   constructor(private readonly options: PeersOptions) {}
 
   /** Complete an upgrade that passed the gate, unless the channel is closing or full. */
-  admit(wss: LazyWebSocketServer, req: http.IncomingMessage, socket: Duplex, head: Buffer, role: Role): void {
+  admit(wss: WebSocketServer, req: http.IncomingMessage, socket: Duplex, head: Buffer, role: Role): void {
     if (this.closed) {
       refuseSocket(socket, 503, 'devhot: the channel is closing.');
       return;
@@ -204,7 +203,7 @@ export class ChannelPeers {
   }
 
   private send(ws: WebSocket, message: ServerMessage, text = serialize(message)): void {
-    if (ws.readyState !== ws.OPEN) return;
+    if (ws.readyState !== WebSocket.OPEN) return;
     if (ws.bufferedAmount > MAX_BUFFERED) return void ws.terminate();
     ws.send(text);
   }

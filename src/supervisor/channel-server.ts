@@ -9,7 +9,7 @@ import type http from 'node:http';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { LazyWebSocketServer } from './lazy-ws.js';
+import { WebSocketServer } from 'ws';
 import { CHANNEL_PATH } from '../shared/protocol.js';
 import { refuseSocket } from './channel-io.js';
 import { requestUrl, type ChannelGate } from './channel-gate.js';
@@ -31,8 +31,8 @@ export interface ServerParts {
 
 export interface ChannelServer {
   server: http.Server;
-  /** Without a server of its own: it only completes the upgrades the gate let pass (loaded then: lazy-ws.ts). */
-  wss: LazyWebSocketServer;
+  /** Without a server of its own: it only completes the upgrades the gate let pass. */
+  wss: WebSocketServer;
 }
 
 /** The server, not listening yet. */
@@ -42,7 +42,7 @@ export function channelServer({ gate, peers, admission, handlers, clientFile, ma
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.on('connection', (socket: Socket) => admission.admit(socket));
-  const wss = new LazyWebSocketServer({ maxPayload, clientTracking: false, perMessageDeflate: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload, clientTracking: false, perMessageDeflate: false });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -66,5 +66,5 @@ export function channelServer({ gate, peers, admission, handlers, clientFile, ma
 export async function closeServer({ server, wss }: ChannelServer): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
-  await Promise.allSettled([closed, wss.close()]);
+  await Promise.allSettled([closed, new Promise<void>((resolve) => wss.close(() => resolve()))]);
 }

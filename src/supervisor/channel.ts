@@ -111,7 +111,7 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
     await listen(server, options.port, options.host, (error) => options.onAcceptError?.(error));
   } catch (error) {
     clearInterval(heartbeat);
-    void wss.close();
+    wss.close();
     throw error;
   }
   const port = (server.address() as { port: number }).port;
@@ -130,7 +130,7 @@ export async function createChannel(options: ChannelOptions): Promise<Channel> {
     });
   } catch (error) {
     clearInterval(heartbeat);
-    void wss.close();
+    wss.close();
     server.close();
     throw error;
   }
