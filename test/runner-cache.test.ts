@@ -56,7 +56,7 @@ test('a second runner on the same project loads every module from the disk cache
   const { project, cacheDir } = projectWithCacheDir(t);
 
   const first = await withRunner(project, cacheDir, async (runner) => ({ ...runner.compilerStats }));
-  assert.deepEqual(first, { memoryHits: 0, diskHits: 0, misses: MODULES, packHits: 0 });
+  assert.deepEqual(first, { memoryHits: 0, diskHits: 0, misses: MODULES, packHits: 0, packLinks: 0 });
   assert.equal(cacheFiles(cacheDir).length, MODULES);
   // V8's code cache of every module that was compiled to a function goes with it (JSON is not).
   const entries = cacheFiles(cacheDir).map((f) => readEntry(f)!);
@@ -65,7 +65,7 @@ test('a second runner on the same project loads every module from the disk cache
     assert.ok(entry.codeCache && entry.codeCache.length > 0, `${entry.file} has V8's code cache`);
 
   await withRunner(project, cacheDir, async (runner) => {
-    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES, misses: 0, packHits: 0 });
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES, misses: 0, packHits: 0, packLinks: 0 });
     const main = namespaceOf(runner, project.file('main.ts'));
     assert.deepEqual(main.got, [2, true, 4]);
     // Source maps come back from the cache too: the stack points at the .ts line.
@@ -76,7 +76,7 @@ test('a second runner on the same project loads every module from the disk cache
   // One file changed: one miss, the rest from disk.
   project.edit('lib/a.ts', '= 1', '= 10');
   await withRunner(project, cacheDir, async (runner) => {
-    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES - 1, misses: 1, packHits: 0 });
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES - 1, misses: 1, packHits: 0, packLinks: 0 });
     assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got, [11, true, 4]);
   });
 });
@@ -103,7 +103,7 @@ test("V8's code cache: a start's modules as scripts, made after they ran; a save
   for (const [key, [, hasCache]] of Object.entries(written)) assert.ok(hasCache, `${key} has V8's code cache`);
   // The next start reads the saved version's function cache, the rest as scripts, and runs right.
   await withRunner(project, cacheDir, async (runner) => {
-    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES, misses: 0, packHits: 0 });
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: MODULES, misses: 0, packHits: 0, packLinks: 0 });
     assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got, [6, true, 4]);
   });
   assert.deepEqual(kinds(), written, 'nothing written again');
@@ -141,7 +141,7 @@ test('after a start from the disk cache the compiler warms up by itself, before 
   const warm = startInChild(project, cacheDir);
   assert.equal(warm.toolsAtStart, false, 'a start from the disk cache loads neither Oxc nor the rewrite');
   assert.equal(warm.toolsLater, true, 'they are loaded and run soon after, with no save');
-  assert.deepEqual(warm.stats, { memoryHits: 0, diskHits: MODULES, misses: 0, packHits: 0 });
+  assert.deepEqual(warm.stats, { memoryHits: 0, diskHits: MODULES, misses: 0, packHits: 0, packLinks: 0 });
   assert.equal(warm.modules, MODULES);
   assert.deepEqual(cacheFiles(cacheDir).sort(), files, 'the warm-up wrote nothing to the cache');
 });
@@ -169,7 +169,11 @@ test('a code cache V8 rejects (made under other V8 flags) is made again, of the 
   // size on Node 20 and 24, a heap size on Node 20 only).
   const flags = ['--stack-size=900'];
   const other = startInChild(project, cacheDir, flags);
-  assert.deepEqual(other.stats, { memoryHits: 0, diskHits: MODULES, misses: 0, packHits: 0 }, 'the modules come from the disk cache still');
+  assert.deepEqual(
+    other.stats,
+    { memoryHits: 0, diskHits: MODULES, misses: 0, packHits: 0, packLinks: 0 },
+    'the modules come from the disk cache still',
+  );
   const remade = codeCaches();
   assert.deepEqual([...remade.keys()].sort(), [...made.keys()].sort(), 'the same entries, written over');
   for (const [file, cache] of made) {
@@ -197,7 +201,7 @@ test('a damaged cache entry is recompiled, not trusted', async (t) => {
   fs.writeFileSync(entry!, '{"trunc');
   G.__t_cache_damaged = undefined;
   await withRunner(project, cacheDir, async (runner) => {
-    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 0, misses: 1, packHits: 0 });
+    assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 0, misses: 1, packHits: 0, packLinks: 0 });
   });
   assert.equal(G.__t_cache_damaged, 'ok');
 });
@@ -206,12 +210,12 @@ test('an unchanged save is answered from memory; an edit compiles once', async (
   const { project, runner } = projectWithRunner(t, { 'main.ts': `export const v = 1;\n`, 'dep.ts': `export const d = 1;\n` });
   project.write('main.ts', `import './dep.ts';\nexport const v = 1;\n`);
   await runner.start();
-  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 0, misses: 2, packHits: 0 });
+  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 0, diskHits: 0, misses: 2, packHits: 0, packLinks: 0 });
   expectStatus(await runner.update([project.file('main.ts')]), 'unchanged');
-  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 1, diskHits: 0, misses: 2, packHits: 0 });
+  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 1, diskHits: 0, misses: 2, packHits: 0, packLinks: 0 });
   expectStatus(await runner.update([project.edit('main.ts', 'v = 1', 'v = 2')]), 'applied');
   // Only the saved file is compiled again; its unchanged dependency is not even read.
-  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 1, diskHits: 0, misses: 3, packHits: 0 });
+  assert.deepEqual({ ...runner.compilerStats }, { memoryHits: 1, diskHits: 0, misses: 3, packHits: 0, packLinks: 0 });
 });
 
 test('a module that joins an import cycle between two starts gets a scope per import, written once', async (t) => {
@@ -236,7 +240,7 @@ test('a module that joins an import cycle between two starts gets a scope per im
   await withRunner(project, cacheDir, async (runner) => {
     assert.deepEqual(
       { ...runner.compilerStats },
-      { memoryHits: 0, diskHits: 2, misses: 1, packHits: 0 },
+      { memoryHits: 0, diskHits: 2, misses: 1, packHits: 0, packLinks: 0 },
       'x.ts from the disk, y.ts compiled',
     );
     assert.deepEqual(namespaceOf(runner, project.file('main.ts')).got(), ['x', 'hello', 'ReferenceError']);
@@ -265,7 +269,7 @@ test('a module of one import that joins an import cycle between two starts keeps
   await withRunner(project, cacheDir, async (runner) => {
     assert.deepEqual(
       { ...runner.compilerStats },
-      { memoryHits: 0, diskHits: 2, misses: 1, packHits: 0 },
+      { memoryHits: 0, diskHits: 2, misses: 1, packHits: 0, packLinks: 0 },
       'x.ts from the disk, y.ts compiled',
     );
     // x runs first, in the cycle; y's function declaration is initialised before either runs.

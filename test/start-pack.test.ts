@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { createRunner, type Runner } from '../src/runner/runner.js';
 import { entryHead, readEntry } from '../src/runner/cache-entry.js';
@@ -48,6 +49,17 @@ const CJS_TREE: Tree = {
   'main.ts': `import { b } from './lib/b';\nexport const got = [b, typeof require];\n`,
 };
 
+/** Relative imports the pack links or must not: a TypeScript twin (`./lib/v.js` is v.ts), a directory's `main`, a dangling link's twin, a directory whose parent moves. */
+const LINKS_TREE: Tree = {
+  'lib/v.ts': `export const v = 'v.ts';\n`,
+  'pkg/package.json': `{"main": "a.ts"}\n`,
+  'pkg/a.ts': `export const w = 'a.ts';\n`,
+  'pkg/b.ts': `export const w = 'b.ts';\n`,
+  'linked/y.ts': `export const y = 'y.ts';\n`,
+  'deep/code/x.ts': `export const x = import.meta.url;\n`,
+  'main.ts': `import { v } from './lib/v.js';\nimport { w } from './pkg';\nimport { y } from './linked/y.js';\nimport { x } from './deep/code/x.js';\nexport const got = [v, w, y, x];\n`,
+};
+
 interface Made {
   project: Project;
   cacheDir: string;
@@ -79,12 +91,15 @@ const background = make(TS_TREE);
 const commonjs = make(CJS_TREE);
 const deleted = make(TS_TREE);
 const limited = make(TS_TREE);
+const linked = make(LINKS_TREE);
+// linked/y.js: a link to a file that is not there yet, so './linked/y.js' is y.ts for now.
+fs.symlinkSync('../elsewhere/y.js', linked.project.file('linked/y.js'));
 
 /** Until no file of `project` changed in the last RACY_MS: its stamps can be trusted. */
 async function aged({ project }: Made): Promise<void> {
   const files = fs.readdirSync(project.root, { recursive: true, encoding: 'utf8' }).map((f) => path.join(project.root, f));
   await poll(
-    () => files.every((f) => Math.max(fs.statSync(f).mtimeMs, fs.statSync(f).ctimeMs) < Date.now() - RACY_MS - 50),
+    () => files.every((f) => Math.max(fs.lstatSync(f).mtimeMs, fs.lstatSync(f).ctimeMs) < Date.now() - RACY_MS - 50),
     `the project's files to be ${RACY_MS} ms old`,
     RACY_MS + 10_000,
     50,
@@ -102,7 +117,11 @@ async function withRunner<T>({ project, cacheDir }: Made, entry: string, fn: (ru
 }
 
 const packsIn = (cacheDir: string): string[] => fs.readdirSync(cacheDir).filter((f) => f.endsWith('.pack'));
-const stats = (runner: Runner) => ({ ...runner.compilerStats });
+/** The module counts; the links are asserted where they are the point. */
+const stats = (runner: Runner) => {
+  const { packLinks: _, ...counts } = runner.compilerStats;
+  return counts;
+};
 const MODULES = Object.keys(TS_TREE).length;
 
 test('a stamp is trusted only for a file that has not changed for RACY_MS', () => {
@@ -218,7 +237,7 @@ test('a pack holds modules up to its byte limit: the rest are left out, to be re
   const pack = path.join(limited.cacheDir, 'limited.pack');
   // Room for the first two modules and the magic number, not for a third.
   const writer = new StartPackWriter(pack, `${pack}.tmp`, 4 + heads[0]!.head.bytes.length + heads[1]!.head.bytes.length);
-  for (const { info, head } of heads) writer.add(info, head);
+  for (const { info, head } of heads) writer.add(info, [], head);
   writer.finish('key');
   assert.equal(StartPackReader.open(pack, 'key')?.size, 2);
   assert.equal(StartPackReader.open(pack, 'another key'), undefined);
@@ -256,4 +275,41 @@ test('a damaged pack costs only its speed', async () => {
     assert.equal(runner.compilerStats.packHits, 0);
     assert.deepEqual(namespaceOf(runner, damaged.project.file('main.ts')).got, [2, 4]);
   });
+});
+
+/** `main.ts`'s values from a runner on `cacheDir` (false: no cache at all), and the imports it resolved from the pack's links. */
+async function linkedRun({ project }: Made, cacheDir: string | false): Promise<{ got: unknown; packLinks: number }> {
+  const runner = createRunner({ root: project.root, entry: 'main.ts', cacheDir });
+  try {
+    await runner.start();
+    return { got: namespaceOf(runner, project.file('main.ts')).got, packLinks: runner.compilerStats.packLinks };
+  } finally {
+    await runner.close();
+  }
+}
+
+test("a start resolves relative imports from the pack's links while their directory is unchanged, and anew once it changed", async () => {
+  await aged(linked);
+  const { project, cacheDir } = linked;
+  const plain = async () => (await linkedRun(linked, false)).got;
+  const x = (dir: string) => pathToFileURL(path.join(project.root, dir, 'code/x.ts')).href;
+  assert.deepEqual(await linkedRun(linked, cacheDir), { got: ['v.ts', 'a.ts', 'y.ts', x('deep')], packLinks: 0 });
+  // './lib/v.js' and './deep/code/x.js': './pkg' is a directory's main (package.json), and
+  // './linked/y.js' a link a stat follows.
+  assert.deepEqual(await linkedRun(linked, cacheDir), { got: ['v.ts', 'a.ts', 'y.ts', x('deep')], packLinks: 2 });
+
+  // A file beside the target: './lib/v.js' is v.js now, its directory's stamp says so.
+  project.write('lib/v.js', `export const v = 'v.js';\n`);
+  // package.json's main, rewritten in place: pkg/ keeps its stamp.
+  project.write('pkg/package.json', `{"main": "b.ts"}\n`);
+  // The link's target appears elsewhere: linked/ keeps its stamp, its link now leads to a file.
+  fs.mkdirSync(path.join(project.root, 'elsewhere'));
+  project.write('elsewhere/y.js', `export const y = 'y.js';\n`);
+  // deep/ moved, a link in its place: deep/code keeps its stamp, not its real path.
+  fs.renameSync(path.join(project.root, 'deep'), path.join(project.root, 'deep2'));
+  fs.symlinkSync('deep2', path.join(project.root, 'deep'));
+  const expected = ['v.js', 'b.ts', 'y.js', x('deep2')];
+  assert.deepEqual(await plain(), expected);
+  const fromPack = await linkedRun(linked, cacheDir);
+  assert.deepEqual(fromPack, { got: expected, packLinks: 0 });
 });

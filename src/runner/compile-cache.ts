@@ -22,7 +22,7 @@ import { join, sep } from 'node:path';
 import { encodeEntry, readEntry } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
 import { SafePromise, safeSetTimeout } from './intrinsics.js';
-import type { Stamp } from './start-pack.js';
+import type { PackLink, Stamp } from './start-pack.js';
 import { PACK_EXT, type PackHost, StartPacks } from './start-packs.js';
 
 export interface CompileCacheStats {
@@ -31,6 +31,8 @@ export interface CompileCacheStats {
   misses: number;
   /** Of the disk hits, those read from the start pack (start-pack.ts). */
   packHits: number;
+  /** Imports a start resolved from the pack's links, without the resolver (start-pack.ts). */
+  packLinks: number;
 }
 
 export interface CompileCacheLimits {
@@ -71,7 +73,7 @@ interface Entry {
 }
 
 export class CompileCache {
-  readonly stats: CompileCacheStats = { memoryHits: 0, diskHits: 0, misses: 0, packHits: 0 };
+  readonly stats: CompileCacheStats = { memoryHits: 0, diskHits: 0, misses: 0, packHits: 0, packLinks: 0 };
   private readonly latest = new Map<string, CompiledModule>();
   private readonly pendingWrites = new Set<Promise<void>>();
   /** Misses not written yet, the latest version per file (see `store`). */
@@ -236,6 +238,17 @@ export class CompileCache {
   /** The stamp `file` had before the source keyed `hash` was read from it (start-pack.ts, trustedStamp). */
   noteStamp(file: string, stamp: Stamp, hash: string, format: string): void {
     this.packs?.note(file, stamp, hash, format);
+  }
+
+  /** The links of `file`'s module from the start pack that still hold (start-packs.ts). */
+  packedLinks(file: string): PackLink[] | undefined {
+    return this.packs?.packedLinks(file);
+  }
+
+  /** How a start resolved `file`'s relative imports where a listing alone answered; `fromPack` of them from its links. */
+  noteLinks(file: string, links: PackLink[], fromPack: number): void {
+    this.stats.packLinks += fromPack;
+    this.packs?.noteLinks(file, links, fromPack);
   }
 
   /** The start has ended with `modules`: the next pack is written from them, if it differs. */

@@ -26,7 +26,7 @@ import type { MetadataTransformer } from './decorator-metadata.js';
 import { oxcAgain, oxcCompiles, oxcOptionsFor, transformWithOxc } from './oxc-transform.js';
 import { compileToolsLoaded, oxcVersion } from './toolchain.js';
 import { type ModuleScript, WRAPPER_SIGNATURE, withOwnScript } from './module-wrapper.js';
-import type { Stamp } from './start-pack.js';
+import type { PackLink, Stamp } from './start-pack.js';
 
 /** Bump when the rewrite's output or the choice of transformer changes, so stale disk caches are not reused. */
 const COMPILER_VERSION = '14';
@@ -88,6 +88,10 @@ export interface Compiler {
   beginStart(entry: string): void;
   /** `file`'s module from the start pack, without reading it, if its file has not changed since; with its size. */
   packed(file: string): { compiled: CompiledModule; size: number } | undefined;
+  /** The links of `file`'s module, taken from the start pack, that still hold: relative imports resolved without the resolver. */
+  packedLinks(file: string): PackLink[] | undefined;
+  /** How the start resolved `file`'s relative imports where a listing alone answered (`fromPack` of them from its links), for the next pack. */
+  noteLinks(file: string, links: PackLink[], fromPack: number): void;
   /** Whether the start under way wants the stamp of each file it reads (for `compile`). */
   readonly noting: boolean;
   /** The start has ended with these modules: the next start's pack is written from them. */
@@ -166,6 +170,8 @@ export function createCompiler(options: CompilerOptions): Compiler {
     resumeWrites: () => cache.resume(),
     beginStart: (entry) => cache.beginStart(entry, digest('sha256', keyPrefix, 'hex')),
     packed: (file) => cache.fromPack(file, options.defaultFormat(file)),
+    packedLinks: (file) => cache.packedLinks(file),
+    noteLinks: (file, links, fromPack) => cache.noteLinks(file, links, fromPack),
     get noting() {
       return cache.noting;
     },

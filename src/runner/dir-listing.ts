@@ -24,6 +24,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isMissing } from '../shared/fs-read.js';
+import { type Stamp, trustedStamp } from './start-pack.js';
 
 export const FILE = 1;
 export const DIR = 2;
@@ -34,6 +35,8 @@ interface Listing {
   kinds: Map<string, number>;
   /** The names folded, made when a name is not found: is it there under another case? */
   folded: Set<string> | undefined;
+  /** Read while `stamping`: the directory's trusted stamp, taken before the read (start-pack.ts). */
+  stamp: Stamp | undefined;
 }
 
 /** Directories that could not be read (missing, or not directories). */
@@ -46,6 +49,8 @@ const fold = (name: string): string => name.normalize('NFC').toLowerCase();
 export class DirListings {
   private readonly listings = new Map<string, Listing | typeof ABSENT | typeof UNLISTABLE>();
   private opened = 0;
+  /** A start notes, for its pack, the stamp of each directory it lists (file-probe.ts, `linkDir`). */
+  stamping = false;
 
   /** A discovery begins: listings may be read and used until its `close()`. */
   open(): void {
@@ -79,6 +84,16 @@ export class DirListings {
     return !!listing && listing.kinds.get(path.basename(file)) === FILE;
   }
 
+  /**
+   * The stamp `dir` had before its listing was read, if it was read while stamping and the stamp
+   * was trusted. The names it lists hold while the directory keeps it; what a link leads to does
+   * not, and the listing leaves a link to a stat (file-probe.ts counts that answer out).
+   */
+  stampOf(dir: string): Stamp | undefined {
+    const listing = this.listings.get(dir);
+    return listing ? listing.stamp : undefined;
+  }
+
   clear(): void {
     this.listings.clear();
   }
@@ -87,11 +102,13 @@ export class DirListings {
     if (this.listings.has(dir)) return this.listings.get(dir);
     let listing: Listing | typeof ABSENT | typeof UNLISTABLE;
     try {
+      // Before the read: a change after it then changes the stamp as well.
+      const stamp = this.stamping ? trustedStamp(dir) : undefined;
       const kinds = new Map<string, number>();
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
         kinds.set(entry.name, entry.isFile() ? FILE : entry.isDirectory() ? DIR : entry.isSymbolicLink() ? ASK : 0);
       }
-      listing = { kinds, folded: undefined };
+      listing = { kinds, folded: undefined, stamp };
     } catch (error) {
       listing = isMissing(error) ? ABSENT : UNLISTABLE;
     }

@@ -20,6 +20,7 @@ import { SafePromise, safeSetTimeout } from './intrinsics.js';
 import { prefetchRequires } from './prefetch.js';
 import { atImportSite } from './import-site.js';
 import { fromPack, stampFor } from './pack-lookup.js';
+import type { PackLink } from './start-pack.js';
 
 /** A dependency Node loads itself, before it is loaded. */
 interface NativeRef {
@@ -133,7 +134,12 @@ export function discoverSync(txn: Transaction, node: ModuleNode): void {
   for (const dep of deps) if (dep instanceof ModuleNode) discoverSync(txn, dep);
 }
 
-/** Resolve every static import of `node`: a user module's node, or what Node must load. */
+/**
+ * Resolve every static import of `node`: a user module's node, or what Node must load. In a
+ * start, a relative import of a module taken from the start pack is its link there while the
+ * directory that answered it keeps its stamp (start-pack.ts, PackLink), and every import a
+ * directory's listing alone answered is noted for the next pack.
+ */
 function resolveDependencies(
   txn: Transaction,
   node: ModuleNode,
@@ -141,13 +147,26 @@ function resolveDependencies(
   compiled: CompiledModule,
   kind: 'import' | 'require',
 ): Array<ModuleNode | NativeRef> {
-  return compiled.deps.map(({ specifier, attributes }) => {
+  const { compiler, resolver } = txn.state;
+  const noting = compiler.noting;
+  const packed = noting ? compiler.packedLinks(node.file) : undefined;
+  const links: PackLink[] = [];
+  let fromPack = 0;
+  const deps = compiled.deps.map(({ specifier, attributes }) => {
     let resolved: ResolveResult;
+    let link = packed?.find((l) => l.specifier === specifier);
     try {
-      resolved = txn.state.resolver.resolve(specifier, node.file, kind);
+      if (link) {
+        resolved = { kind: 'user', file: link.file };
+        fromPack++;
+      } else {
+        resolved = resolver.resolve(specifier, node.file, kind);
+        if (noting) link = resolver.linkOf(specifier, node.file, kind);
+      }
     } catch (error) {
       throw new LoadError('link', atImportSite(error, node.file, source(), specifier), node.file);
     }
+    if (link) links.push(link);
     if (resolved.kind !== 'user') return { id: resolved.kind === 'builtin' ? resolved.id : resolved.url, specifier, attributes };
     try {
       const warning = checkAttributes(resolved.file, attributes, node.file);
@@ -157,6 +176,8 @@ function resolveDependencies(
     }
     return txn.node(resolved.file);
   });
+  if (noting) compiler.noteLinks(node.file, links, fromPack);
+  return deps;
 }
 
 /** The source of a module from the pack, read only for an error's code frame. */

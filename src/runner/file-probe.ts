@@ -13,6 +13,7 @@ import path from 'node:path';
 import { isMissing } from '../shared/fs-read.js';
 import type { PackageJson } from '../shared/package-json.js';
 import { DIR, DirListings, FILE } from './dir-listing.js';
+import type { DirStamp } from './start-pack.js';
 
 /** File extensions devhot evaluates itself. */
 export const USER_EXTENSIONS: readonly string[] = Object.freeze(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.json']);
@@ -33,6 +34,8 @@ export class FileProbe {
   private readonly listings = new DirListings();
   /** Real root + sep: a project that itself lives under some node_modules is still user code. */
   private readonly rootPrefix: string;
+  /** Every kind asked since `resetCertain()` came from a listing, none from a stat (`linkDir`). */
+  private certain = true;
 
   constructor(
     root: string,
@@ -95,6 +98,29 @@ export class FileProbe {
     return file.includes(NODE_MODULES, file.startsWith(this.rootPrefix) ? this.rootPrefix.length - 1 : 0);
   }
 
+  /** A start notes, for its pack, the stamp of each directory it lists (`linkDir`). */
+  set stamping(on: boolean) {
+    this.listings.stamping = on;
+  }
+
+  resetCertain(): void {
+    this.certain = true;
+  }
+
+  /**
+   * The directory under whose stamp `file`, probed from `base` since `resetCertain()`, is what
+   * the listing alone gave (start-pack.ts, PackLink): every name tried was answered by the
+   * directory's listing, read with its trusted stamp, and `file` is a plain file there. The
+   * probe tries only names in base's directory before its index files; a file from a directory
+   * below it (package.json `main`, `index`) depends on more than this listing: none.
+   */
+  linkDir(base: string, file: string): DirStamp | undefined {
+    const dir = path.dirname(base);
+    if (!this.certain || path.dirname(file) !== dir || !this.listings.isPlainFile(file)) return undefined;
+    const stamp = this.listings.stampOf(dir);
+    return stamp && { dir, stamp, real: this.realpath(dir) };
+  }
+
   /** A discovery begins (dir-listing.ts): directory listings answer until its `endBatch()`. */
   beginBatch(): void {
     this.listings.open();
@@ -141,8 +167,10 @@ export class FileProbe {
 
   private stat(file: string): number {
     let kind = this.stats.get(file);
-    kind ??= this.listings.kindOf(file);
     if (kind === undefined) {
+      // The listings' answers are not kept here: each discovery asks its own.
+      kind = this.listings.kindOf(file);
+      if (kind !== undefined) return kind;
       kind = 0;
       try {
         const st = fs.statSync(file, { throwIfNoEntry: false });
@@ -153,6 +181,8 @@ export class FileProbe {
       }
       this.stats.set(file, kind);
     }
+    // A stat's answer, now or earlier: not the listing's.
+    this.certain = false;
     return kind;
   }
 }

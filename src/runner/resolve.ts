@@ -14,6 +14,7 @@ import { DevhotError, ErrorCodes } from '../errors.js';
 import { readIfExists } from '../shared/fs-read.js';
 import { createPackageJsonReader, type PackageJson, type PackageJsonReader } from '../shared/package-json.js';
 import { FileProbe, USER_EXTENSIONS } from './file-probe.js';
+import type { DirStamp, PackLink } from './start-pack.js';
 import { findInNodeModules } from './node-modules.js';
 import { exportedSubpaths, resolvePackageExports, resolvePackageImports, splitPackageSpecifier } from './package-exports.js';
 import { readTsconfig, type TsconfigHost } from './tsconfig.js';
@@ -48,6 +49,13 @@ export interface Resolver {
   batch<T>(run: () => Promise<T>): Promise<T>;
   /** Files whose change invalidates resolution (tsconfig chain, package.json files read), absolute. */
   readonly configFiles: ReadonlySet<string>;
+  /** While on (a start), note the links of what `resolve` answers (`linkOf`); off forgets them. */
+  noteLinks(on: boolean): void;
+  /**
+   * A relative import `resolve` answered from its directory's listing alone while noting links,
+   * with that directory's stamp: the start pack keeps it (start-pack.ts, PackLink).
+   */
+  linkOf(specifier: string, importer: string, kind: 'import' | 'require'): PackLink | undefined;
 }
 
 // Node's default conditions. 'module-sync' is on wherever require(esm) is (Node 20.19+, 22.12+),
@@ -66,6 +74,11 @@ class DevhotResolver implements Resolver {
   private readonly tsconfigFile: string | undefined;
   private readonly tsconfigRequired: boolean;
   private readonly results = new Map<string, ResolveResult>();
+  /** Links noted while `noting`, by the key of `results`. */
+  private readonly links = new Map<string, PackLink>();
+  private noting = false;
+  /** The directory stamp the last `resolvePath` found its file under (FileProbe.linkDir). */
+  private lastLink: DirStamp | undefined;
   private readonly packages: PackageJsonReader;
   private readonly files: FileProbe;
   private readonly scopes = new Map<string, string | null>();
@@ -98,10 +111,24 @@ class DevhotResolver implements Resolver {
     const key = `${kind}\0${dir}\0${specifier}`;
     let result = this.results.get(key);
     if (result === undefined) {
+      this.lastLink = undefined;
       result = this.resolveUncached(specifier, dir, importer, kind);
       this.results.set(key, result);
+      const link = this.lastLink;
+      if (this.noting && link && result.kind === 'user' && isRelative(specifier))
+        this.links.set(key, { specifier, file: result.file, dir: link });
     }
     return result;
+  }
+
+  noteLinks(on: boolean): void {
+    this.noting = on;
+    this.files.stamping = on;
+    if (!on) this.links.clear();
+  }
+
+  linkOf(specifier: string, importer: string, kind: 'import' | 'require'): PackLink | undefined {
+    return this.links.get(`${kind}\0${path.dirname(importer)}\0${specifier}`);
   }
 
   async batch<T>(run: () => Promise<T>): Promise<T> {
@@ -160,8 +187,12 @@ class DevhotResolver implements Resolver {
 
   /** Rule 3: a file or directory path. */
   private resolvePath(abs: string, specifier: string, importer: string, dirOnly: boolean): ResolveResult {
+    this.files.resetCertain();
     const file = this.files.probe(abs, dirOnly);
-    if (file !== undefined) return this.classify(file, specifier, importer);
+    if (file !== undefined) {
+      if (this.noting && !dirOnly) this.lastLink = this.files.linkDir(abs, file);
+      return this.classify(file, specifier, importer);
+    }
     throw this.resolveError(specifier, importer, `Check the path and the file extension; ${this.tried(abs, dirOnly)}.`);
   }
 

@@ -159,10 +159,13 @@ class DevhotRunner implements Runner {
     state.entry = txn.node(options.entry);
     const missesBefore = state.compiler.stats.misses;
     state.compiler.beginStart(options.entry);
+    // The resolver notes which answers the next start pack may keep (start-pack.ts, PackLink).
+    state.resolver.noteLinks(true);
     let outcome: UpdateResult;
     try {
       outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
     } finally {
+      state.resolver.noteLinks(false);
       state.compiler.endStart(compiledModules(state));
     }
     // esbuild's service keeps the memory a big compile needed (transform.ts).

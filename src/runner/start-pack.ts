@@ -20,13 +20,19 @@
  * recorded only when it was taken at least RACY_MS after the file's last change, and before the
  * file was read: a write after that read changes the stamp, and one before it is in what was hashed.
  *
+ * The pack also keeps how the start resolved each module's relative imports where a directory's
+ * listing alone answered (resolve.ts, `linkOf`): the file, and the directory with its stamp,
+ * taken as a file's is, before the listing was read, and its real path. While the directory keeps
+ * that stamp it holds the same names, so the resolver would answer the same: the next start takes
+ * the file without asking it (PackLink).
+ *
  * Layout: "DHP1" | entries | index (JSON) | index length (u32 LE) | "DHP1". The index goes last so
  * the pack is written as its entries are read, one at a time, and never held whole in memory. One
  * pack per entry file (`start-<hash of the entry>.pack`), written under a temporary name and
  * renamed into place.
  */
 import { isAscii } from 'node:buffer';
-import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { type EntryHead, type EntryLayout, entryIn, entryLayout } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
 
@@ -55,6 +61,20 @@ export interface Stamp {
   ino: number;
 }
 
+/** A directory whose listing answered resolutions: its stamp, taken before the listing was read, and its real path. */
+export interface DirStamp {
+  dir: string;
+  stamp: Stamp;
+  real: string;
+}
+
+/** A relative import resolved to `file` by the listing of `dir` alone (see above). */
+export interface PackLink {
+  specifier: string;
+  file: string;
+  dir: DirStamp;
+}
+
 /** One module in the pack: `at`, `length` from the start of the file; `codeAt`, `codeEnd` from `at`. */
 export interface PackedModule {
   file: string;
@@ -67,7 +87,12 @@ export interface PackedModule {
   length: number;
   codeAt: number;
   codeEnd: number;
+  /** Its relative imports as the last start resolved them: specifier, file, index in the pack's directories. */
+  links: ReadonlyArray<Link>;
 }
+
+type Link = [specifier: string, file: string, dir: number];
+type DirRow = [dir: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, real: string];
 
 type Row = [
   file: string,
@@ -82,12 +107,14 @@ type Row = [
   length: number,
   codeAt: number,
   codeEnd: number,
+  links: Link[],
 ];
 
 interface Index {
   /** What the keys were made with besides the source (compile.ts): another key, another pack. */
   key: string;
   modules: Row[];
+  dirs: DirRow[];
 }
 
 export function stampOf(stats: Stats): Stamp {
@@ -114,9 +141,13 @@ export class StartPackReader {
   private readonly scripts: string;
   private readonly scriptAt = new Map<PackedModule, number>();
 
+  /** Whether each directory of the pack still has its stamp and real path: found out when first asked. */
+  private readonly dirsValid: Array<boolean | undefined> = [];
+
   private constructor(
     private bytes: Buffer | undefined,
     private readonly modules: Map<string, PackedModule>,
+    private readonly dirs: readonly DirStamp[],
   ) {
     const parts: Buffer[] = [];
     let at = 0;
@@ -141,14 +172,27 @@ export class StartPackReader {
       const at = size - TRAILER - bytes.readUInt32LE(size - TRAILER);
       if (at < MAGIC.length) return undefined;
       const index = JSON.parse(bytes.toString('utf8', at, size - TRAILER)) as Index;
-      if (index.key !== key || !Array.isArray(index.modules)) return undefined;
+      if (index.key !== key || !Array.isArray(index.modules) || !Array.isArray(index.dirs)) return undefined;
+      const dirs = index.dirs.map(([dir, size, mtimeMs, ctimeMs, ino, real]) => ({ dir, stamp: { size, mtimeMs, ctimeMs, ino }, real }));
       const modules = new Map<string, PackedModule>();
-      for (const [file, folder, hash, format, size, mtimeMs, ctimeMs, ino, from, length, codeAt, codeEnd] of index.modules) {
+      for (const [file, folder, hash, format, size, mtimeMs, ctimeMs, ino, from, length, codeAt, codeEnd, links] of index.modules) {
         // A row that points outside the entries is not a module of this pack.
         if (!(from >= MAGIC.length && from + length <= at && 0 <= codeAt && codeAt <= codeEnd && codeEnd <= length)) continue;
-        modules.set(file, { file, folder, hash, format, stamp: { size, mtimeMs, ctimeMs, ino }, at: from, length, codeAt, codeEnd });
+        const stamp = { size, mtimeMs, ctimeMs, ino };
+        modules.set(file, {
+          file,
+          folder,
+          hash,
+          format,
+          stamp,
+          at: from,
+          length,
+          codeAt,
+          codeEnd,
+          links: Array.isArray(links) ? links : [],
+        });
       }
-      return new StartPackReader(bytes, modules);
+      return new StartPackReader(bytes, modules, dirs);
     } catch {
       return undefined;
     }
@@ -176,6 +220,26 @@ export class StartPackReader {
     return entryIn(bytes, packed.at, layout, mapsPath, script);
   }
 
+  /** `packed`'s links whose directory still has the stamp and real path it had. */
+  linksOf(packed: PackedModule): PackLink[] {
+    const links: PackLink[] = [];
+    for (const [specifier, file, i] of packed.links) {
+      const dir = this.dirs[i];
+      if (dir && this.dirValid(i, dir)) links.push({ specifier, file, dir });
+    }
+    return links;
+  }
+
+  private dirValid(i: number, { dir, stamp, real }: DirStamp): boolean {
+    let valid = this.dirsValid[i];
+    if (valid === undefined) {
+      const stats = statSync(dir, { throwIfNoEntry: false });
+      valid = stats?.isDirectory() === true && sameStamp(stamp, stats) && realOf(dir) === real;
+      this.dirsValid[i] = valid;
+    }
+    return valid;
+  }
+
   /** Whether `buffer` is a view of this pack (a code cache not used yet, when the start ends). */
   holds(buffer: Buffer): boolean {
     return this.bytes !== undefined && buffer.buffer === this.bytes.buffer;
@@ -184,6 +248,14 @@ export class StartPackReader {
   /** The pack's bytes are not needed any more: the modules read from it keep only what they use. */
   close(): void {
     this.bytes = undefined;
+  }
+}
+
+function realOf(dir: string): string | undefined {
+  try {
+    return realpathSync.native(dir);
+  } catch {
+    return undefined;
   }
 }
 
@@ -225,6 +297,9 @@ export class PackCopier {
 export class StartPackWriter {
   private readonly fd: number;
   private readonly rows: Row[] = [];
+  private readonly dirs: DirRow[] = [];
+  /** Each directory stamp once: by path and stamp (two starts' stamps of a directory are two rows). */
+  private readonly dirAt = new Map<string, number>();
   private at = 0;
 
   constructor(
@@ -237,8 +312,12 @@ export class StartPackWriter {
     this.put(MAGIC);
   }
 
-  /** One module: its entry's head; left out when it is not `p`'s, or past the limit. */
-  add(p: Omit<PackedModule, 'at' | 'length' | 'codeAt' | 'codeEnd'>, { bytes, layout }: EntryHead): void {
+  /** One module, with its links: its entry's head; left out when it is not `p`'s, or past the limit. */
+  add(
+    p: Omit<PackedModule, 'at' | 'length' | 'codeAt' | 'codeEnd' | 'links'>,
+    links: readonly PackLink[],
+    { bytes, layout }: EntryHead,
+  ): void {
     if (layout.file !== p.file || layout.hash !== p.hash || this.at + layout.cacheEnd > this.limit) return;
     const s = p.stamp;
     this.rows.push([
@@ -254,12 +333,13 @@ export class StartPackWriter {
       layout.cacheEnd,
       layout.codeAt,
       layout.codeEnd,
+      links.map((link): Link => [link.specifier, link.file, this.dirIndex(link.dir)]),
     ]);
     this.put(bytes.subarray(0, layout.cacheEnd));
   }
 
   finish(key: string): void {
-    const index = Buffer.from(JSON.stringify({ key, modules: this.rows } satisfies Index), 'utf8');
+    const index = Buffer.from(JSON.stringify({ key, modules: this.rows, dirs: this.dirs } satisfies Index), 'utf8');
     const trailer = Buffer.alloc(TRAILER);
     trailer.writeUInt32LE(index.length, 0);
     MAGIC.copy(trailer, 4);
@@ -277,6 +357,16 @@ export class StartPackWriter {
       // closed already
     }
     rmSync(this.tmp, { force: true });
+  }
+
+  private dirIndex({ dir, stamp: s, real }: DirStamp): number {
+    const id = `${dir}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}\0${s.ino}\0${real}`;
+    let i = this.dirAt.get(id);
+    if (i === undefined) {
+      i = this.dirs.push([dir, s.size, s.mtimeMs, s.ctimeMs, s.ino, real]) - 1;
+      this.dirAt.set(id, i);
+    }
+    return i;
   }
 
   private put(bytes: Buffer): void {

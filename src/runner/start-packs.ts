@@ -15,7 +15,7 @@ import { hash as digest } from 'node:crypto';
 import { entryHead } from './cache-entry.js';
 import type { CompiledModule } from './compile.js';
 import { SafePromise, safeSetImmediate, safeSetTimeout } from './intrinsics.js';
-import { PackCopier, type PackedModule, type Stamp, StartPackReader, StartPackWriter } from './start-pack.js';
+import { PackCopier, type PackedModule, type PackLink, type Stamp, StartPackReader, StartPackWriter } from './start-pack.js';
 
 /** How a start pack's name ends, beside the cache's file directories. */
 export const PACK_EXT = '.pack';
@@ -55,12 +55,16 @@ interface Session {
   stamps: Map<string, { stamp: Stamp; hash: string; format: string }>;
   /** Files whose entry was written again (a rejected code cache): their pack bytes are stale. */
   rewritten: Set<string>;
+  /** Each module's links, as its discovery resolved them (from the pack or by the resolver). */
+  links: Map<string, PackLink[]>;
+  /** A module's links are not all the pack's: the next pack differs. */
+  linksChanged: boolean;
 }
 
 /** The next pack of a start: its modules, each copied from the old pack (`served`) or its entry file. */
 interface Plan {
   session: Session;
-  modules: Array<{ info: Omit<PackedModule, 'at' | 'length' | 'codeAt' | 'codeEnd'>; served: PackedModule | undefined }>;
+  modules: Array<{ info: Omit<PackedModule, 'at' | 'length' | 'codeAt' | 'codeEnd' | 'links'>; served: PackedModule | undefined }>;
   timer?: NodeJS.Timeout | undefined;
 }
 
@@ -74,7 +78,8 @@ export class StartPacks {
   begin(entry: string, key: string): void {
     this.drop();
     const path = `${this.host.prefix}start-${digest('sha256', entry, 'hex').slice(0, 16)}${PACK_EXT}`;
-    this.session = { path, key, reader: StartPackReader.open(path, key), served: new Map(), stamps: new Map(), rewritten: new Set() };
+    const reader = StartPackReader.open(path, key);
+    this.session = { path, key, reader, served: new Map(), stamps: new Map(), rewritten: new Set(), links: new Map(), linksChanged: false };
   }
 
   /** Whether a start is under way: its discovery then stats a file before reading it (`note`). */
@@ -98,6 +103,21 @@ export class StartPacks {
     session.served.set(file, packed);
     this.host.served(compiled, mapsPath);
     return { compiled, size: packed.stamp.size };
+  }
+
+  /** The links of `file`'s module, taken from the pack this start, whose directories have not changed. */
+  packedLinks(file: string): PackLink[] | undefined {
+    const session = this.session;
+    const packed = session?.served.get(file);
+    return packed && packed.links.length > 0 ? session!.reader?.linksOf(packed) : undefined;
+  }
+
+  /** How discovery resolved `file`'s relative imports where a listing alone answered; `fromPack` of them from its pack links. */
+  noteLinks(file: string, links: PackLink[], fromPack: number): void {
+    const session = this.session;
+    if (!session) return;
+    session.links.set(file, links);
+    if (fromPack !== links.length || fromPack !== (session.served.get(file)?.links.length ?? 0)) session.linksChanged = true;
   }
 
   /** The stamp `file` had before the source keyed `hash` was read from it (start-pack.ts, trustedStamp). */
@@ -142,7 +162,7 @@ export class StartPacks {
       });
       fresh++;
     }
-    if (plan.modules.length === 0 || (fresh === 0 && plan.modules.length === reader?.size)) return;
+    if (plan.modules.length === 0 || (fresh === 0 && plan.modules.length === reader?.size && !session.linksChanged)) return;
     this.plan = plan;
     this.schedule(plan);
   }
@@ -176,7 +196,7 @@ export class StartPacks {
       const head =
         (m.served && !session.rewritten.has(info.file) ? old.headOf(m.served) : undefined) ??
         entryHead(this.host.entryAt(info.folder, info.hash), info.file, info.hash);
-      if (head) writer!.add(info, head);
+      if (head) writer!.add(info, session.links.get(info.file) ?? [], head);
     };
     /** Written (`finished`), or given up: a full disk, or the plan dropped or written by flush(). */
     const end = (finished: boolean): void => {
