@@ -142,6 +142,7 @@ class DevhotResolver implements Resolver {
 
   clearCache(): void {
     this.results.clear();
+    this.links.clear();
     this.files.clear();
     this.packages.clear();
     this.scopes.clear();
