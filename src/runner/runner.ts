@@ -160,7 +160,7 @@ class DevhotRunner implements Runner {
     const missesBefore = state.compiler.stats.misses;
     state.compiler.beginStart(options.entry);
     // The resolver notes which answers the next start pack may keep (start-pack.ts, PackLink).
-    state.resolver.noteLinks(true);
+    state.resolver.noteLinks(state.compiler.noting);
     let outcome: UpdateResult;
     try {
       outcome = await runUpdate(state, { changed: [state.entry], files: [options.entry], compile: true, direct: 'start', txn });
