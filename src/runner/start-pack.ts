@@ -225,7 +225,7 @@ export class StartPackReader {
     const links: PackLink[] = [];
     for (const [specifier, file, i] of packed.links) {
       const dir = this.dirs[i];
-      if (dir && this.dirValid(i, dir)) links.push({ specifier, file, dir });
+      if (dir && typeof specifier === 'string' && typeof file === 'string' && this.dirValid(i, dir)) links.push({ specifier, file, dir });
     }
     return links;
   }
